@@ -1,0 +1,15 @@
+"""mosi_keras: Keras 3 components for multimodal sentiment classification
+with semi-supervised deep embedded clustering (DEC) pre-training."""
+
+from mosi_keras import layers, losses
+from mosi_keras.layers import ClusteringLayer, ModalityTransformerEncoder, PositionalEncoding
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ClusteringLayer",
+    "ModalityTransformerEncoder",
+    "PositionalEncoding",
+    "layers",
+    "losses",
+]

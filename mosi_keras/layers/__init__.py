@@ -1,0 +1,7 @@
+"""Reusable layers: positional encoding, per-modality encoder, DEC clustering."""
+
+from mosi_keras.layers.clustering import ClusteringLayer
+from mosi_keras.layers.modality_transformer_encoder import ModalityTransformerEncoder
+from mosi_keras.layers.positional_encoding import PositionalEncoding
+
+__all__ = ["ClusteringLayer", "ModalityTransformerEncoder", "PositionalEncoding"]

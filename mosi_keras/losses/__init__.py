@@ -1,0 +1,46 @@
+"""The paper's loss terms, each a plain function plus a `keras.losses.Loss`.
+
+| eq. | function | loss object |
+|---|---|---|
+| 1 | `clustering_kl` | `ClusteringKLDivergence` |
+| 3 | `target_distribution` | (a target, no loss) |
+| 4 | `masked_reconstruction_loss` | `MaskedReconstructionLoss` |
+| 5-6 | `latent_covariance`, `disentanglement_loss` | `DisentanglementLoss` |
+| 7 | `semi_supervised_crossentropy` | `SemiSupervisedCrossentropy` |
+| 8 | `combined_dec_loss` | (assembled in `applications.SemiSupervisedDEC`) |
+
+Eq. 2 (the Student's t assignment) is `mosi_keras.layers.ClusteringLayer`.
+"""
+
+from mosi_keras.losses.clustering_kl import ClusteringKLDivergence, clustering_kl
+from mosi_keras.losses.combined import combined_dec_loss
+from mosi_keras.losses.disentanglement import (
+    DisentanglementLoss,
+    disentanglement_loss,
+    latent_covariance,
+)
+from mosi_keras.losses.reconstruction import (
+    MaskedReconstructionLoss,
+    masked_reconstruction_loss,
+)
+from mosi_keras.losses.semi_supervised_crossentropy import (
+    UNLABELLED,
+    SemiSupervisedCrossentropy,
+    semi_supervised_crossentropy,
+)
+from mosi_keras.losses.target_distribution import target_distribution
+
+__all__ = [
+    "UNLABELLED",
+    "ClusteringKLDivergence",
+    "DisentanglementLoss",
+    "MaskedReconstructionLoss",
+    "SemiSupervisedCrossentropy",
+    "clustering_kl",
+    "combined_dec_loss",
+    "disentanglement_loss",
+    "latent_covariance",
+    "masked_reconstruction_loss",
+    "semi_supervised_crossentropy",
+    "target_distribution",
+]
