@@ -1,0 +1,129 @@
+"""One run of the paper's experiment: split, preprocess, train, evaluate, save."""
+
+import csv
+import json
+import os
+import time
+
+import keras
+import numpy as np
+
+from applications.training import TrainingConfig, epochs_run, pretrain_dec, train_classifier
+from mosi_keras.data import Preprocessor, binary_labels, semi_supervised_split
+from mosi_keras.losses import UNLABELLED
+from mosi_keras.metrics import clustering_metrics, sentiment_metrics
+
+EXPERIMENTS = ("baseline", "dec")
+
+
+def predict_scores(model, inputs, batch_size=256):
+    return np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0)).reshape(-1)
+
+
+def evaluate_classifier(model, preprocessor, dataset):
+    """`sentiment_metrics` of `model` on `dataset`, preprocessed by `preprocessor`."""
+    return sentiment_metrics(dataset.sentiment, predict_scores(model, preprocessor.transform(dataset)))
+
+
+def write_history_csv(history, path):
+    keys = sorted(history)
+    rows = zip(*(history[k] for k in keys))
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["epoch", *keys])
+        for epoch, row in enumerate(rows):
+            writer.writerow([epoch, *row])
+
+
+def run_name(experiment, label_fraction, seed):
+    return f"{experiment}_labels{int(round(label_fraction * 100)):03d}_seed{seed}"
+
+
+def run_experiment(
+    dataset, experiment, label_fraction=0.4, seed=0, config=None, test_dataset=None, out_dir=None, verbose=0
+):
+    """Trains and evaluates one model under the paper's protocol.
+
+    Whole videos are split into labelled / unlabelled (`label_fraction`),
+    then train / validation (80 / 20) within each (`semi_supervised_split`).
+    The preprocessing is fitted on the training rows only. `"baseline"`
+    trains the classifier from scratch on the labelled training rows;
+    `"dec"` first pre-trains the encoder with semi-supervised DEC on every
+    training row (labels of the unlabelled part hidden), then transfers it
+    and fine-tunes on the labelled training rows. Both are measured on the
+    labelled validation videos, and on `test_dataset` when given.
+
+    Returns:
+        The run's record (see `results.json` in the docs); with `out_dir`,
+        also writes `<run>.keras`, `<run>_preprocessor.json`,
+        `<run>_history*.csv` and `<run>.json` there.
+    """
+    if experiment not in EXPERIMENTS:
+        raise ValueError(f"experiment must be one of {EXPERIMENTS}, got {experiment!r}.")
+    config = config or TrainingConfig()
+    keras.utils.set_random_seed(seed)
+    started = time.time()
+    split = semi_supervised_split(dataset.video_ids, label_fraction, 0.2, seed)
+    preprocessor = Preprocessor().fit(dataset.subset(split.train))
+    x = preprocessor.transform(dataset)
+    max_len = preprocessor.max_len if dataset.modalities[dataset.modality_names[0]].shape[1] > 1 else 1
+    x = {k: v[:, :max_len] for k, v in x.items()}
+    preprocessor.max_len = max_len
+    labels = binary_labels(dataset.sentiment)
+
+    def rows(indices):
+        return {k: v[indices] for k, v in x.items()}
+
+    train = (rows(split.labelled_train), labels[split.labelled_train])
+    validation = (rows(split.labelled_val), labels[split.labelled_val])
+    histories, epochs, extra = {}, {}, {}
+    pretrained = None
+    if experiment == "dec":
+        semi = np.full(len(dataset), UNLABELLED)
+        semi[split.labelled_train] = labels[split.labelled_train]
+        semi[split.labelled_val] = labels[split.labelled_val]
+        pre = pretrain_dec(
+            rows(split.train), semi[split.train], (rows(split.val), semi[split.val]),
+            config, dataset.feature_dims, max_len, seed=seed, verbose=verbose,
+        )
+        pretrained = pre["encoder"]
+        histories.update(pre["histories"])
+        epochs.update(pre["epochs"])
+        q = np.asarray(pre["dec"].predict(rows(split.labelled_val), verbose=0)["q"])
+        extra["clustering_val"] = clustering_metrics(validation[1], q.argmax(1))
+        extra["_dec_model"] = pre["dec"]
+    model, history = train_classifier(
+        train, validation, config, dataset.feature_dims, max_len,
+        pretrained_encoder=pretrained, verbose=verbose,
+    )
+    histories["classifier"] = history.history
+    epochs["classifier"] = epochs_run(history)
+    record = {
+        "experiment": experiment,
+        "label_fraction": label_fraction,
+        "seed": seed,
+        "params": int(model.count_params()),
+        "epochs": epochs,
+        "n_train_labelled": int(len(split.labelled_train)),
+        "n_train_unlabelled": int(len(split.unlabelled_train)),
+        "n_val": int(len(split.labelled_val)),
+        "val": sentiment_metrics(dataset.sentiment[split.labelled_val], predict_scores(model, validation[0])),
+        "test": None if test_dataset is None else evaluate_classifier(model, preprocessor, test_dataset),
+        "seconds": round(time.time() - started, 1),
+    }
+    if "clustering_val" in extra:
+        record["clustering_val"] = extra["clustering_val"]
+    if out_dir is not None:
+        name = run_name(experiment, label_fraction, seed)
+        os.makedirs(out_dir, exist_ok=True)
+        model.save(os.path.join(out_dir, f"{name}.keras"))
+        preprocessor.save(os.path.join(out_dir, f"{name}_preprocessor.json"))
+        for stage, values in histories.items():
+            write_history_csv(values, os.path.join(out_dir, f"{name}_history_{stage}.csv"))
+        with open(os.path.join(out_dir, f"{name}.json"), "w") as file:
+            json.dump(record, file, indent=2)
+    record["_model"] = model
+    record["_dec_model"] = extra.get("_dec_model")
+    record["_split"] = split
+    record["_inputs"] = x
+    return record

@@ -1,0 +1,162 @@
+"""The in-memory container every reader returns."""
+
+import dataclasses
+
+import numpy as np
+
+
+class DataError(ValueError):
+    """Raised for input data that cannot be used; the message names the problem."""
+
+
+@dataclasses.dataclass
+class MultimodalDataset:
+    """Aligned multimodal samples with their sentiment scores.
+
+    Attributes:
+        modalities: dict modality name → float32 array `(N, T, d)`. Utterance
+            vectors are sequences of length `T = 1`.
+        lengths: dict modality name → int array `(N,)`: the valid steps of
+            each sample (the rest is padding).
+        sentiment: float32 `(N,)`, sentiment intensity in `[-3, 3]`.
+        ids: `(N,)` segment ids.
+        video_ids: `(N,)` video ids (splits group by them).
+        folds: optional `(N,)` array of the source's own fold names
+            (`"train"`, `"valid"`, `"test"`), or `None`.
+        source: where the data came from (for error messages).
+    """
+
+    modalities: dict
+    lengths: dict
+    sentiment: np.ndarray
+    ids: np.ndarray
+    video_ids: np.ndarray
+    folds: np.ndarray = None
+    source: str = "<memory>"
+
+    def __post_init__(self):
+        self.validate()
+
+    def __len__(self):
+        return len(self.sentiment)
+
+    @property
+    def modality_names(self):
+        return list(self.modalities)
+
+    @property
+    def feature_dims(self):
+        """dict modality → feature width."""
+        return {name: array.shape[-1] for name, array in self.modalities.items()}
+
+    def masks(self):
+        """dict modality → boolean `(N, T)` mask, `True` on valid steps."""
+        return {
+            name: np.arange(array.shape[1])[None, :] < self.lengths[name][:, None]
+            for name, array in self.modalities.items()
+        }
+
+    def subset(self, indices):
+        """A new dataset holding the rows `indices` (copies, never views)."""
+        indices = np.asarray(indices)
+        return MultimodalDataset(
+            modalities={k: v[indices].copy() for k, v in self.modalities.items()},
+            lengths={k: v[indices].copy() for k, v in self.lengths.items()},
+            sentiment=self.sentiment[indices].copy(),
+            ids=self.ids[indices].copy(),
+            video_ids=self.video_ids[indices].copy(),
+            folds=None if self.folds is None else self.folds[indices].copy(),
+            source=self.source,
+        )
+
+    def select_modalities(self, names):
+        """A dataset restricted to `names`; an absent modality is an error."""
+        missing = [name for name in names if name not in self.modalities]
+        if missing:
+            raise DataError(
+                f"{self.source}: modality {missing} requested but the data holds "
+                f"only {self.modality_names}."
+            )
+        return dataclasses.replace(
+            self,
+            modalities={k: self.modalities[k] for k in names},
+            lengths={k: self.lengths[k] for k in names},
+        )
+
+    def validate(self):
+        """Checks shapes and values; raises `DataError` naming the problem."""
+        where = self.source
+        if not self.modalities:
+            raise DataError(f"{where}: no modality (feature array) found.")
+        n = len(self.sentiment)
+        if n == 0:
+            raise DataError(f"{where}: the dataset is empty (0 samples).")
+        for key in ("ids", "video_ids"):
+            if len(getattr(self, key)) != n:
+                raise DataError(f"{where}: '{key}' has {len(getattr(self, key))} entries, expected {n}.")
+        for name, array in self.modalities.items():
+            if array.ndim != 3:
+                raise DataError(
+                    f"{where}: modality '{name}' has shape {array.shape}; "
+                    "expected (N, T, d) or (N, d)."
+                )
+            if array.shape[0] != n:
+                raise DataError(
+                    f"{where}: modality '{name}' has {array.shape[0]} samples but "
+                    f"'sentiment' has {n}; all modalities need the same N."
+                )
+            lengths = self.lengths[name]
+            if lengths.shape != (n,):
+                raise DataError(
+                    f"{where}: '{name}_lengths' has shape {lengths.shape}; expected ({n},)."
+                )
+            if np.any(lengths < 0) or np.any(lengths > array.shape[1]):
+                bad = int(np.argmax((lengths < 0) | (lengths > array.shape[1])))
+                raise DataError(
+                    f"{where}: '{name}_lengths' of sample {bad} is {int(lengths[bad])}, "
+                    f"outside [0, {array.shape[1]}] (the arrays' time steps)."
+                )
+        sentiment = self.sentiment
+        bad = ~np.isfinite(sentiment) | (np.abs(sentiment) > 3.0)
+        if np.any(bad):
+            first = int(np.argmax(bad))
+            raise DataError(
+                f"{where}: 'sentiment' of sample {first} (id {self.ids[first]}) is "
+                f"{sentiment[first]}; sentiment must be a finite value in [-3, 3] "
+                f"({int(bad.sum())} bad value(s))."
+            )
+
+
+def from_arrays(arrays, sentiment, lengths=None, ids=None, video_ids=None, folds=None, source="<memory>"):
+    """Builds a `MultimodalDataset` from plain arrays.
+
+    2-D arrays `(N, d)` become length-1 sequences. Missing lengths mean every
+    step is valid; missing ids are numbered; missing video ids make every
+    sample its own video.
+    """
+    lengths = dict(lengths or {})
+    modalities = {}
+    for name, array in arrays.items():
+        array = np.asarray(array)
+        if not np.issubdtype(array.dtype, np.number):
+            raise DataError(f"{source}: modality '{name}' is not numeric (dtype {array.dtype}).")
+        if array.ndim == 2:
+            array = array[:, None, :]
+        modalities[name] = array.astype("float32", copy=False)
+        if name in lengths and lengths[name] is not None:
+            lengths[name] = np.asarray(lengths[name]).astype("int64")
+        else:
+            lengths[name] = np.full(len(array), array.shape[1] if array.ndim == 3 else 1, "int64")
+    sentiment = np.asarray(sentiment, dtype="float32").reshape(-1)
+    n = len(sentiment)
+    ids = np.asarray(ids).astype(str) if ids is not None else np.array([str(i) for i in range(n)])
+    video_ids = np.asarray(video_ids).astype(str) if video_ids is not None else ids.copy()
+    return MultimodalDataset(
+        modalities=modalities,
+        lengths=lengths,
+        sentiment=sentiment,
+        ids=ids,
+        video_ids=video_ids,
+        folds=None if folds is None else np.asarray(folds).astype(str),
+        source=source,
+    )

@@ -1,0 +1,147 @@
+"""§3.1 preprocessing: non-finite repair, min-max then z-score, pad/truncate, labels."""
+
+import json
+import warnings
+
+import numpy as np
+
+from mosi_keras.data.dataset import DataError
+
+
+def pad_or_truncate(array, lengths, max_len):
+    """Cuts or zero-pads `(N, T, d)` to `(N, max_len, d)`; returns it and the mask."""
+    n, time, dim = array.shape
+    out = np.zeros((n, max_len, dim), "float32")
+    keep = min(time, max_len)
+    out[:, :keep] = array[:, :keep]
+    lengths = np.minimum(lengths, max_len)
+    mask = np.arange(max_len)[None, :] < lengths[:, None]
+    out[~mask] = 0.0
+    return out, mask
+
+
+class Preprocessor:
+    """Per-modality scaling fitted on training rows only, applied to any rows.
+
+    `fit` reads only the valid (unpadded), finite entries of the rows it is
+    given. `transform` then, per modality and feature: replaces non-finite
+    values by the training mean (they become 0 after scaling) and counts
+    them; min-max scales with the training range; z-scores with the
+    training mean and deviation of the min-max scaled values (§3.1); pads or
+    truncates to `max_len` steps and returns the masks. Constant features
+    (zero range or deviation) are left at 0 rather than divided by zero.
+
+    Args:
+        max_len: sequence length after padding/truncation. Defaults to `30`
+            (paper). Utterance-level data (T = 1) stays at length 1.
+
+    Example:
+
+    >>> from mosi_keras.data import make_synthetic_mosi
+    >>> data = make_synthetic_mosi(n_videos=4, seed=0)
+    >>> prep = Preprocessor().fit(data)
+    >>> inputs = prep.transform(data)
+    >>> sorted(inputs)[:2]
+    ['audio', 'audio_mask']
+    """
+
+    def __init__(self, max_len=30):
+        self.max_len = int(max_len)
+        self.statistics = None
+        self.report = {}
+
+    def fit(self, dataset):
+        self.statistics = {}
+        masks = dataset.masks()
+        for name, array in dataset.modalities.items():
+            values = array[masks[name]].astype("float64")  # (valid steps, d)
+            finite = np.isfinite(values)
+            if not finite.any(axis=0).all():
+                empty = int(np.argmin(finite.any(axis=0)))
+                raise DataError(
+                    f"{dataset.source}: modality '{name}' feature {empty} has no finite "
+                    "value in the training rows."
+                )
+            masked = np.where(finite, values, np.nan)
+            low, high = np.nanmin(masked, axis=0), np.nanmax(masked, axis=0)
+            span = np.where(high - low > 0, high - low, 1.0)
+            scaled = (masked - low) / span
+            mean, std = np.nanmean(scaled, axis=0), np.nanstd(scaled, axis=0)
+            self.statistics[name] = {
+                "min": low,
+                "span": span,
+                "mean": mean,
+                "std": np.where(std > 1e-12, std, 1.0),
+                "raw_mean": np.nanmean(masked, axis=0),
+            }
+        return self
+
+    def transform(self, dataset):
+        """Returns the model inputs `{name: (N, max_len, d), name_mask: (N, max_len)}`."""
+        if self.statistics is None:
+            raise RuntimeError("Preprocessor.transform called before fit.")
+        inputs, self.report = {}, {}
+        for name, stats in self.statistics.items():
+            if name not in dataset.modalities:
+                raise DataError(f"{dataset.source}: modality '{name}' (seen in training) is missing.")
+            array = dataset.modalities[name]
+            if array.shape[-1] != len(stats["min"]):
+                raise DataError(
+                    f"{dataset.source}: modality '{name}' has {array.shape[-1]} features; "
+                    f"the preprocessing was fitted on {len(stats['min'])}."
+                )
+            array = array.astype("float64", copy=True)
+            bad = ~np.isfinite(array)
+            bad &= dataset.masks()[name][:, :, None]
+            count = int(bad.sum())
+            if count:
+                array = np.where(bad, stats["raw_mean"], array)
+                warnings.warn(
+                    f"{dataset.source}: replaced {count} non-finite value(s) in modality "
+                    f"'{name}' by the training mean.",
+                    stacklevel=2,
+                )
+            self.report[name] = {"non_finite_replaced": count}
+            scaled = ((array - stats["min"]) / stats["span"] - stats["mean"]) / stats["std"]
+            scaled = np.nan_to_num(scaled, nan=0.0, posinf=0.0, neginf=0.0)
+            inputs[name], inputs[f"{name}_mask"] = pad_or_truncate(
+                scaled.astype("float32"), dataset.lengths[name], self.max_len
+            )
+        return inputs
+
+    def get_config(self):
+        return {
+            "max_len": self.max_len,
+            "statistics": {
+                name: {key: value.tolist() for key, value in stats.items()}
+                for name, stats in (self.statistics or {}).items()
+            },
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        prep = cls(config["max_len"])
+        prep.statistics = {
+            name: {key: np.asarray(value) for key, value in stats.items()}
+            for name, stats in config["statistics"].items()
+        }
+        return prep
+
+    def save(self, path):
+        with open(path, "w") as file:
+            json.dump(self.get_config(), file)
+
+    @classmethod
+    def load(cls, path):
+        with open(path) as file:
+            return cls.from_config(json.load(file))
+
+
+def binary_labels(sentiment):
+    """`acc2` convention: 1 (positive) where sentiment >= 0, else 0."""
+    return (np.asarray(sentiment) >= 0).astype("int32")
+
+
+def non_zero(sentiment):
+    """`acc2_non0` convention: mask of samples whose sentiment is not exactly 0."""
+    return np.asarray(sentiment) != 0
