@@ -1,0 +1,218 @@
+"""`mosi-keras`: demo, reproduce, train and evaluate from the command line."""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+
+def _quiet_tensorflow():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+DEMO_CONFIG = dict(
+    ae_epochs=10, dec_epochs=10, epochs=40, patience=8, learning_rate=5e-4,
+    ae_learning_rate=1e-3, dec_learning_rate=5e-4, kmeans_n_init=5, hidden_dim=64,
+)
+QUICK_CONFIG = dict(ae_epochs=10, dec_epochs=5, epochs=60, patience=8, learning_rate=5e-4, kmeans_n_init=5)
+
+
+def load_config(path=None, overrides=None):
+    from applications.training import TrainingConfig
+
+    values = {}
+    if path:
+        with open(path) as file:
+            values = json.load(file)
+        values = values.get("hyperparameters", values)
+    values.update(overrides or {})
+    return TrainingConfig.from_dict(values)
+
+
+def strip_private(record):
+    return {k: v for k, v in record.items() if not k.startswith("_")}
+
+
+def save_figures(record, out_dir, name):
+    """Fig. 3 for every run, Fig. 4 for DEC runs."""
+    import numpy as np
+
+    from applications.reports import plot_losses, plot_tsne
+
+    histories = {}
+    for stage in ("autoencoder", "clustering", "classifier"):
+        path = os.path.join(out_dir, f"{name}_history_{stage}.csv")
+        if os.path.exists(path):
+            data = np.genfromtxt(path, delimiter=",", names=True)
+            histories[stage] = {k: np.atleast_1d(data[k]).tolist() for k in data.dtype.names}
+    plot_losses(histories, os.path.join(out_dir, f"{name}_losses.png"), name)
+    dec = record.get("_dec_model")
+    if dec is not None:
+        split, x = record["_split"], record["_inputs"]
+        rows = {k: v[split.train] for k, v in x.items()}
+        out = dec.predict(rows, verbose=0)
+        labels = np.full(len(split.train), -1)
+        labels[: len(split.labelled_train)] = record["_labels"][split.labelled_train]
+        plot_tsne(np.asarray(out["z"]), np.asarray(out["q"]).argmax(1), labels,
+                  os.path.join(out_dir, f"{name}_tsne.png"))
+
+
+def run_grid(dataset, fractions, seeds, config, out_dir, test_dataset=None, log=print):
+    """Runs baseline and DEC at each label fraction and seed; resumable via `out_dir`."""
+    from applications.experiment import run_experiment, run_name
+    from mosi_keras.data import binary_labels
+
+    os.makedirs(out_dir, exist_ok=True)
+    results_path = os.path.join(out_dir, "results.json")
+    plan = [(f, e, s) for f in fractions for e in ("baseline", "dec") for s in seeds]
+    runs = []
+    for index, (fraction, experiment, seed) in enumerate(plan, start=1):
+        name = run_name(experiment, fraction, seed)
+        record_path = os.path.join(out_dir, f"{name}.json")
+        if os.path.exists(record_path):
+            with open(record_path) as file:
+                runs.append(json.load(file))
+            log(f"[{index}/{len(plan)}] {name}: already done, skipped")
+            continue
+        started = time.time()
+        record = run_experiment(dataset, experiment, fraction, seed, config, test_dataset, out_dir)
+        record["_labels"] = binary_labels(dataset.sentiment)
+        save_figures(record, out_dir, name)
+        runs.append(strip_private(record))
+        with open(results_path, "w") as file:
+            json.dump({"config": config.to_dict(), "runs": runs}, file, indent=2)
+        val = record["val"]
+        log(
+            f"[{index}/{len(plan)}] {name}: val acc2 {100 * val['acc2']:.2f} "
+            f"acc2_non0 {100 * val.get('acc2_non0', float('nan')):.2f} f1 {100 * val['f1']:.2f} "
+            f"epochs {record['epochs']} ({time.time() - started:.0f} s)"
+        )
+    with open(results_path, "w") as file:
+        json.dump({"config": config.to_dict(), "runs": runs}, file, indent=2)
+    return runs
+
+
+def print_table(runs):
+    from applications.reports import format_table, summarize
+
+    print(format_table(summarize(runs)))
+
+
+def cmd_demo(args):
+    from mosi_keras.data import make_synthetic_mosi
+
+    config = load_config(args.hyperparameters, DEMO_CONFIG)
+    dataset = make_synthetic_mosi(n_videos=args.videos, seed=args.seed)
+    print(f"demo: {len(dataset)} generated segments from {args.videos} videos, "
+          f"features {dataset.feature_dims}, T={dataset.modalities['text'].shape[1]}")
+    runs = run_grid(dataset, [args.label_fraction], [args.seed], config, args.out)
+    print_table(runs)
+
+
+def cmd_reproduce(args):
+    from mosi_keras.data import load_dataset
+
+    config = load_config(args.hyperparameters, QUICK_CONFIG if args.quick else None)
+    seeds = list(range(args.seeds if args.seeds is not None else (1 if args.quick else 5)))
+    dataset = load_dataset(args.data)
+    test = load_dataset(args.test_data) if args.test_data else None
+    fractions = sorted({args.label_fraction, 1.0})
+    print(f"reproduce: {len(dataset)} segments, {len(set(dataset.video_ids))} videos; "
+          f"label fractions {fractions}; seeds {seeds}; out {args.out}")
+    runs = run_grid(dataset, fractions, seeds, config, args.out, test)
+    print_table(runs)
+
+
+def cmd_train(args):
+    from applications.experiment import run_experiment
+    from mosi_keras.data import load_dataset
+
+    config = load_config(args.hyperparameters)
+    dataset = load_dataset(args.data)
+    test = load_dataset(args.test_data) if args.test_data else None
+    record = run_experiment(dataset, args.experiment, args.label_fraction, args.seed, config, test, args.out)
+    print(json.dumps(strip_private(record), indent=2))
+
+
+def cmd_evaluate(args):
+    import keras
+
+    from applications.experiment import evaluate_classifier
+    from mosi_keras.data import Preprocessor, load_dataset
+
+    preprocessor_path = args.preprocessor or args.model[: -len(".keras")] + "_preprocessor.json"
+    if not os.path.exists(args.model):
+        raise FileNotFoundError(f"{args.model}: no such model file.")
+    if not os.path.exists(preprocessor_path):
+        raise FileNotFoundError(
+            f"{preprocessor_path}: the preprocessing fitted with this model is missing "
+            "(pass it with --preprocessor)."
+        )
+    model = keras.saving.load_model(args.model, safe_mode=True)
+    metrics = evaluate_classifier(model, Preprocessor.load(preprocessor_path), load_dataset(args.data))
+    print(json.dumps(metrics, indent=2))
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="mosi-keras",
+        description="Multimodal sentiment classification with semi-supervised DEC pre-training.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="the whole pipeline on generated data (a few minutes on a CPU)")
+    demo.add_argument("--videos", type=int, default=40, help="generated videos (default 40)")
+    demo.add_argument("--label-fraction", type=float, default=0.4, help="share of labelled rows (default 0.4)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
+    demo.add_argument("--hyperparameters", help="JSON file of TrainingConfig values")
+    demo.set_defaults(func=cmd_demo)
+
+    reproduce = sub.add_parser("reproduce", help="Table 1: baseline vs DEC at a label fraction and at 100 %%")
+    reproduce.add_argument("--data", required=True, help="dataset file or folder (npz, HDF5, .csd folder, MMSA pickle)")
+    reproduce.add_argument("--test-data", help="held-out dataset, evaluated with each run's preprocessing")
+    reproduce.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5; 1 with --quick)")
+    reproduce.add_argument("--label-fraction", type=float, default=0.4, help="share of labelled rows (default 0.4)")
+    reproduce.add_argument("--out", default="runs/reproduce", help="output folder; rerun to resume (default runs/reproduce)")
+    reproduce.add_argument("--quick", action="store_true", help="short schedule, one seed: a smoke run")
+    reproduce.add_argument("--hyperparameters", help="JSON file of TrainingConfig values")
+    reproduce.set_defaults(func=cmd_reproduce)
+
+    train = sub.add_parser("train", help="train one model and print its record as JSON")
+    train.add_argument("--data", required=True)
+    train.add_argument("--test-data")
+    train.add_argument("--experiment", choices=["baseline", "dec"], default="dec")
+    train.add_argument("--label-fraction", type=float, default=0.4)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", default="runs/train")
+    train.add_argument("--hyperparameters", help="JSON file of TrainingConfig values")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = sub.add_parser("evaluate", help="metrics of a saved classifier on a dataset, as JSON")
+    evaluate.add_argument("model", help="a .keras file written by train or reproduce")
+    evaluate.add_argument("--data", required=True)
+    evaluate.add_argument("--preprocessor", help="its preprocessing JSON (default: beside the model)")
+    evaluate.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv=None):
+    _quiet_tensorflow()
+    args = build_parser().parse_args(argv)
+    from mosi_keras.data import DataError
+
+    try:
+        args.func(args)
+    except (DataError, FileNotFoundError, ValueError) as error:
+        print(f"mosi-keras {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\nmosi-keras {args.command}: interrupted; finished runs are kept, rerun with the same --out to resume.",
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Tables and figures of a reproduction: Table 1, Fig. 3 (losses), Fig. 4 (t-SNE)."""
+
+import numpy as np
+
+PAPER_ACCURACY = {("baseline", 0.4): 73.14, ("dec", 0.4): 75.86, ("dec", 1.0): 81.50}
+PAPER_PARAMS = 851_713
+
+
+def summarize(runs):
+    """Groups runs by (experiment, label_fraction): mean and std of each metric."""
+    groups = {}
+    for run in runs:
+        groups.setdefault((run["experiment"], run["label_fraction"]), []).append(run)
+    summary = []
+    for (experiment, fraction), members in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        row = {"experiment": experiment, "label_fraction": fraction, "seeds": len(members),
+               "params": members[0]["params"]}
+        for part in ("val", "test"):
+            if all(m.get(part) for m in members):
+                for metric in ("acc2", "acc2_non0", "f1", "f1_non0"):
+                    values = [100 * m[part][metric] for m in members if metric in m[part]]
+                    if values:
+                        row[f"{part}_{metric}"] = (float(np.mean(values)), float(np.std(values)))
+        summary.append(row)
+    return summary
+
+
+def format_table(summary):
+    """Plain-text table: mean ± std (%) over seeds, paper's accuracy alongside."""
+    parts = ["val"] + (["test"] if any("test_acc2" in row for row in summary) else [])
+    header = f"{'model':<10} {'labels':>6} {'seeds':>5} {'params':>9}"
+    for part in parts:
+        header += "".join(f" {part + ' ' + m:>16}" for m in ("acc2", "acc2_non0", "f1"))
+    header += f" {'paper acc':>9}"
+    lines = [header, "-" * len(header)]
+    for row in summary:
+        line = f"{row['experiment']:<10} {int(row['label_fraction'] * 100):>5}% {row['seeds']:>5} {row['params']:>9,}"
+        for part in parts:
+            for metric in ("acc2", "acc2_non0", "f1"):
+                value = row.get(f"{part}_{metric}")
+                line += f" {value[0]:>9.2f} ± {value[1]:<4.2f}" if value else f" {'-':>16}"
+        paper = PAPER_ACCURACY.get((row["experiment"], row["label_fraction"]))
+        line += f" {paper:>9.2f}" if paper else f" {'-':>9}"
+        lines.append(line)
+    lines.append(f"(paper: {PAPER_PARAMS:,} parameters; its figures are on its own split, not ours)")
+    return "\n".join(lines)
+
+
+def plot_losses(histories, path, title):
+    """Fig. 3: training and validation loss per epoch, one panel per stage."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stages = [s for s in histories if histories[s].get("loss")]
+    figure, axes = plt.subplots(1, len(stages), figsize=(5 * len(stages), 3.5), squeeze=False)
+    for axis, stage in zip(axes[0], stages):
+        axis.plot(histories[stage]["loss"], label="train")
+        if "val_loss" in histories[stage]:
+            axis.plot(histories[stage]["val_loss"], label="validation")
+        axis.set_title(f"{title}: {stage}")
+        axis.set_xlabel("epoch")
+        axis.set_ylabel("loss")
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def plot_tsne(z, clusters, labels, path, seed=0, max_points=1000):
+    """Fig. 4: t-SNE (scikit-learn) of the clustering space, by cluster and by label."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.manifold import TSNE
+
+    rng = np.random.default_rng(seed)
+    keep = rng.permutation(len(z))[:max_points]
+    points = TSNE(2, random_state=seed, init="pca", perplexity=min(30, len(keep) - 1)).fit_transform(z[keep])
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4.5))
+    for axis, colours, title in ((axes[0], clusters[keep], "cluster"), (axes[1], labels[keep], "label")):
+        shown = colours >= 0
+        axis.scatter(points[~shown, 0], points[~shown, 1], s=6, c="lightgrey", label="unlabelled")
+        scatter = axis.scatter(points[shown, 0], points[shown, 1], s=6, c=colours[shown], cmap="coolwarm")
+        axis.set_title(f"t-SNE of z, coloured by {title}")
+        axis.legend(*scatter.legend_elements(), loc="best", fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
