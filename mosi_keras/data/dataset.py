@@ -127,6 +127,18 @@ class MultimodalDataset:
             )
 
 
+CANONICAL_ORDER = ("text", "audio", "visual")
+
+
+def modality_order(name):
+    """Sort key: text, audio, visual first (in that order), then the rest by name.
+
+    Every reader yields modalities in this order, so a model built from one
+    file's `feature_dims` takes another file's inputs in the same order.
+    """
+    return (CANONICAL_ORDER.index(name), "") if name in CANONICAL_ORDER else (len(CANONICAL_ORDER), name)
+
+
 def from_arrays(arrays, sentiment, lengths=None, ids=None, video_ids=None, folds=None, source="<memory>"):
     """Builds a `MultimodalDataset` from plain arrays.
 
@@ -136,7 +148,8 @@ def from_arrays(arrays, sentiment, lengths=None, ids=None, video_ids=None, folds
     """
     lengths = dict(lengths or {})
     modalities = {}
-    for name, array in arrays.items():
+    for name in sorted(arrays, key=modality_order):
+        array = arrays[name]
         array = np.asarray(array)
         if not np.issubdtype(array.dtype, np.number):
             raise DataError(f"{source}: modality '{name}' is not numeric (dtype {array.dtype}).")

@@ -1,0 +1,71 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+from applications.cli import main
+from mosi_keras.data import make_synthetic_mosi, write_dataset
+
+TINY = dict(
+    hidden_dim=8, num_heads=2, intermediate_dim=16, head_units=[8, 4], decoder_hidden_dim=8,
+    ae_epochs=1, dec_epochs=1, epochs=2, patience=1, kmeans_n_init=1, batch_size=64,
+)
+
+
+@pytest.fixture
+def files(tmp_path):
+    data = make_synthetic_mosi(n_videos=10, segments_per_video=(4, 5), max_len=5,
+                               feature_dims={"text": 6, "audio": 4, "visual": 3}, seed=0)
+    test = make_synthetic_mosi(n_videos=3, segments_per_video=(4, 5), max_len=5,
+                               feature_dims={"text": 6, "audio": 4, "visual": 3}, seed=9)
+    write_dataset(data, tmp_path / "train.npz")
+    write_dataset(test, tmp_path / "test.h5")
+    with open(tmp_path / "hp.json", "w") as file:
+        json.dump(TINY, file)
+    return tmp_path
+
+
+def test_reproduce_writes_results_and_resumes_without_rerunning(files, capsys):
+    out = files / "out"
+    argv = ["reproduce", "--data", str(files / "train.npz"), "--test-data", str(files / "test.h5"),
+            "--seeds", "1", "--out", str(out), "--hyperparameters", str(files / "hp.json")]
+    assert main(argv) == 0
+    results = json.loads((out / "results.json").read_text())
+    runs = results["runs"]
+    assert {(r["experiment"], r["label_fraction"]) for r in runs} == {
+        ("baseline", 0.4), ("dec", 0.4), ("baseline", 1.0), ("dec", 1.0)}
+    for run in runs:
+        assert {"experiment", "label_fraction", "seed", "params", "epochs", "val", "test"} <= set(run)
+        assert {"acc2", "acc2_non0", "f1"} <= set(run["val"]) and run["test"]["n"] > 0
+    assert (out / "dec_labels040_seed0_tsne.png").exists()
+    assert (out / "baseline_labels040_seed0_losses.png").exists()
+    assert (out / "dec_labels040_seed0_history_autoencoder.csv").exists()
+    printed = capsys.readouterr().out
+    assert "baseline" in printed and "acc2" in printed
+    stamp = os.path.getmtime(out / "dec_labels040_seed0.keras")
+    assert main(argv) == 0
+    assert "already done" in capsys.readouterr().out
+    assert os.path.getmtime(out / "dec_labels040_seed0.keras") == stamp
+
+
+def test_evaluate_prints_metrics_of_a_trained_model(files, capsys):
+    out = files / "trained"
+    assert main(["train", "--data", str(files / "train.npz"), "--experiment", "baseline",
+                 "--out", str(out), "--hyperparameters", str(files / "hp.json")]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "baseline_labels040_seed0.keras"), "--data", str(files / "test.h5")]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert 0.0 <= metrics["acc2"] <= 1.0 and metrics["n"] > 0
+
+
+def test_missing_data_file_is_a_clear_error_not_a_traceback(files, capsys):
+    assert main(["reproduce", "--data", str(files / "absent.npz"), "--out", str(files / "o")]) == 2
+    assert "absent.npz: no such file" in capsys.readouterr().err
+
+
+def test_unknown_hyperparameter_is_a_clear_error(files, capsys):
+    with open(files / "bad.json", "w") as file:
+        json.dump({"hiden_dim": 3}, file)
+    assert main(["train", "--data", str(files / "train.npz"), "--hyperparameters", str(files / "bad.json")]) == 2
+    assert "hiden_dim" in capsys.readouterr().err

@@ -1,0 +1,139 @@
+import numpy as np
+import pytest
+
+import keras
+from keras import ops
+
+from applications import AssignmentChangeStopping, SemiSupervisedDEC, TargetRefresh
+from applications.training import initialize_centroids
+from tests.applications.conftest import make_encoder_decoder
+from tests.conftest import save_and_reload
+
+pytestmark = pytest.mark.backend_agnostic
+
+
+def make_dec(**weights):
+    encoder, decoder = make_encoder_decoder()
+    dec = SemiSupervisedDEC(encoder, decoder, n_clusters=2, **weights)
+    dec.compile(optimizer=keras.optimizers.Adam(1e-2))
+    return dec
+
+
+def test_dec_fit_reports_every_term_and_lowers_the_total_loss(tiny):
+    x, _, semi = tiny
+    dec = make_dec(alpha=0.1, beta=0.5, gamma=0.01)
+    history = dec.fit(x, semi, epochs=12, batch_size=48, verbose=0)
+    for name in ("loss", "cluster_loss", "reconstruction_loss", "supervised_loss", "disentangle_loss"):
+        assert name in history.history
+    losses = history.history["loss"]
+    assert np.all(np.isfinite(losses))
+    assert losses[-1] < losses[0]
+
+
+def test_dec_supervised_weight_zero_makes_labels_irrelevant(tiny):
+    x, labels, _ = tiny
+    dec = make_dec(beta=0.0)
+    dec(x)
+    start = [w.copy() for w in dec.get_weights()]
+    dec.fit(x, labels, epochs=1, batch_size=48, shuffle=False, verbose=0)
+    after_labels = dec.get_weights()
+    dec.set_weights(start)
+    dec.optimizer = keras.optimizers.Adam(1e-2)
+    dec.compile(optimizer=dec.optimizer)
+    dec.fit(x, 1 - labels, epochs=1, batch_size=48, shuffle=False, verbose=0)
+    for a, b in zip(after_labels, dec.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_dec_reconstruction_weight_zero_leaves_the_decoder_untouched(tiny):
+    x, _, semi = tiny
+    dec = make_dec(alpha=0.0)
+    dec(x)
+    decoder_before = [w.copy() for w in dec.decoder.get_weights()]
+    encoder_before = [w.copy() for w in dec.encoder.get_weights()]
+    dec.fit(x, semi, epochs=1, batch_size=48, verbose=0)
+    for a, b in zip(decoder_before, dec.decoder.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.allclose(a, b) for a, b in zip(encoder_before, dec.encoder.get_weights()))
+
+
+def test_dec_unlabelled_samples_do_not_change_the_supervised_term(tiny):
+    x, _, semi = tiny
+    dec = make_dec()
+    labelled = semi >= 0
+    all_rows = dec.evaluate(x, semi, batch_size=48, return_dict=True, verbose=0)
+    only_labelled = dec.evaluate(
+        {k: v[labelled] for k, v in x.items()}, semi[labelled], batch_size=48, return_dict=True, verbose=0
+    )
+    assert all_rows["supervised_loss"] == pytest.approx(only_labelled["supervised_loss"], rel=1e-5)
+    unlabelled = dec.evaluate(x, np.full_like(semi, -1), batch_size=48, return_dict=True, verbose=0)
+    assert unlabelled["supervised_loss"] == 0.0
+
+
+def test_dec_in_step_target_equals_numpy_eq3(tiny, rng):
+    dec = make_dec()
+    q = rng.dirichlet(np.ones(2), size=10).astype("float32")
+    weight = q**2 / q.sum(0)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(dec.target(q)), weight / weight.sum(1, keepdims=True), rtol=1e-5
+    )
+    frequency = np.array([30.0, 10.0], "float32")
+    dec.cluster_frequency.assign(frequency)
+    weight = q**2 / frequency
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(dec.target(q)), weight / weight.sum(1, keepdims=True), rtol=1e-5
+    )
+
+
+def test_target_refresh_stores_dataset_frequencies_every_interval(tiny):
+    x, _, semi = tiny
+    dec = make_dec()
+    refresh = TargetRefresh(x, update_interval=2)
+    dec.fit(x, semi, epochs=5, batch_size=16, verbose=0, callbacks=[refresh])  # 3 steps an epoch
+    assert refresh.step == 15
+    assert len(refresh.history) == 7  # refreshes at steps 0, 2, ..., 14
+    frequency = ops.convert_to_numpy(dec.cluster_frequency)
+    assert frequency.sum() == pytest.approx(len(semi), rel=1e-4)
+    assert all(0.0 <= f <= 1.0 for f in refresh.history)
+
+
+def test_assignment_change_stopping_stops_when_assignments_settle(tiny):
+    x, _, semi = tiny
+    dec = make_dec()
+    refresh = TargetRefresh(x, update_interval=2)
+    stopper = AssignmentChangeStopping(refresh, tol=1.01)  # any change is below tol
+    history = dec.fit(x, semi, epochs=10, batch_size=16, verbose=0, callbacks=[refresh, stopper])
+    assert stopper.stopped_at_step == 3
+    assert len(history.history["loss"]) == 1
+    patient = AssignmentChangeStopping(TargetRefresh(x, update_interval=2), tol=0.0)
+    history = make_dec().fit(x, semi, epochs=3, batch_size=16, verbose=0,
+                             callbacks=[patient.refresh, patient])
+    assert patient.stopped_at_step is None and len(history.history["loss"]) == 3
+
+
+def test_initialize_centroids_matches_clusters_to_classes(tiny):
+    x, labels, semi = tiny
+    dec = make_dec()
+    dec(x)
+    assignments = initialize_centroids(dec, x, semi, n_init=3)
+    z = ops.convert_to_numpy(dec.encoder(x))
+    from sklearn.cluster import KMeans
+
+    reference = KMeans(2, n_init=3, random_state=0).fit(z)
+    centroids = ops.convert_to_numpy(dec.clustering.centroids)
+    assert np.allclose(np.sort(centroids, axis=0), np.sort(reference.cluster_centers_, axis=0), atol=1e-4)
+    known = semi >= 0
+    agree = np.mean(assignments[known] == semi[known])
+    assert agree >= 0.5  # matched, so at least as good as the swapped assignment
+
+
+def test_dec_model_survives_keras_save_and_safe_load(tiny, tmp_path):
+    x, _, semi = tiny
+    dec = make_dec(alpha=0.3, beta=0.2, gamma=0.01)
+    dec.fit(x, semi, epochs=1, batch_size=48, verbose=0)
+    reloaded = save_and_reload(dec, tmp_path)
+    assert (reloaded.alpha, reloaded.beta, reloaded.gamma) == (0.3, 0.2, 0.01)
+    for key in ("q", "z"):
+        np.testing.assert_allclose(
+            ops.convert_to_numpy(reloaded(x)[key]), ops.convert_to_numpy(dec(x)[key]), atol=1e-5
+        )
