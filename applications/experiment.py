@@ -14,6 +14,7 @@ from mosi_keras.losses import UNLABELLED
 from mosi_keras.metrics import clustering_metrics, sentiment_metrics
 
 EXPERIMENTS = ("baseline", "dec")
+PAPER_MAX_LEN = 30
 
 
 def predict_scores(model, inputs, batch_size=256):
@@ -64,11 +65,12 @@ def run_experiment(
     keras.utils.set_random_seed(seed)
     started = time.time()
     split = semi_supervised_split(dataset.video_ids, label_fraction, 0.2, seed)
-    preprocessor = Preprocessor().fit(dataset.subset(split.train))
+    # Pad/truncate to the paper's 30 steps, or fewer when the data is shorter
+    # (utterance-level features stay at length 1).
+    longest = max(array.shape[1] for array in dataset.modalities.values())
+    max_len = min(PAPER_MAX_LEN, longest)
+    preprocessor = Preprocessor(max_len).fit(dataset.subset(split.train))
     x = preprocessor.transform(dataset)
-    max_len = preprocessor.max_len if dataset.modalities[dataset.modality_names[0]].shape[1] > 1 else 1
-    x = {k: v[:, :max_len] for k, v in x.items()}
-    preprocessor.max_len = max_len
     labels = binary_labels(dataset.sentiment)
 
     def rows(indices):
