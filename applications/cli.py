@@ -49,11 +49,9 @@ def save_figures(record, out_dir, name):
     plot_losses(histories, os.path.join(out_dir, f"{name}_losses.png"), name)
     dec = record.get("_dec_model")
     if dec is not None:
-        split, x = record["_split"], record["_inputs"]
-        rows = {k: v[split.train] for k, v in x.items()}
+        prepared = record["_prepared"]
+        rows, labels = prepared.pretrain_train  # every training row; -1 where unlabelled
         out = dec.predict(rows, verbose=0)
-        labels = np.full(len(split.train), -1)
-        labels[: len(split.labelled_train)] = record["_labels"][split.labelled_train]
         plot_tsne(np.asarray(out["z"]), np.asarray(out["q"]).argmax(1), labels,
                   os.path.join(out_dir, f"{name}_tsne.png"))
 
@@ -61,7 +59,6 @@ def save_figures(record, out_dir, name):
 def run_grid(dataset, fractions, seeds, config, out_dir, test_dataset=None, log=print):
     """Runs baseline and DEC at each label fraction and seed; resumable via `out_dir`."""
     from applications.experiment import run_experiment, run_name
-    from mosi_keras.data import binary_labels
 
     os.makedirs(out_dir, exist_ok=True)
     results_path = os.path.join(out_dir, "results.json")
@@ -77,7 +74,6 @@ def run_grid(dataset, fractions, seeds, config, out_dir, test_dataset=None, log=
             continue
         started = time.time()
         record = run_experiment(dataset, experiment, fraction, seed, config, test_dataset, out_dir)
-        record["_labels"] = binary_labels(dataset.sentiment)
         save_figures(record, out_dir, name)
         runs.append(strip_private(record))
         with open(results_path, "w") as file:
@@ -154,6 +150,38 @@ def cmd_evaluate(args):
     print(json.dumps(metrics, indent=2))
 
 
+def cmd_tune(args):
+
+    from applications.experiment import prepare_experiment
+    from applications.tuning import DECHyperModel, SentimentClassifierHyperModel, make_tuner
+    from mosi_keras.data import load_dataset
+
+    base = load_config(args.hyperparameters)
+    dataset = load_dataset(args.data)
+    prepared = prepare_experiment(dataset, args.label_fraction, args.seed)
+    if args.model == "dec":
+        hypermodel = DECHyperModel(dataset.feature_dims, prepared.max_len, *prepared.pretrain_train,
+                                   prepared.pretrain_val, base_config=base)
+    else:
+        hypermodel = SentimentClassifierHyperModel(dataset.feature_dims, prepared.max_len, base_config=base)
+    tuner = make_tuner(args.tuner, hypermodel, args.out, f"{args.model}_{args.tuner}",
+                       max_trials=args.max_trials, max_epochs=args.epochs, seed=args.seed)
+    (x, y), (x_val, y_val) = prepared.labelled_train, prepared.labelled_val
+    tuner.search(x, y.astype("float32"), validation_data=(x_val, y_val.astype("float32")),
+                 epochs=args.epochs, batch_size=base.batch_size, verbose=args.verbose)
+    best = tuner.get_best_hyperparameters(1)[0]
+    config = hypermodel.config(best)
+    trial = tuner.oracle.get_best_trials(1)[0]
+    path = os.path.join(args.out, f"best_hyperparameters_{args.model}_{args.tuner}.json")
+    with open(path, "w") as file:
+        json.dump({"hyperparameters": config.to_dict(), "searched": best.values,
+                   "val_accuracy": trial.score, "trials": len(tuner.oracle.trials)}, file, indent=2)
+    print(f"best val_accuracy {trial.score:.4f} after {len(tuner.oracle.trials)} trial(s):")
+    for name, value in sorted(best.values.items()):
+        print(f"  {name} = {value}")
+    print(f"written to {path}; use it with --hyperparameters {path}")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="mosi-keras",
@@ -188,6 +216,20 @@ def build_parser():
     train.add_argument("--out", default="runs/train")
     train.add_argument("--hyperparameters", help="JSON file of TrainingConfig values")
     train.set_defaults(func=cmd_train)
+
+    tune = sub.add_parser("tune", help="keras-tuner search; resumable; writes the best hyper-parameters as JSON")
+    tune.add_argument("--data", required=True)
+    tune.add_argument("--model", choices=["classifier", "dec"], default="classifier",
+                      help="search the classifier alone or DEC pre-training + fine-tuning")
+    tune.add_argument("--tuner", choices=["random", "bayesian", "hyperband"], default="random")
+    tune.add_argument("--max-trials", type=int, default=10)
+    tune.add_argument("--epochs", type=int, default=100, help="epochs per trial (hyperband: max epochs)")
+    tune.add_argument("--label-fraction", type=float, default=0.4)
+    tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument("--out", default="runs/tune", help="tuner directory; rerun with it to resume")
+    tune.add_argument("--hyperparameters", help="JSON of fixed TrainingConfig values (epoch counts, ...)")
+    tune.add_argument("--verbose", type=int, default=0)
+    tune.set_defaults(func=cmd_tune)
 
     evaluate = sub.add_parser("evaluate", help="metrics of a saved classifier on a dataset, as JSON")
     evaluate.add_argument("model", help="a .keras file written by train or reproduce")

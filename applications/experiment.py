@@ -1,6 +1,7 @@
 """One run of the paper's experiment: split, preprocess, train, evaluate, save."""
 
 import csv
+import dataclasses
 import json
 import os
 import time
@@ -40,6 +41,57 @@ def run_name(experiment, label_fraction, seed):
     return f"{experiment}_labels{int(round(label_fraction * 100)):03d}_seed{seed}"
 
 
+@dataclasses.dataclass
+class PreparedExperiment:
+    """The split, the fitted preprocessing and the model inputs of one seed."""
+
+    split: object
+    preprocessor: Preprocessor
+    inputs: dict
+    labels: np.ndarray
+    max_len: int
+
+    def rows(self, indices):
+        return {k: v[indices] for k, v in self.inputs.items()}
+
+    @property
+    def labelled_train(self):
+        return self.rows(self.split.labelled_train), self.labels[self.split.labelled_train]
+
+    @property
+    def labelled_val(self):
+        return self.rows(self.split.labelled_val), self.labels[self.split.labelled_val]
+
+    def semi_supervised_labels(self):
+        """Binary labels of the labelled rows, `UNLABELLED` elsewhere."""
+        semi = np.full(len(self.labels), UNLABELLED)
+        for part in (self.split.labelled_train, self.split.labelled_val):
+            semi[part] = self.labels[part]
+        return semi
+
+    @property
+    def pretrain_train(self):
+        return self.rows(self.split.train), self.semi_supervised_labels()[self.split.train]
+
+    @property
+    def pretrain_val(self):
+        return self.rows(self.split.val), self.semi_supervised_labels()[self.split.val]
+
+
+def prepare_experiment(dataset, label_fraction=0.4, seed=0):
+    """Splits by video, fits the preprocessing on the training rows only and
+    transforms every row; the same for every experiment of a seed."""
+    split = semi_supervised_split(dataset.video_ids, label_fraction, 0.2, seed)
+    # Pad/truncate to the paper's 30 steps, or fewer when the data is shorter
+    # (utterance-level features stay at length 1).
+    longest = max(array.shape[1] for array in dataset.modalities.values())
+    max_len = min(PAPER_MAX_LEN, longest)
+    preprocessor = Preprocessor(max_len).fit(dataset.subset(split.train))
+    return PreparedExperiment(
+        split, preprocessor, preprocessor.transform(dataset), binary_labels(dataset.sentiment), max_len
+    )
+
+
 def run_experiment(
     dataset, experiment, label_fraction=0.4, seed=0, config=None, test_dataset=None, out_dir=None, verbose=0
 ):
@@ -64,34 +116,20 @@ def run_experiment(
     config = config or TrainingConfig()
     keras.utils.set_random_seed(seed)
     started = time.time()
-    split = semi_supervised_split(dataset.video_ids, label_fraction, 0.2, seed)
-    # Pad/truncate to the paper's 30 steps, or fewer when the data is shorter
-    # (utterance-level features stay at length 1).
-    longest = max(array.shape[1] for array in dataset.modalities.values())
-    max_len = min(PAPER_MAX_LEN, longest)
-    preprocessor = Preprocessor(max_len).fit(dataset.subset(split.train))
-    x = preprocessor.transform(dataset)
-    labels = binary_labels(dataset.sentiment)
-
-    def rows(indices):
-        return {k: v[indices] for k, v in x.items()}
-
-    train = (rows(split.labelled_train), labels[split.labelled_train])
-    validation = (rows(split.labelled_val), labels[split.labelled_val])
+    prepared = prepare_experiment(dataset, label_fraction, seed)
+    split, max_len = prepared.split, prepared.max_len
+    train, validation = prepared.labelled_train, prepared.labelled_val
     histories, epochs, extra = {}, {}, {}
     pretrained = None
     if experiment == "dec":
-        semi = np.full(len(dataset), UNLABELLED)
-        semi[split.labelled_train] = labels[split.labelled_train]
-        semi[split.labelled_val] = labels[split.labelled_val]
         pre = pretrain_dec(
-            rows(split.train), semi[split.train], (rows(split.val), semi[split.val]),
+            *prepared.pretrain_train, prepared.pretrain_val,
             config, dataset.feature_dims, max_len, seed=seed, verbose=verbose,
         )
         pretrained = pre["encoder"]
         histories.update(pre["histories"])
         epochs.update(pre["epochs"])
-        q = np.asarray(pre["dec"].predict(rows(split.labelled_val), verbose=0)["q"])
+        q = np.asarray(pre["dec"].predict(validation[0], verbose=0)["q"])
         extra["clustering_val"] = clustering_metrics(validation[1], q.argmax(1))
         extra["_dec_model"] = pre["dec"]
     model, history = train_classifier(
@@ -110,7 +148,7 @@ def run_experiment(
         "n_train_unlabelled": int(len(split.unlabelled_train)),
         "n_val": int(len(split.labelled_val)),
         "val": sentiment_metrics(dataset.sentiment[split.labelled_val], predict_scores(model, validation[0])),
-        "test": None if test_dataset is None else evaluate_classifier(model, preprocessor, test_dataset),
+        "test": None if test_dataset is None else evaluate_classifier(model, prepared.preprocessor, test_dataset),
         "seconds": round(time.time() - started, 1),
     }
     if "clustering_val" in extra:
@@ -119,13 +157,13 @@ def run_experiment(
         name = run_name(experiment, label_fraction, seed)
         os.makedirs(out_dir, exist_ok=True)
         model.save(os.path.join(out_dir, f"{name}.keras"))
-        preprocessor.save(os.path.join(out_dir, f"{name}_preprocessor.json"))
+        prepared.preprocessor.save(os.path.join(out_dir, f"{name}_preprocessor.json"))
         for stage, values in histories.items():
             write_history_csv(values, os.path.join(out_dir, f"{name}_history_{stage}.csv"))
         with open(os.path.join(out_dir, f"{name}.json"), "w") as file:
             json.dump(record, file, indent=2)
+    # In-memory extras for callers (plots, tests); never written to JSON.
     record["_model"] = model
     record["_dec_model"] = extra.get("_dec_model")
-    record["_split"] = split
-    record["_inputs"] = x
+    record["_prepared"] = prepared
     return record

@@ -51,6 +51,7 @@ class TrainingConfig:
     learning_rate: float = 4e-5
     weight_decay: float = 1e-2
     patience: int = 20
+    pretrain_min_delta: float = 1e-3  # smallest val-loss gain that counts in stages 1-2
     jit_compile: object = "auto"
 
     def encoder_kwargs(self):
@@ -74,9 +75,11 @@ class TrainingConfig:
         return cls(**values)
 
 
-def early_stopping(patience, monitor="val_loss"):
+def early_stopping(patience, min_delta=0.0):
+    """Stops when `val_loss` has not improved by `min_delta` for `patience`
+    epochs, and restores the best epoch's weights."""
     return keras.callbacks.EarlyStopping(
-        monitor=monitor, patience=patience, restore_best_weights=True, verbose=0
+        monitor="val_loss", patience=patience, min_delta=min_delta, restore_best_weights=True, verbose=0
     )
 
 
@@ -188,12 +191,12 @@ def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbos
     stage1 = make_dec(encoder, decoder, config, stage=1)
     history1 = stage1.fit(
         x, y, validation_data=validation, epochs=config.ae_epochs, batch_size=config.batch_size,
-        verbose=verbose, callbacks=[early_stopping(config.patience)],
+        verbose=verbose, callbacks=[early_stopping(config.patience, config.pretrain_min_delta)],
     )
     stage2 = make_dec(encoder, decoder, config, stage=2)
     stage2(keras.tree.map_structure(lambda a: a[:1], x))  # build
     initialize_centroids(stage2, x, y, n_init=config.kmeans_n_init, seed=seed)
-    callbacks = [early_stopping(config.patience)]
+    callbacks = [early_stopping(config.patience, config.pretrain_min_delta)]
     if config.update_interval:
         refresh = TargetRefresh(x, update_interval=config.update_interval)
         callbacks += [refresh, AssignmentChangeStopping(refresh, tol=config.tol)]

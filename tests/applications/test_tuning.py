@@ -1,0 +1,38 @@
+import json
+import os
+
+import pytest
+
+from applications.cli import main
+from applications.training import TrainingConfig
+from applications import build_sentiment_classifier
+from tests.applications.test_cli import TINY, files  # noqa: F401  (fixture)
+
+
+def trial_dirs(folder):
+    return sorted(d for d in os.listdir(folder) if d.startswith("trial_"))
+
+
+@pytest.mark.parametrize("model", ["classifier", "dec"])
+def test_tune_finishes_two_trials_resumes_and_round_trips_best_values(files, capsys, model):  # noqa: F811
+    out = files / "tune"
+    argv = ["tune", "--data", str(files / "train.npz"), "--model", model, "--tuner", "random",
+            "--max-trials", "2", "--epochs", "1", "--out", str(out),
+            "--hyperparameters", str(files / "hp.json")]
+    assert main(argv) == 0
+    project = out / f"{model}_random"
+    assert len(trial_dirs(project)) == 2
+    best_path = out / f"best_hyperparameters_{model}_random.json"
+    best = json.loads(best_path.read_text())
+    assert best["trials"] == 2
+    assert "best val_accuracy" in capsys.readouterr().out
+    config = TrainingConfig.from_dict(best["hyperparameters"])
+    for name, value in best["searched"].items():
+        assert getattr(config, name) == value
+    built = build_sentiment_classifier({"text": 6, "audio": 4, "visual": 3}, 5,
+                                       head_units=config.head_units, **config.encoder_kwargs())
+    assert built.count_params() > 0
+    assert main(argv) == 0  # resumed: the two finished trials are not run again
+    assert len(trial_dirs(project)) == 2
+    assert main(["train", "--data", str(files / "train.npz"), "--experiment", "baseline",
+                 "--out", str(files / "trained"), "--hyperparameters", str(best_path)]) == 0
