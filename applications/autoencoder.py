@@ -13,17 +13,25 @@ def build_multimodal_decoder(latent_dim, feature_dims, max_len, hidden_dim=128, 
     `PositionalEncoding` (so the steps can differ) → Dense(hidden_dim, ReLU)
     → Dense(d) per step.
 
+    Args:
+        latent_dim: width of `z`.
+        feature_dims: dict modality → feature width.
+        max_len: steps to emit: one int for every modality, or a dict
+            modality → steps when the modalities have different lengths.
+        hidden_dim: width of the decoder's hidden layers.
+
     Returns:
         A functional `keras.Model` from `z` `(batch, latent_dim)` to a dict
-        modality → `(batch, max_len, d)`.
+        modality → `(batch, steps, d)`.
     """
-    if max_len is None:
-        raise ValueError("the decoder needs a fixed `max_len` to know how many steps to emit.")
+    steps = max_len if isinstance(max_len, dict) else {name: max_len for name in feature_dims}
+    if any(steps.get(name) is None for name in feature_dims):
+        raise ValueError("the decoder needs a fixed length per modality to know how many steps to emit.")
     z = keras.Input((latent_dim,), name="z")
     outputs = {}
     for modality, dim in feature_dims.items():
         x = keras.layers.Dense(hidden_dim, activation="relu", name=f"{modality}_decoder_in")(z)
-        x = keras.layers.RepeatVector(max_len, name=f"{modality}_decoder_repeat")(x)
+        x = keras.layers.RepeatVector(steps[modality], name=f"{modality}_decoder_repeat")(x)
         x = PositionalEncoding(name=f"{modality}_decoder_position")(x)
         x = keras.layers.Dense(hidden_dim, activation="relu", name=f"{modality}_decoder_hidden")(x)
         outputs[modality] = keras.layers.Dense(dim, name=f"{modality}_reconstruction", dtype="float32")(x)

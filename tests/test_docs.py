@@ -28,7 +28,7 @@ def python_blocks(path):
         return re.findall(r"```python\n(.*?)```", file.read(), flags=re.S)
 
 
-@pytest.mark.parametrize("name", ["README.md", "docs/architecture.md"])
+@pytest.mark.parametrize("name", ["README.md", "docs/architecture.md", "docs/tutorial_reuse.md"])
 def test_markdown_python_blocks_run(name):
     blocks = python_blocks(os.path.join(ROOT, name))
     assert blocks, f"{name} has no python example"
@@ -41,3 +41,25 @@ def test_docstring_examples_run(module):
     mod = importlib.import_module(module)
     result = doctest.testmod(mod, extraglobs=vars(mod), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
+
+
+def test_tutorial_script_runs_and_draws_its_plot(tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tutorial_reuse", os.path.join(ROOT, "docs", "tutorial_reuse.py"))
+    tutorial = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tutorial)
+    tutorial.main(str(tmp_path), epochs=(1, 1, 1))
+    printed = capsys.readouterr().out
+    assert "DEC-pretrained: test accuracy" in printed
+    assert (tmp_path / "tutorial_reuse_losses.png").exists()
+
+
+def test_api_reference_is_current():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("generate_api", os.path.join(ROOT, "docs", "generate_api.py"))
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    with open(os.path.join(ROOT, "docs", "api.md")) as file:
+        assert file.read() == generator.render(), "docs/api.md is stale: run python docs/generate_api.py"

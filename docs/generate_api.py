@@ -1,0 +1,78 @@
+"""Writes docs/api.md from the docstrings and signatures of the public API.
+
+Run: python docs/generate_api.py   (a test checks that docs/api.md is current)
+"""
+
+import inspect
+import os
+
+SECTIONS = {
+    "Layers (`mosi_keras.layers`)": ["mosi_keras.layers:PositionalEncoding",
+                                     "mosi_keras.layers:ModalityTransformerEncoder",
+                                     "mosi_keras.layers:ClusteringLayer"],
+    "Losses (`mosi_keras.losses`)": [f"mosi_keras.losses:{name}" for name in (
+        "target_distribution", "clustering_kl", "ClusteringKLDivergence", "masked_reconstruction_loss",
+        "MaskedReconstructionLoss", "latent_covariance", "disentanglement_loss", "DisentanglementLoss",
+        "semi_supervised_crossentropy", "SemiSupervisedCrossentropy", "combined_dec_loss")],
+    "Data (`mosi_keras.data`)": [f"mosi_keras.data:{name}" for name in (
+        "load_dataset", "MultimodalDataset", "from_arrays", "write_dataset", "Preprocessor",
+        "binary_labels", "non_zero", "semi_supervised_split", "source_folds", "make_synthetic_mosi")],
+    "Metrics (`mosi_keras.metrics`)": ["mosi_keras.metrics:sentiment_metrics",
+                                       "mosi_keras.metrics:cluster_accuracy",
+                                       "mosi_keras.metrics:clustering_metrics"],
+    "Models (`applications`)": [f"applications:{name}" for name in (
+        "build_multimodal_encoder", "build_sentiment_classifier", "build_multimodal_decoder",
+        "build_multimodal_autoencoder", "SemiSupervisedDEC")],
+    "Callbacks (`applications`)": ["applications:TargetRefresh", "applications:AssignmentChangeStopping"],
+    "Training (`applications.training`, `applications.experiment`)": [
+        "applications.training:TrainingConfig", "applications.training:train_classifier",
+        "applications.training:pretrain_dec", "applications.training:initialize_centroids",
+        "applications.training:transfer_encoder", "applications.experiment:run_experiment"],
+    "Tuning (`applications.tuning`)": ["applications.tuning:SentimentClassifierHyperModel",
+                                       "applications.tuning:DECHyperModel",
+                                       "applications.tuning:make_tuner"],
+}
+
+
+def resolve(target):
+    module, name = target.split(":")
+    return name, getattr(__import__(module, fromlist=[name]), name)
+
+
+def signature(obj):
+    try:
+        text = str(inspect.signature(obj))
+    except (TypeError, ValueError):
+        return ""
+    return text.replace("self, ", "").replace("(self)", "()")
+
+
+def cli_help():
+    from applications.cli import build_parser
+
+    os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal; fix it for a stable file
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    parts = [parser.format_help()]
+    for name, sub in subparsers.choices.items():
+        parts.append(sub.format_help())
+    return "\n".join(parts)
+
+
+def render():
+    lines = ["# API reference", "",
+             "Generated from the docstrings by `python docs/generate_api.py`; do not edit by hand.", ""]
+    for title, targets in SECTIONS.items():
+        lines += [f"## {title}", ""]
+        for target in targets:
+            name, obj = resolve(target)
+            lines += [f"### `{name}{signature(obj)}`", "", "```text", inspect.cleandoc(obj.__doc__ or ""), "```", ""]
+    lines += ["## Command line (`mosi-keras`)", "", "```text", cli_help().rstrip(), "```", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "api.md")
+    with open(path, "w") as file:
+        file.write(render())
+    print(f"wrote {path}")
