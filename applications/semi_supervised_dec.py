@@ -6,13 +6,32 @@ from keras import ops
 from applications.sentiment_classifier import mask_name
 from mosi_keras.layers import ClusteringLayer
 from mosi_keras.losses import (
-    ClusteringKLDivergence,
-    DisentanglementLoss,
-    MaskedReconstructionLoss,
-    SemiSupervisedCrossentropy,
+    clustering_kl,
     combined_dec_loss,
+    disentanglement_loss,
+    masked_reconstruction_loss,
+    semi_supervised_crossentropy,
     target_distribution,
 )
+
+
+def scale_for_replicas(loss):
+    """Divides `loss` by the replicas of a `tf.distribute` strategy, if any.
+
+    Under `tf.distribute` each replica computes eq. 8 on its share of the
+    global batch (so P and the covariance of eqs. 3 and 5 are per replica)
+    and the replicas' gradients are summed: dividing by their number makes
+    the update that of the mean, as Keras's own losses do. JAX's
+    `keras.distribution.DataParallel` compiles one program over the global
+    batch (P is global) and needs no scaling; nor does a single device.
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if replicas > 1:
+            loss = loss / replicas
+    return loss
 
 
 @keras.saving.register_keras_serializable(package="mosi_keras")
@@ -92,10 +111,6 @@ class SemiSupervisedDEC(keras.Model):
             name="cluster_frequency", shape=(self.n_clusters,), initializer="zeros",
             trainable=False, dtype="float32",
         )
-        self.kl_loss = ClusteringKLDivergence()
-        self.reconstruction_loss = MaskedReconstructionLoss()
-        self.supervised_loss = SemiSupervisedCrossentropy()
-        self.disentangle_loss = DisentanglementLoss()
         self.term_trackers = {
             name: keras.metrics.Mean(name=name)
             for name in ("cluster_loss", "reconstruction_loss", "supervised_loss", "disentangle_loss")
@@ -121,13 +136,17 @@ class SemiSupervisedDEC(keras.Model):
         return target_distribution(q, cluster_frequency=frequency)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        # The terms are the plain functions of mosi_keras.losses: unlike Loss
+        # objects with a reduction, they do not rescale themselves under
+        # tf.distribute, so the total is scaled once, below. A term whose
+        # weight is 0 is not computed at all.
         q = y_pred["q"]
         zero = ops.zeros((), "float32")
         terms = {
-            "cluster_loss": self.kl_loss(self.target(q), q) if self.cluster_weight else zero,
+            "cluster_loss": clustering_kl(self.target(q), q) if self.cluster_weight else zero,
             "reconstruction_loss": self.reconstruction_term(x, y_pred) if self.alpha else zero,
-            "supervised_loss": self.supervised_loss(y, q) if (self.beta and y is not None) else zero,
-            "disentangle_loss": self.disentangle_loss(y_pred["z"], y_pred["z"]) if self.gamma else zero,
+            "supervised_loss": semi_supervised_crossentropy(y, q) if (self.beta and y is not None) else zero,
+            "disentangle_loss": disentanglement_loss(y_pred["z"]) if self.gamma else zero,
         }
         for name, value in terms.items():
             self.term_trackers[name].update_state(value)
@@ -137,16 +156,14 @@ class SemiSupervisedDEC(keras.Model):
         )
         for extra in self.losses:  # regularisers, if any
             total = total + ops.cast(extra, "float32")
-        return total
+        return scale_for_replicas(total)
 
     def reconstruction_term(self, x, y_pred):
         """Eq. 4, averaged over the modalities, padded steps excluded."""
         if self.decoder is None:
             return ops.zeros((), "float32")
         values = [
-            self.reconstruction_loss(
-                x[name], y_pred["reconstruction"][name], sample_weight=x.get(mask_name(name))
-            )
+            masked_reconstruction_loss(x[name], y_pred["reconstruction"][name], x.get(mask_name(name)))
             for name in self.modalities
         ]
         return ops.mean(ops.stack(values))

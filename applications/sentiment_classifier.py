@@ -11,11 +11,16 @@ def mask_name(modality):
 
 
 def build_model_inputs(feature_dims, max_len=None):
-    """One feature input `(T, d)` and one boolean mask input `(T,)` per modality."""
+    """One feature input `(T, d)` and one padding-mask input `(T,)` per modality.
+
+    Masks are int32 (1 on valid steps, 0 on padding), as keras-hub's
+    `padding_mask`; boolean arrays are converted on a single device, but
+    `tf.distribute` strategies need integer masks.
+    """
     inputs = {}
     for modality, dim in feature_dims.items():
         inputs[modality] = keras.Input((max_len, dim), name=modality)
-        inputs[mask_name(modality)] = keras.Input((max_len,), dtype="bool", name=mask_name(modality))
+        inputs[mask_name(modality)] = keras.Input((max_len,), dtype="int32", name=mask_name(modality))
     return inputs
 
 

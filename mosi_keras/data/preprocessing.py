@@ -77,7 +77,9 @@ class Preprocessor:
         return self
 
     def transform(self, dataset):
-        """Returns the model inputs `{name: (N, max_len, d), name_mask: (N, max_len)}`."""
+        """Returns the model inputs `{name: (N, max_len, d), name_mask: (N, max_len)}`.
+
+        Masks are int32, 1 on valid steps."""
         if self.statistics is None:
             raise RuntimeError("Preprocessor.transform called before fit.")
         inputs, self.report = {}, {}
@@ -104,9 +106,12 @@ class Preprocessor:
             self.report[name] = {"non_finite_replaced": count}
             scaled = ((array - stats["min"]) / stats["span"] - stats["mean"]) / stats["std"]
             scaled = np.nan_to_num(scaled, nan=0.0, posinf=0.0, neginf=0.0)
-            inputs[name], inputs[f"{name}_mask"] = pad_or_truncate(
+            inputs[name], mask = pad_or_truncate(
                 scaled.astype("float32"), dataset.lengths[name], self.max_len
             )
+            # int32 0/1, keras-hub's padding-mask convention: tf.distribute
+            # cannot split boolean arrays across replicas.
+            inputs[f"{name}_mask"] = mask.astype("int32")
         return inputs
 
     def get_config(self):

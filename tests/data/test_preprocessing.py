@@ -27,7 +27,7 @@ def test_statistics_come_from_training_rows_only(data):
     for name in before:
         np.testing.assert_allclose(refit.statistics[name]["mean"], before[name])
     inputs = prep.transform(data.subset(split.train))
-    valid = inputs["text_mask"]
+    valid = inputs["text_mask"].astype(bool)
     values = inputs["text"][valid]
     np.testing.assert_allclose(values.mean(0), 0.0, atol=1e-4)
     np.testing.assert_allclose(values.std(0), 1.0, atol=1e-3)
@@ -37,7 +37,8 @@ def test_padding_is_zero_and_masks_follow_lengths(data):
     inputs = Preprocessor(max_len=12).fit(data).transform(data)
     assert inputs["audio"].shape == (len(data), 12, 74)
     np.testing.assert_array_equal(inputs["audio_mask"].sum(1), np.minimum(data.lengths["audio"], 12))
-    assert np.all(inputs["audio"][~inputs["audio_mask"]] == 0)
+    assert inputs["audio_mask"].dtype == np.int32
+    assert np.all(inputs["audio"][inputs["audio_mask"] == 0] == 0)
 
 
 def test_non_finite_values_are_replaced_counted_and_warned():
