@@ -16,7 +16,8 @@ SECTIONS = {
         "semi_supervised_crossentropy", "SemiSupervisedCrossentropy", "combined_dec_loss")],
     "Data (`mosi_keras.data`)": [f"mosi_keras.data:{name}" for name in (
         "load_dataset", "MultimodalDataset", "from_arrays", "write_dataset", "Preprocessor",
-        "binary_labels", "non_zero", "semi_supervised_split", "source_folds", "make_synthetic_mosi")],
+        "binary_labels", "non_zero", "semi_supervised_split", "source_folds", "make_synthetic_mosi",
+        "iter_hdf5_chunks", "HDF5Sequence")],
     "Metrics (`mosi_keras.metrics`)": ["mosi_keras.metrics:sentiment_metrics",
                                        "mosi_keras.metrics:cluster_accuracy",
                                        "mosi_keras.metrics:clustering_metrics"],

@@ -5,16 +5,20 @@ from mosi_keras.data.kit_format import write_dataset
 from mosi_keras.data.preprocessing import Preprocessor, binary_labels, non_zero, pad_or_truncate
 from mosi_keras.data.readers import detect_format, load_dataset
 from mosi_keras.data.splits import SemiSupervisedSplit, semi_supervised_split, source_folds
+from mosi_keras.data.streaming import HDF5Sequence, hdf5_rows, iter_hdf5_chunks
 from mosi_keras.data.synthetic import make_synthetic_mosi
 
 __all__ = [
     "DataError",
+    "HDF5Sequence",
     "MultimodalDataset",
     "Preprocessor",
     "SemiSupervisedSplit",
     "binary_labels",
     "detect_format",
     "from_arrays",
+    "hdf5_rows",
+    "iter_hdf5_chunks",
     "load_dataset",
     "make_synthetic_mosi",
     "non_zero",

@@ -8,6 +8,36 @@ import numpy as np
 from mosi_keras.data.dataset import DataError
 
 
+class RunningMoments:
+    """Per-feature count, min, max, mean and sum of squared deviations of the
+    finite values seen so far, merged chunk by chunk."""
+
+    def __init__(self):
+        self.count = self.low = self.high = self.mean = self.m2 = None
+
+    def update(self, values):
+        values = np.asarray(values, dtype="float64")  # (rows, d)
+        finite = np.isfinite(values)
+        count = finite.sum(axis=0)
+        safe = np.where(finite, values, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(count > 0, safe.sum(axis=0) / np.maximum(count, 1), 0.0)
+            m2 = (np.where(finite, values - mean, 0.0) ** 2).sum(axis=0)
+        low = np.where(finite, values, np.inf).min(axis=0, initial=np.inf)
+        high = np.where(finite, values, -np.inf).max(axis=0, initial=-np.inf)
+        if self.count is None:
+            self.count, self.low, self.high, self.mean, self.m2 = count, low, high, mean, m2
+            return
+        total = self.count + count
+        delta = mean - self.mean
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(total > 0, count / np.maximum(total, 1), 0.0)
+        self.mean = self.mean + delta * share
+        self.m2 = self.m2 + m2 + delta**2 * self.count * share
+        self.count = total
+        self.low, self.high = np.minimum(self.low, low), np.maximum(self.high, high)
+
+
 def pad_or_truncate(array, lengths, max_len):
     """Cuts or zero-pads `(N, T, d)` to `(N, max_len, d)`; returns it and the mask."""
     n, time, dim = array.shape
@@ -51,28 +81,41 @@ class Preprocessor:
         self.report = {}
 
     def fit(self, dataset):
+        """Fits the statistics on every row of `dataset` (pass training rows only)."""
+        return self.fit_batches([dataset], source=dataset.source)
+
+    def fit_batches(self, batches, source="<batches>"):
+        """Fits the statistics in one streaming pass over `MultimodalDataset` chunks.
+
+        Memory stays at one chunk however large the data: min, max, mean and
+        variance are merged chunk by chunk (Chan et al.'s parallel update),
+        and the min-max-then-z-score statistics follow from them exactly
+        (z-scoring `(x - min) / span` needs `(mean - min) / span` and
+        `std / span`).
+        """
+        moments = {}
+        for batch in batches:
+            masks = batch.masks()
+            for name, array in batch.modalities.items():
+                moments.setdefault(name, RunningMoments()).update(array[masks[name]])
+        if not moments:
+            raise DataError(f"{source}: nothing to fit the preprocessing on.")
         self.statistics = {}
-        masks = dataset.masks()
-        for name, array in dataset.modalities.items():
-            values = array[masks[name]].astype("float64")  # (valid steps, d)
-            finite = np.isfinite(values)
-            if not finite.any(axis=0).all():
-                empty = int(np.argmin(finite.any(axis=0)))
+        for name, running in moments.items():
+            if not np.all(running.count > 0):
+                empty = int(np.argmin(running.count > 0))
                 raise DataError(
-                    f"{dataset.source}: modality '{name}' feature {empty} has no finite "
+                    f"{source}: modality '{name}' feature {empty} has no finite "
                     "value in the training rows."
                 )
-            masked = np.where(finite, values, np.nan)
-            low, high = np.nanmin(masked, axis=0), np.nanmax(masked, axis=0)
-            span = np.where(high - low > 0, high - low, 1.0)
-            scaled = (masked - low) / span
-            mean, std = np.nanmean(scaled, axis=0), np.nanstd(scaled, axis=0)
+            span = np.where(running.high - running.low > 0, running.high - running.low, 1.0)
+            std = np.sqrt(running.m2 / running.count) / span
             self.statistics[name] = {
-                "min": low,
+                "min": running.low,
                 "span": span,
-                "mean": mean,
+                "mean": (running.mean - running.low) / span,
                 "std": np.where(std > 1e-12, std, 1.0),
-                "raw_mean": np.nanmean(masked, axis=0),
+                "raw_mean": running.mean,
             }
         return self
 

@@ -103,3 +103,12 @@ def test_synthetic_data_is_mosi_shaped_and_seeded():
     np.testing.assert_array_equal(a.modalities["audio"], b.modalities["audio"])
     assert len(np.unique(a.video_ids)) == 5
     assert a.lengths["text"].min() >= 3 and len(np.unique(a.lengths["text"])) > 1
+
+
+def test_streaming_fit_over_chunks_equals_fit_on_all_rows(data):
+    whole = Preprocessor().fit(data)
+    chunks = [data.subset(np.arange(start, min(start + 37, len(data)))) for start in range(0, len(data), 37)]
+    streamed = Preprocessor().fit_batches(chunks)
+    for name, stats in whole.statistics.items():
+        for key, value in stats.items():
+            np.testing.assert_allclose(streamed.statistics[name][key], value, rtol=1e-9, atol=1e-12)

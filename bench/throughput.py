@@ -1,0 +1,222 @@
+"""Training throughput of the classifier step and the DEC step, per backend,
+against a plain PyTorch implementation of the same architecture.
+
+MOSI-shaped generated data: T=30; text 300, audio 74, visual 35 features;
+batch 128; the paper's architecture (build_sentiment_classifier defaults).
+Each configuration runs in its own process; all in one run, so the ratios
+compare like with like on a shared, noisy machine.
+
+Run: python bench/throughput.py [--steps 30]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+DIMS = {"text": 300, "audio": 74, "visual": 35}
+T, BATCH, HIDDEN, FF, HEADS, BLOCKS, HEAD = 30, 128, 128, 256, 4, 2, (64, 32)
+CONFIGS = {
+    "keras/tensorflow (XLA)": ("tensorflow", True),
+    "keras/tensorflow (no XLA)": ("tensorflow", False),
+    "keras/jax": ("jax", "auto"),
+    "keras/torch": ("torch", False),
+    "plain torch.nn (peer)": ("peer", None),
+}
+
+
+def batch_data(n, seed=0):
+    rng = np.random.default_rng(seed)
+    x = {}
+    for name, dim in DIMS.items():
+        x[name] = rng.normal(size=(n, T, dim)).astype("float32")
+        lengths = rng.integers(5, T + 1, n)
+        x[f"{name}_mask"] = (np.arange(T)[None] < lengths[:, None]).astype("int32")
+    y = rng.integers(0, 2, n)
+    return x, y
+
+
+def flops_per_sample():
+    """Forward multiply-adds ×2 of the classifier for one sample (training ≈ 3×)."""
+    total = 0
+    for dim in DIMS.values():
+        total += 2 * T * dim * HIDDEN  # projection
+        per_block = 4 * 2 * T * HIDDEN * HIDDEN  # q, k, v, output projections
+        per_block += 2 * 2 * T * T * HIDDEN  # scores and weighted sum
+        per_block += 2 * 2 * T * HIDDEN * FF  # feed-forward
+        total += BLOCKS * per_block
+    widths = [HIDDEN * len(DIMS), *HEAD, 1]
+    total += sum(2 * a * b for a, b in zip(widths, widths[1:]))
+    return total
+
+
+def matmul_gflops(size=2048, repeats=5):
+    a = np.random.rand(size, size).astype("float32")
+    a @ a
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ a
+    return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def keras_worker(jit, steps):
+    import keras
+
+    from applications import SemiSupervisedDEC, build_multimodal_decoder, build_sentiment_classifier
+    from applications.training import TrainingConfig, compile_classifier
+
+    n = BATCH * steps
+    x, y = batch_data(n)
+    out = {}
+    classifier = build_sentiment_classifier(DIMS, T)
+    compile_classifier(classifier, TrainingConfig(jit_compile=jit))
+    encoder = classifier.get_layer("multimodal_encoder")
+    decoder = build_multimodal_decoder(encoder.output.shape[-1], DIMS, T)
+    dec = SemiSupervisedDEC(encoder, decoder, alpha=0.1, beta=0.5, gamma=0.001)
+    dec.compile(optimizer=keras.optimizers.Adam(1e-4), jit_compile=jit)
+    for name, model, target in (("classifier", classifier, y.astype("float32")), ("dec", dec, y)):
+        model.fit(x, target, batch_size=BATCH, epochs=1, steps_per_epoch=3, verbose=0)  # compile
+        start = time.perf_counter()
+        model.fit(x, target, batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
+        out[name] = n / (time.perf_counter() - start)
+    return out
+
+
+def peer_worker(steps):
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+
+    class Encoder(nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.projection = nn.Linear(dim, HIDDEN)
+            layer = nn.TransformerEncoderLayer(HIDDEN, HEADS, FF, dropout=0.1, batch_first=True)
+            self.blocks = nn.TransformerEncoder(layer, BLOCKS, enable_nested_tensor=False)
+            position = torch.arange(T)[:, None].float()
+            rate = torch.pow(10000.0, -2 * (torch.arange(HIDDEN) // 2).float() / HIDDEN)
+            angles = position * rate
+            self.register_buffer("encoding", torch.where(torch.arange(HIDDEN) % 2 == 0, angles.sin(), angles.cos()))
+
+        def forward(self, x, mask):
+            h = self.blocks(self.projection(x) + self.encoding, src_key_padding_mask=~mask)
+            weights = mask.float()[..., None]
+            return (h * weights).sum(1) / weights.sum(1).clamp(min=1)
+
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoders = nn.ModuleDict({k: Encoder(d) for k, d in DIMS.items()})
+            width = HIDDEN * len(DIMS)
+            self.head = nn.Sequential(nn.Linear(width, HEAD[0]), nn.BatchNorm1d(HEAD[0]), nn.ReLU(), nn.Dropout(0.3),
+                                      nn.Linear(HEAD[0], HEAD[1]), nn.ReLU(), nn.Linear(HEAD[1], 1))
+
+        def embed(self, x):
+            return torch.cat([self.encoders[k](x[k], x[f"{k}_mask"]) for k in DIMS], dim=1)
+
+        def forward(self, x):
+            return self.head(self.embed(x))[:, 0]
+
+    class Decoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            width = HIDDEN * len(DIMS)
+            self.parts = nn.ModuleDict({k: nn.ModuleList([nn.Linear(width, HIDDEN), nn.Linear(HIDDEN, HIDDEN),
+                                                          nn.Linear(HIDDEN, d)]) for k, d in DIMS.items()})
+
+        def forward(self, z, encoding):
+            out = {}
+            for k, (a, b, c) in self.parts.items():
+                h = torch.relu(a(z))[:, None, :].expand(-1, T, -1) + encoding
+                out[k] = c(torch.relu(b(h)))
+            return out
+
+    n = BATCH * steps
+    x_np, y_np = batch_data(n)
+    x = {k: torch.from_numpy(v if not k.endswith("_mask") else v.astype(bool)) for k, v in x_np.items()}
+    y = torch.from_numpy(y_np)
+    model, decoder = Classifier(), Decoder()
+    centroids = nn.Parameter(torch.randn(2, HIDDEN * len(DIMS)))
+    optimizer = torch.optim.Adam(model.parameters(), lr=4e-5, weight_decay=1e-2)
+    dec_optimizer = torch.optim.Adam([*model.encoders.parameters(), *decoder.parameters(), centroids], lr=1e-4)
+    encoding = model.encoders["text"].encoding
+
+    def classifier_step(xb, yb):
+        optimizer.zero_grad()
+        loss = nn.functional.binary_cross_entropy_with_logits(model(xb), yb.float())
+        loss.backward()
+        optimizer.step()
+
+    def dec_step(xb, yb):
+        dec_optimizer.zero_grad()
+        z = model.embed(xb)
+        q = (1 + torch.cdist(z, centroids) ** 2).reciprocal()
+        q = q / q.sum(1, keepdim=True)
+        weight = q**2 / q.sum(0)
+        p = (weight / weight.sum(1, keepdim=True)).detach()
+        kl = (p * (p.clamp_min(1e-12).log() - q.clamp_min(1e-12).log())).sum(1).mean()
+        recon = decoder(z, encoding)
+        rec = torch.stack([(((xb[k] - recon[k]) ** 2).mean(-1) * xb[f"{k}_mask"]).sum()
+                           / xb[f"{k}_mask"].sum() for k in DIMS]).mean()
+        ce = nn.functional.nll_loss(q.clamp_min(1e-12).log(), yb)
+        zc = z - z.mean(0)
+        cov = zc.T @ zc / len(z)
+        dis = (cov**2).sum() - (cov.diagonal() ** 2).sum()
+        (kl + 0.1 * rec + 0.5 * ce + 0.001 * dis).backward()
+        dec_optimizer.step()
+
+    out = {}
+    model.train()
+    for name, step in (("classifier", classifier_step), ("dec", dec_step)):
+        for i in range(3):
+            step({k: v[:BATCH] for k, v in x.items()}, y[:BATCH])
+        start = time.perf_counter()
+        for i in range(steps):
+            s = slice(i * BATCH, (i + 1) * BATCH)
+            step({k: v[s] for k, v in x.items()}, y[s])
+        out[name] = n / (time.perf_counter() - start)
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=30, help="timed steps per model (default 30)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        backend, jit = CONFIGS[args.worker]
+        result = peer_worker(args.steps) if backend == "peer" else keras_worker(jit, args.steps)
+        print(json.dumps(result))
+        return
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    results = {}
+    for name, (backend, _) in CONFIGS.items():
+        env = dict(os.environ, KERAS_BACKEND=backend if backend != "peer" else "tensorflow",
+                   TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=root)
+        done = subprocess.run([sys.executable, __file__, "--worker", name, "--steps", str(args.steps)],
+                              env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"{name}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
+            continue
+        results[name] = json.loads(done.stdout.strip().splitlines()[-1])
+        print(f"  measured {name}: {results[name]}", flush=True)
+    flops = flops_per_sample()
+    ceiling = matmul_gflops()
+    peer = results.get("plain torch.nn (peer)")
+    print(f"\nclassifier forward FLOPs per sample: {flops / 1e6:.1f} M (training step ≈ 3×: {3 * flops / 1e6:.1f} M)")
+    print(f"float32 2048² matmul (NumPy): {ceiling:.1f} GFLOP/s — the practical ceiling\n")
+    print(f"{'configuration':<28}{'classifier samples/s':>22}{'× peer':>8}{'GFLOP/s':>9}{'DEC samples/s':>15}{'× peer':>8}")
+    for name, r in results.items():
+        ratio_c = r["classifier"] / peer["classifier"] if peer else float("nan")
+        ratio_d = r["dec"] / peer["dec"] if peer else float("nan")
+        gflops = r["classifier"] * 3 * flops / 1e9
+        print(f"{name:<28}{r['classifier']:>22.1f}{ratio_c:>8.2f}{gflops:>9.1f}{r['dec']:>15.1f}{ratio_d:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()
