@@ -53,6 +53,7 @@ class TrainingConfig:
     patience: int = 20
     pretrain_min_delta: float = 1e-3  # smallest val-loss gain that counts in stages 1-2
     jit_compile: object = "auto"
+    run_eagerly: bool = False  # Keras's debugging switch; also faster for tiny smoke runs
 
     def encoder_kwargs(self):
         return dict(
@@ -93,6 +94,7 @@ def compile_classifier(model, config):
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
         metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")],
         jit_compile=config.jit_compile,
+        run_eagerly=config.run_eagerly,
     )
     return model
 
@@ -168,7 +170,11 @@ def make_dec(encoder, decoder, config, stage):
         weights = dict(alpha=config.dec_alpha, beta=config.dec_beta, gamma=config.dec_gamma)
         learning_rate = config.dec_learning_rate
     dec = SemiSupervisedDEC(encoder, decoder, n_clusters=config.n_clusters, name=f"dec_stage_{stage}", **weights)
-    dec.compile(optimizer=keras.optimizers.Adam(learning_rate), jit_compile=config.jit_compile)
+    dec.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        jit_compile=config.jit_compile,
+        run_eagerly=config.run_eagerly,
+    )
     return dec
 
 

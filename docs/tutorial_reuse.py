@@ -54,16 +54,16 @@ def build_classifier(encoder):
     return model
 
 
-def main(out, epochs=(8, 30, 10)):
+def main(out, epochs=(8, 30, 10), samples=600):
     """`epochs`: (supervised, few-label fine-tuning, DEC pre-training) epochs."""
     keras.utils.set_random_seed(0)
-    x, y = make_data(600, seed=0)
-    x_test, y_test = make_data(300, seed=1)
+    x, y = make_data(samples, seed=0)
+    x_test, y_test = make_data(samples // 2, seed=1)
 
     # 1. Supervised, all labels.
     model = build_classifier(build_encoder())
     model.fit(x, y, epochs=epochs[0], batch_size=64, verbose=0)
-    print(f"supervised, 600 labels:  test accuracy {model.evaluate(x_test, y_test, verbose=0)[1]:.3f}")
+    print(f"supervised, {samples} labels:  test accuracy {model.evaluate(x_test, y_test, verbose=0)[1]:.3f}")
 
     # 2. Only 30 labels: from scratch vs. semi-supervised DEC pre-training.
     labelled = np.arange(30)

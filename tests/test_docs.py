@@ -49,7 +49,7 @@ def test_tutorial_script_runs_and_draws_its_plot(tmp_path, capsys):
     spec = importlib.util.spec_from_file_location("tutorial_reuse", os.path.join(ROOT, "docs", "tutorial_reuse.py"))
     tutorial = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tutorial)
-    tutorial.main(str(tmp_path), epochs=(1, 1, 1))
+    tutorial.main(str(tmp_path), epochs=(1, 1, 1), samples=96)
     printed = capsys.readouterr().out
     assert "DEC-pretrained: test accuracy" in printed
     assert (tmp_path / "tutorial_reuse_losses.png").exists()

@@ -1,30 +1,7 @@
 import json
 import os
 
-import numpy as np
-import pytest
-
 from applications.cli import main
-from mosi_keras.data import make_synthetic_mosi, write_dataset
-
-TINY = dict(
-    hidden_dim=8, num_heads=2, intermediate_dim=16, head_units=[8, 4], decoder_hidden_dim=8,
-    ae_epochs=1, dec_epochs=1, epochs=2, patience=1, kmeans_n_init=1, batch_size=64,
-)
-
-
-@pytest.fixture
-def files(tmp_path):
-    data = make_synthetic_mosi(n_videos=10, segments_per_video=(4, 5), max_len=5,
-                               feature_dims={"text": 6, "audio": 4, "visual": 3}, seed=0)
-    test = make_synthetic_mosi(n_videos=3, segments_per_video=(4, 5), max_len=5,
-                               feature_dims={"text": 6, "audio": 4, "visual": 3}, seed=9)
-    write_dataset(data, tmp_path / "train.npz")
-    write_dataset(test, tmp_path / "test.h5")
-    with open(tmp_path / "hp.json", "w") as file:
-        json.dump(TINY, file)
-    return tmp_path
-
 
 def test_reproduce_writes_results_and_resumes_without_rerunning(files, capsys):
     out = files / "out"

@@ -9,7 +9,6 @@ from applications.training import TrainingConfig, compile_classifier, transfer_e
 from tests.applications.conftest import DIMS, MAX_LEN, SMALL, make_encoder_decoder
 from tests.conftest import save_and_reload
 
-pytestmark = pytest.mark.backend_agnostic
 
 
 def test_classifier_default_size_is_within_five_percent_of_the_paper():
@@ -17,6 +16,7 @@ def test_classifier_default_size_is_within_five_percent_of_the_paper():
     assert abs(model.count_params() - 851_713) / 851_713 < 0.05
 
 
+@pytest.mark.backend_agnostic
 def test_classifier_outputs_one_logit_and_learns(tiny):
     x, labels, _ = tiny
     model = build_sentiment_classifier(DIMS, MAX_LEN, **SMALL)
@@ -37,6 +37,7 @@ def test_autoencoder_reconstructs_every_modality_with_the_given_encoder(tiny):
     assert tuple(outputs["z"].shape) == (48, 3 * SMALL["hidden_dim"])
 
 
+@pytest.mark.backend_agnostic
 def test_transfer_copies_exactly_the_encoder_weights_and_nothing_else(tiny):
     x, _, _ = tiny
     pretrained, _ = make_encoder_decoder()
@@ -64,6 +65,7 @@ def test_transfer_refuses_a_different_architecture():
         transfer_encoder(pretrained, classifier)
 
 
+@pytest.mark.backend_agnostic
 def test_classifier_survives_keras_save_and_safe_load(tiny, tmp_path):
     x, labels, _ = tiny
     model = build_sentiment_classifier(DIMS, MAX_LEN, **SMALL)

@@ -9,7 +9,8 @@ from applications.training import initialize_centroids
 from tests.applications.conftest import make_encoder_decoder
 from tests.conftest import save_and_reload
 
-pytestmark = pytest.mark.backend_agnostic
+# The tests marked backend_agnostic also run on JAX and PyTorch (tests/test_backends.py);
+# the rest exercise backend-independent logic and run on TensorFlow only, to keep CI short.
 
 
 def make_dec(**weights):
@@ -19,6 +20,7 @@ def make_dec(**weights):
     return dec
 
 
+@pytest.mark.backend_agnostic
 def test_dec_fit_reports_every_term_and_lowers_the_total_loss(tiny):
     x, _, semi = tiny
     dec = make_dec(alpha=0.1, beta=0.5, gamma=0.01)
@@ -45,6 +47,7 @@ def test_dec_supervised_weight_zero_makes_labels_irrelevant(tiny):
         np.testing.assert_allclose(a, b, atol=1e-6)
 
 
+@pytest.mark.backend_agnostic
 def test_dec_reconstruction_weight_zero_leaves_the_decoder_untouched(tiny):
     x, _, semi = tiny
     dec = make_dec(alpha=0.0)
@@ -70,6 +73,7 @@ def test_dec_unlabelled_samples_do_not_change_the_supervised_term(tiny):
     assert unlabelled["supervised_loss"] == 0.0
 
 
+@pytest.mark.backend_agnostic
 def test_dec_in_step_target_equals_numpy_eq3(tiny, rng):
     dec = make_dec()
     q = rng.dirichlet(np.ones(2), size=10).astype("float32")
@@ -85,6 +89,7 @@ def test_dec_in_step_target_equals_numpy_eq3(tiny, rng):
     )
 
 
+@pytest.mark.backend_agnostic
 def test_target_refresh_stores_dataset_frequencies_every_interval(tiny):
     x, _, semi = tiny
     dec = make_dec()
@@ -127,6 +132,7 @@ def test_initialize_centroids_matches_clusters_to_classes(tiny):
     assert agree >= 0.5  # matched, so at least as good as the swapped assignment
 
 
+@pytest.mark.backend_agnostic
 def test_dec_model_survives_keras_save_and_safe_load(tiny, tmp_path):
     x, _, semi = tiny
     dec = make_dec(alpha=0.3, beta=0.2, gamma=0.01)

@@ -3,10 +3,8 @@ import os
 
 import pytest
 
-from applications.cli import main
-from applications.training import TrainingConfig
+from applications.cli import load_config, main
 from applications import build_sentiment_classifier
-from tests.applications.test_cli import TINY, files  # noqa: F401  (fixture)
 
 
 def trial_dirs(folder):
@@ -14,7 +12,7 @@ def trial_dirs(folder):
 
 
 @pytest.mark.parametrize("model", ["classifier", "dec"])
-def test_tune_finishes_two_trials_resumes_and_round_trips_best_values(files, capsys, model):  # noqa: F811
+def test_tune_finishes_two_trials_resumes_and_round_trips_best_values(files, capsys, model):
     out = files / "tune"
     argv = ["tune", "--data", str(files / "train.npz"), "--model", model, "--tuner", "random",
             "--max-trials", "2", "--epochs", "1", "--out", str(out),
@@ -26,7 +24,7 @@ def test_tune_finishes_two_trials_resumes_and_round_trips_best_values(files, cap
     best = json.loads(best_path.read_text())
     assert best["trials"] == 2
     assert "best val_accuracy" in capsys.readouterr().out
-    config = TrainingConfig.from_dict(best["hyperparameters"])
+    config = load_config(str(best_path))  # what train/reproduce --hyperparameters read
     for name, value in best["searched"].items():
         assert getattr(config, name) == value
     built = build_sentiment_classifier({"text": 6, "audio": 4, "visual": 3}, 5,
@@ -34,5 +32,3 @@ def test_tune_finishes_two_trials_resumes_and_round_trips_best_values(files, cap
     assert built.count_params() > 0
     assert main(argv) == 0  # resumed: the two finished trials are not run again
     assert len(trial_dirs(project)) == 2
-    assert main(["train", "--data", str(files / "train.npz"), "--experiment", "baseline",
-                 "--out", str(files / "trained"), "--hyperparameters", str(best_path)]) == 0
