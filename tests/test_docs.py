@@ -28,8 +28,9 @@ def python_blocks(path):
         return re.findall(r"```python\n(.*?)```", file.read(), flags=re.S)
 
 
-@pytest.mark.parametrize("name", ["README.md", "docs/architecture.md", "docs/tutorial_reuse.md"])
-def test_markdown_python_blocks_run(name):
+@pytest.mark.parametrize("name", ["README.md", "docs/architecture.md", "docs/tutorial_reuse.md", "docs/tuning.md"])
+def test_markdown_python_blocks_run(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # examples may write files (a tuner's directory)
     blocks = python_blocks(os.path.join(ROOT, name))
     assert blocks, f"{name} has no python example"
     for block in blocks:
