@@ -1,0 +1,42 @@
+"""Mixed precision end to end: the models train under `mixed_bfloat16` (the
+CPU-friendly policy; `mixed_float16` is the same code path on GPUs) while the
+clustering maths stays in float32."""
+
+import numpy as np
+import pytest
+
+import keras
+
+from applications import SemiSupervisedDEC, build_sentiment_classifier
+from applications.training import TrainingConfig, compile_classifier
+from tests.applications.conftest import DIMS, MAX_LEN, SMALL, make_encoder_decoder
+
+
+@pytest.fixture
+def mixed_policy():
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    yield
+    keras.config.set_dtype_policy("float32")
+
+
+def test_classifier_trains_under_mixed_precision_with_float32_logits(tiny, mixed_policy):
+    x, labels, _ = tiny
+    model = build_sentiment_classifier(DIMS, MAX_LEN, **SMALL)
+    compile_classifier(model, TrainingConfig(learning_rate=1e-2, weight_decay=0.0))
+    assert model.get_layer("head_dense_0").compute_dtype == "bfloat16"
+    assert keras.backend.standardize_dtype(model(x).dtype) == "float32"
+    history = model.fit(x, labels.astype("float32"), epochs=3, batch_size=16, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+
+
+def test_dec_trains_under_mixed_precision_with_float32_clustering(tiny, mixed_policy):
+    x, _, semi = tiny
+    encoder, decoder = make_encoder_decoder()
+    dec = SemiSupervisedDEC(encoder, decoder, alpha=0.1, beta=0.5, gamma=0.01)
+    dec.compile(optimizer=keras.optimizers.Adam(1e-2))
+    out = dec(x)
+    assert keras.backend.standardize_dtype(out["z"].dtype) == "bfloat16"
+    assert keras.backend.standardize_dtype(out["q"].dtype) == "float32"
+    assert dec.clustering.compute_dtype == "float32"
+    history = dec.fit(x, semi, epochs=2, batch_size=48, verbose=0)
+    assert all(np.all(np.isfinite(v)) for v in history.history.values())
