@@ -10,16 +10,21 @@ MAX_LEN = 8
 SMALL = dict(hidden_dim=8, num_heads=2, intermediate_dim=16, dropout=0.0)
 
 
-@pytest.fixture(scope="module")
-def tiny():
-    """(inputs, binary labels, semi-supervised labels) of 48 generated segments."""
-    data = make_synthetic_mosi(n_videos=6, segments_per_video=(8, 8), max_len=MAX_LEN,
+def make_tiny(n_videos=6):
+    """(inputs, binary labels, semi-supervised labels) of 8 generated segments a
+    video; every third label hidden (-1)."""
+    data = make_synthetic_mosi(n_videos=n_videos, segments_per_video=(8, 8), max_len=MAX_LEN,
                                feature_dims=DIMS, signal=(1.0, 1.0, 1.0), seed=0)
     x = Preprocessor(max_len=MAX_LEN).fit(data).transform(data)
     labels = binary_labels(data.sentiment)
     semi = labels.copy()
     semi[::3] = -1
     return x, labels, semi
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return make_tiny()
 
 
 def make_encoder_decoder():

@@ -11,22 +11,10 @@ import json
 import sys
 
 import keras
-import numpy as np
 
 from applications import SemiSupervisedDEC, build_sentiment_classifier
 from applications.training import TrainingConfig, compile_classifier
-from tests.applications.conftest import DIMS, MAX_LEN, SMALL, make_encoder_decoder
-from mosi_keras.data import Preprocessor, binary_labels, make_synthetic_mosi
-
-
-def data():
-    dataset = make_synthetic_mosi(n_videos=8, segments_per_video=(8, 8), max_len=MAX_LEN,
-                                  feature_dims=DIMS, signal=(1.0, 1.0, 1.0), seed=0)
-    x = Preprocessor(max_len=MAX_LEN).fit(dataset).transform(dataset)
-    labels = binary_labels(dataset.sentiment)
-    semi = labels.copy()
-    semi[::3] = -1
-    return x, labels, semi
+from tests.applications.conftest import DIMS, MAX_LEN, SMALL, make_encoder_decoder, make_tiny
 
 
 def build(kind):
@@ -51,7 +39,7 @@ def train(model, x, y, initial):
 
 
 def main(backend):
-    x, labels, semi = data()
+    x, labels, semi = make_tiny(n_videos=8)
     targets = {"dec": semi, "classifier": labels.astype("float32")}
     results = {}
     if backend == "tensorflow":
