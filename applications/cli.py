@@ -1,4 +1,4 @@
-"""`mosi-keras`: demo, reproduce, train and evaluate from the command line."""
+"""`mosi-keras`: demo, reproduce, train, tune and evaluate from the command line."""
 
 import argparse
 import json
@@ -62,6 +62,14 @@ def run_grid(dataset, fractions, seeds, config, out_dir, test_dataset=None, log=
 
     os.makedirs(out_dir, exist_ok=True)
     results_path = os.path.join(out_dir, "results.json")
+    if os.path.exists(results_path):
+        with open(results_path) as file:
+            previous = json.load(file).get("config")
+        if previous != json.loads(json.dumps(config.to_dict())):
+            raise ValueError(
+                f"{results_path} was produced with other hyper-parameters; resume with the same "
+                "ones, or choose another --out."
+            )
     plan = [(f, e, s) for f in fractions for e in ("baseline", "dec") for s in seeds]
     runs = []
     for index, (fraction, experiment, seed) in enumerate(plan, start=1):

@@ -160,8 +160,11 @@ def run_experiment(
         prepared.preprocessor.save(os.path.join(out_dir, f"{name}_preprocessor.json"))
         for stage, values in histories.items():
             write_history_csv(values, os.path.join(out_dir, f"{name}_history_{stage}.csv"))
-        with open(os.path.join(out_dir, f"{name}.json"), "w") as file:
+        # Written last and atomically: its presence marks the run as finished.
+        record_path = os.path.join(out_dir, f"{name}.json")
+        with open(record_path + ".tmp", "w") as file:
             json.dump(record, file, indent=2)
+        os.replace(record_path + ".tmp", record_path)
     # In-memory extras for callers (plots, tests); never written to JSON.
     record["_model"] = model
     record["_dec_model"] = extra.get("_dec_model")

@@ -24,6 +24,11 @@ def test_reproduce_writes_results_and_resumes_without_rerunning(files, capsys):
     assert main(argv) == 0
     assert "already done" in capsys.readouterr().out
     assert os.path.getmtime(out / "dec_labels040_seed0.keras") == stamp
+    changed = json.loads((files / "hp.json").read_text())
+    changed["epochs"] = 3
+    (files / "other.json").write_text(json.dumps(changed))
+    assert main(argv[:-1] + [str(files / "other.json")]) == 2
+    assert "other hyper-parameters" in capsys.readouterr().err
 
 
 def test_evaluate_prints_metrics_of_a_trained_model(files, capsys):
