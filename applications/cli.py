@@ -40,13 +40,7 @@ def save_figures(record, out_dir, name):
 
     from applications.reports import plot_losses, plot_tsne
 
-    histories = {}
-    for stage in ("autoencoder", "clustering", "classifier"):
-        path = os.path.join(out_dir, f"{name}_history_{stage}.csv")
-        if os.path.exists(path):
-            data = np.genfromtxt(path, delimiter=",", names=True)
-            histories[stage] = {k: np.atleast_1d(data[k]).tolist() for k in data.dtype.names}
-    plot_losses(histories, os.path.join(out_dir, f"{name}_losses.png"), name)
+    plot_losses(record["_histories"], os.path.join(out_dir, f"{name}_losses.png"), name)
     dec = record.get("_dec_model")
     if dec is not None:
         prepared = record["_prepared"]

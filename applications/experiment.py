@@ -169,4 +169,5 @@ def run_experiment(
     record["_model"] = model
     record["_dec_model"] = extra.get("_dec_model")
     record["_prepared"] = prepared
+    record["_histories"] = histories
     return record
