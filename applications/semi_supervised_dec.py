@@ -105,6 +105,10 @@ class SemiSupervisedDEC(keras.Model):
         self.alpha, self.beta, self.gamma = float(alpha), float(beta), float(gamma)
         self.cluster_weight = float(cluster_weight)
         self.clustering = ClusteringLayer(n_clusters, alpha=kernel_alpha, name="clustering")
+        if getattr(encoder, "output", None) is not None:
+            # Centroids exist before `compile`, so the optimizer can be built
+            # ahead of the first traced step (`training.build_optimizer`).
+            self.clustering.build(encoder.output.shape)
         # Without the KL and supervised terms nothing pulls on the centroids.
         self.clustering.trainable = bool(self.cluster_weight or self.beta)
         self.cluster_frequency = self.add_weight(

@@ -1,6 +1,7 @@
 """The paper's training schedule (§4): baseline, DEC stages 1-2, transfer, fine-tuning."""
 
 import dataclasses
+import math
 
 import keras
 import numpy as np
@@ -52,7 +53,7 @@ class TrainingConfig:
     weight_decay: float = 1e-2
     patience: int = 20
     pretrain_min_delta: float = 1e-3  # smallest val-loss gain that counts in stages 1-2
-    jit_compile: object = "auto"
+    jit_compile: object = "auto"  # see `resolve_jit_compile`
     run_eagerly: bool = False  # Keras's debugging switch; also faster for tiny smoke runs
 
     def encoder_kwargs(self):
@@ -88,15 +89,73 @@ def epochs_run(history):
     return len(next(iter(history.history.values()))) if history.history else 0
 
 
+def fit_arguments(x, y, batch_size, shuffle=True):
+    """Keyword arguments of `fit` that feed `(x, y)` in batches of `batch_size`.
+
+    Other backends take the arrays as they are. On TensorFlow, Keras turns
+    arrays into a new `tf.data` iterator twice per epoch, which costs as
+    much as a training step on utterance-level data; a repeated pipeline
+    with `steps_per_epoch` keeps one iterator for the whole `fit` (the
+    same batches: reshuffled every epoch, last batch partial). See
+    `docs/PERFORMANCE.md`.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return dict(x=x, y=y, batch_size=batch_size, shuffle=shuffle)
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        dataset = dataset.shuffle(len(y), reshuffle_each_iteration=True)
+    return dict(
+        x=dataset.batch(batch_size).repeat(),
+        steps_per_epoch=math.ceil(len(y) / batch_size),
+        shuffle=False,  # the pipeline shuffles; fit's own flag does not apply to datasets
+    )
+
+
+def validation_arguments(x, y, batch_size):
+    """Keyword arguments of `fit` that validate on `(x, y)` every epoch."""
+    arguments = fit_arguments(x, y, batch_size, shuffle=False)
+    if "steps_per_epoch" in arguments:
+        return dict(validation_data=arguments["x"], validation_steps=arguments["steps_per_epoch"])
+    return dict(validation_data=(x, y), validation_batch_size=batch_size)
+
+
+def build_optimizer(model):
+    """Creates the optimizer's variables (Adam's moments) before `fit`.
+
+    Otherwise the TensorFlow trainer creates them while it traces the first
+    training step, and TensorFlow then traces that step a second time:
+    about 3 s per `fit` for these models on the project's CPU, as long as
+    some 30 epochs of utterance-level data. Harmless on the other backends.
+    """
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+def resolve_jit_compile(value):
+    """The `jit_compile` given to `compile`: `"auto"` is Keras's choice (XLA
+    where the model supports it), except with TensorFlow on a CPU, where XLA
+    trained these models no faster at T = 30 and more slowly at T = 1 (0.82x
+    the classifier steps per second) on the project's CPU (docs/PERFORMANCE.md).
+    """
+    if value == "auto" and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if not tf.config.list_physical_devices("GPU"):
+            return False
+    return value
+
+
 def compile_classifier(model, config):
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate, weight_decay=config.weight_decay),
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
         metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")],
-        jit_compile=config.jit_compile,
+        jit_compile=resolve_jit_compile(config.jit_compile),
         run_eagerly=config.run_eagerly,
     )
-    return model
+    return build_optimizer(model)
 
 
 def train_classifier(
@@ -123,9 +182,9 @@ def train_classifier(
         transfer_encoder(pretrained_encoder, model)
     compile_classifier(model, config)
     history = model.fit(
-        train[0], train[1].astype("float32"), validation_data=(validation[0], validation[1].astype("float32")),
-        epochs=config.epochs, batch_size=config.batch_size, verbose=verbose,
-        callbacks=[early_stopping(config.patience), *callbacks],
+        **fit_arguments(train[0], train[1].astype("float32"), config.batch_size),
+        **validation_arguments(validation[0], validation[1].astype("float32"), config.batch_size),
+        epochs=config.epochs, verbose=verbose, callbacks=[early_stopping(config.patience), *callbacks],
     )
     return model, history
 
@@ -172,10 +231,10 @@ def make_dec(encoder, decoder, config, stage):
     dec = SemiSupervisedDEC(encoder, decoder, n_clusters=config.n_clusters, name=f"dec_stage_{stage}", **weights)
     dec.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
-        jit_compile=config.jit_compile,
+        jit_compile=resolve_jit_compile(config.jit_compile),
         run_eagerly=config.run_eagerly,
     )
-    return dec
+    return build_optimizer(dec)
 
 
 def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbose=0):
@@ -195,9 +254,10 @@ def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbos
         encoder.output.shape[-1], feature_dims, max_len, config.decoder_hidden_dim
     )
     stage1 = make_dec(encoder, decoder, config, stage=1)
+    feed = dict(**fit_arguments(x, y, config.batch_size), **validation_arguments(*validation, config.batch_size))
     history1 = stage1.fit(
-        x, y, validation_data=validation, epochs=config.ae_epochs, batch_size=config.batch_size,
-        verbose=verbose, callbacks=[early_stopping(config.patience, config.pretrain_min_delta)],
+        **feed, epochs=config.ae_epochs, verbose=verbose,
+        callbacks=[early_stopping(config.patience, config.pretrain_min_delta)],
     )
     stage2 = make_dec(encoder, decoder, config, stage=2)
     stage2(keras.tree.map_structure(lambda a: a[:1], x))  # build
@@ -206,10 +266,7 @@ def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbos
     if config.update_interval:
         refresh = TargetRefresh(x, update_interval=config.update_interval)
         callbacks += [refresh, AssignmentChangeStopping(refresh, tol=config.tol)]
-    history2 = stage2.fit(
-        x, y, validation_data=validation, epochs=config.dec_epochs, batch_size=config.batch_size,
-        verbose=verbose, callbacks=callbacks,
-    )
+    history2 = stage2.fit(**feed, epochs=config.dec_epochs, verbose=verbose, callbacks=callbacks)
     return {
         "encoder": encoder,
         "dec": stage2,

@@ -8,6 +8,7 @@ import os
 
 SECTIONS = {
     "Layers (`mosi_keras.layers`)": ["mosi_keras.layers:PositionalEncoding",
+                                     "mosi_keras.layers:MultiHeadSelfAttention",
                                      "mosi_keras.layers:ModalityTransformerEncoder",
                                      "mosi_keras.layers:ClusteringLayer"],
     "Losses (`mosi_keras.losses`)": [f"mosi_keras.losses:{name}" for name in (
@@ -26,7 +27,8 @@ SECTIONS = {
         "build_multimodal_autoencoder", "SemiSupervisedDEC")],
     "Callbacks (`applications`)": ["applications:TargetRefresh", "applications:AssignmentChangeStopping"],
     "Training (`applications.training`, `applications.experiment`)": [
-        "applications.training:TrainingConfig", "applications.training:train_classifier",
+        "applications.training:TrainingConfig", "applications.training:resolve_jit_compile",
+        "applications.training:train_classifier",
         "applications.training:pretrain_dec", "applications.training:initialize_centroids",
         "applications.training:transfer_encoder", "applications.experiment:run_experiment"],
     "Tuning (`applications.tuning`)": ["applications.tuning:SentimentClassifierHyperModel",

@@ -2,13 +2,19 @@
 with semi-supervised deep embedded clustering (DEC) pre-training."""
 
 from mosi_keras import layers, losses
-from mosi_keras.layers import ClusteringLayer, ModalityTransformerEncoder, PositionalEncoding
+from mosi_keras.layers import (
+    ClusteringLayer,
+    ModalityTransformerEncoder,
+    MultiHeadSelfAttention,
+    PositionalEncoding,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ClusteringLayer",
     "ModalityTransformerEncoder",
+    "MultiHeadSelfAttention",
     "PositionalEncoding",
     "layers",
     "losses",

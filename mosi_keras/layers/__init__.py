@@ -1,7 +1,8 @@
-"""Reusable layers: positional encoding, per-modality encoder, DEC clustering."""
+"""Reusable layers: positional encoding, self-attention, per-modality encoder, DEC clustering."""
 
 from mosi_keras.layers.clustering import ClusteringLayer
 from mosi_keras.layers.modality_transformer_encoder import ModalityTransformerEncoder
+from mosi_keras.layers.multi_head_self_attention import MultiHeadSelfAttention
 from mosi_keras.layers.positional_encoding import PositionalEncoding
 
-__all__ = ["ClusteringLayer", "ModalityTransformerEncoder", "PositionalEncoding"]
+__all__ = ["ClusteringLayer", "ModalityTransformerEncoder", "MultiHeadSelfAttention", "PositionalEncoding"]

@@ -1,10 +1,9 @@
 """Per-modality Transformer encoder with masked mean pooling."""
 
-import warnings
-
 import keras
 from keras import ops
 
+from mosi_keras.layers.multi_head_self_attention import MultiHeadSelfAttention
 from mosi_keras.layers.positional_encoding import PositionalEncoding
 
 
@@ -14,7 +13,7 @@ class ModalityTransformerEncoder(keras.layers.Layer):
 
     The per-modality encoder of §3.2 of the paper: a linear projection of the
     modality's features to `hidden_dim`, the sinusoidal `PositionalEncoding`,
-    `num_blocks` post-norm Transformer blocks (multi-head self-attention and a
+    `num_blocks` post-norm Transformer blocks (`MultiHeadSelfAttention` and a
     ReLU feed-forward network of `intermediate_dim` units, each followed by
     dropout, a residual connection and layer normalisation, as in PyTorch's
     `nn.TransformerEncoderLayer`), then the mean over the valid time steps.
@@ -101,7 +100,7 @@ class ModalityTransformerEncoder(keras.layers.Layer):
         self.blocks = []
         for index in range(self.num_blocks):
             block = {
-                "attention": keras.layers.MultiHeadAttention(
+                "attention": MultiHeadSelfAttention(
                     num_heads=self.num_heads,
                     key_dim=self.hidden_dim // self.num_heads,
                     dropout=self.dropout,
@@ -129,7 +128,7 @@ class ModalityTransformerEncoder(keras.layers.Layer):
                 ),
                 "dropout": keras.layers.Dropout(self.dropout, dtype=self.dtype_policy),
             }
-            block["attention"].build(sequence_shape, sequence_shape)
+            block["attention"].build(sequence_shape)
             block["attention_norm"].build(sequence_shape)
             block["intermediate"].build(sequence_shape)
             block["output"].build(
@@ -150,13 +149,7 @@ class ModalityTransformerEncoder(keras.layers.Layer):
         x = self.positional_encoding(self.projection(inputs))
         x = self.input_dropout(x, training=training)
         for block in self.blocks:
-            with warnings.catch_warnings():
-                # Length-1 (utterance-level) sequences make Keras warn that a
-                # softmax over one key is constant; that is exactly right here.
-                warnings.filterwarnings("ignore", message="You are using a softmax over axis")
-                attended = block["attention"](
-                    x, x, attention_mask=attention_mask, training=training
-                )
+            attended = block["attention"](x, attention_mask=attention_mask, training=training)
             x = block["attention_norm"](
                 x + block["dropout"](attended, training=training)
             )

@@ -1,12 +1,14 @@
 import json
 import os
 
+import pytest
+
 from applications.cli import main
 
 def test_reproduce_writes_results_and_resumes_without_rerunning(files, capsys):
     out = files / "out"
     argv = ["reproduce", "--data", str(files / "train.npz"), "--test-data", str(files / "test.h5"),
-            "--seeds", "1", "--out", str(out), "--hyperparameters", str(files / "hp.json")]
+            "--seeds", "1", "--out", str(out), "--jobs", "1", "--hyperparameters", str(files / "hp.json")]
     assert main(argv) == 0
     results = json.loads((out / "results.json").read_text())
     runs = results["runs"]
@@ -29,6 +31,25 @@ def test_reproduce_writes_results_and_resumes_without_rerunning(files, capsys):
     (files / "other.json").write_text(json.dumps(changed))
     assert main(argv[:-1] + [str(files / "other.json")]) == 2
     assert "other hyper-parameters" in capsys.readouterr().err
+
+
+def test_reproduce_in_parallel_processes_gives_the_records_of_one_process(files, capsys):
+    def reproduce(jobs):
+        out = files / f"jobs{jobs}"
+        assert main(["reproduce", "--data", str(files / "train.npz"), "--seeds", "1", "--out", str(out),
+                     "--jobs", str(jobs), "--hyperparameters", str(files / "hp.json")]) == 0
+        return json.loads((out / "results.json").read_text())["runs"], out
+
+    sequential, _ = reproduce(1)
+    parallel, out = reproduce(2)
+    assert "4 runs, 2 at a time" in capsys.readouterr().out
+    assert [(r["experiment"], r["label_fraction"], r["seed"]) for r in parallel] == [
+        (r["experiment"], r["label_fraction"], r["seed"]) for r in sequential]
+    for one, two in zip(sequential, parallel):
+        assert one["epochs"] == two["epochs"] and one["params"] == two["params"]
+        assert one["val"] == pytest.approx(two["val"], abs=1e-6)
+    assert (out / "dec_labels100_seed0_tsne.png").exists()
+    assert (out / "baseline_labels040_seed0.keras").exists()
 
 
 def test_evaluate_prints_metrics_of_a_trained_model(files, capsys):

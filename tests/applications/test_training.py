@@ -1,0 +1,70 @@
+import keras
+import numpy as np
+import pytest
+
+from applications import SemiSupervisedDEC, build_sentiment_classifier
+from applications.training import (
+    TrainingConfig,
+    compile_classifier,
+    fit_arguments,
+    make_dec,
+    resolve_jit_compile,
+    validation_arguments,
+)
+from tests.applications.conftest import DIMS, MAX_LEN, SMALL, make_encoder_decoder
+
+
+def epoch_rows(arguments, epochs):
+    """The row ids `fit` would see in each of `epochs` epochs."""
+    if "steps_per_epoch" not in arguments:
+        return None
+    iterator = iter(arguments["x"])
+    seen = []
+    for _ in range(epochs):
+        rows = [next(iterator)[0]["row"] for _ in range(arguments["steps_per_epoch"])]
+        seen.append(np.concatenate([np.asarray(r).reshape(-1) for r in rows]))
+    return seen
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the tf.data feed is TensorFlow's")
+def test_fit_arguments_feed_every_row_once_per_epoch_reshuffled():
+    x = {"row": np.arange(10, dtype="float32")[:, None]}
+    arguments = fit_arguments(x, np.zeros(10), batch_size=4)
+    assert arguments["steps_per_epoch"] == 3  # the last batch is partial, as with arrays
+    first, second = epoch_rows(arguments, 2)
+    assert sorted(first) == sorted(second) == list(range(10))
+    assert list(first) != list(second)
+    validation = validation_arguments(x, np.zeros(10), batch_size=4)
+    assert validation["validation_steps"] == 3
+    rows = [np.asarray(next(iter(validation["validation_data"]))[0]["row"]).reshape(-1)]
+    assert list(rows[0]) == [0, 1, 2, 3]  # validation keeps the order
+
+
+def test_fit_arguments_leave_arrays_alone_on_other_backends():
+    x = {"row": np.arange(10, dtype="float32")[:, None]}
+    arguments = fit_arguments(x, np.zeros(10), batch_size=4)
+    if keras.backend.backend() != "tensorflow":
+        assert arguments["x"] is x and arguments["batch_size"] == 4
+    else:
+        assert "batch_size" not in arguments
+
+
+def test_auto_jit_compile_means_no_xla_for_tensorflow_on_a_cpu_only():
+    assert resolve_jit_compile(True) is True and resolve_jit_compile(False) is False
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        expected = "auto" if tf.config.list_physical_devices("GPU") else False
+        assert resolve_jit_compile("auto") == expected
+    else:
+        assert resolve_jit_compile("auto") == "auto"
+
+
+def test_models_are_compiled_with_their_optimizer_variables_built():
+    config = TrainingConfig(**SMALL)
+    classifier = compile_classifier(build_sentiment_classifier(DIMS, MAX_LEN, **SMALL), config)
+    assert classifier.optimizer.built
+    encoder, decoder = make_encoder_decoder()
+    dec = make_dec(encoder, decoder, config, stage=2)
+    assert isinstance(dec, SemiSupervisedDEC) and dec.optimizer.built
+    assert dec.clustering.built  # centroids exist before the first step
