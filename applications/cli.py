@@ -52,26 +52,6 @@ def save_figures(record, out_dir, name):
                   os.path.join(out_dir, f"{name}_tsne.png"))
 
 
-def accelerator_visible():
-    """Whether the Keras backend sees a GPU (or another accelerator)."""
-    import keras
-
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return bool(tf.config.list_physical_devices("GPU"))
-    if backend == "jax":
-        import jax
-
-        return jax.default_backend() != "cpu"
-    if backend == "torch":
-        import torch
-
-        return torch.cuda.is_available()
-    return False
-
-
 def default_jobs(runs):
     """Runs at once: one per CPU core on a CPU-only machine, one otherwise.
 
@@ -80,6 +60,8 @@ def default_jobs(runs):
     many steps per second as one process with both cores (PERFORMANCE.md).
     With an accelerator, runs would compete for its memory.
     """
+    from applications.training import accelerator_visible
+
     if runs <= 1 or accelerator_visible():
         return 1
     return min(os.cpu_count() or 1, runs)

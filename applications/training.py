@@ -133,17 +133,32 @@ def build_optimizer(model):
     return model
 
 
+def accelerator_visible():
+    """Whether the Keras backend sees a GPU (or another accelerator)."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    if backend == "jax":
+        import jax
+
+        return jax.default_backend() != "cpu"
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.is_available()
+    return False
+
+
 def resolve_jit_compile(value):
     """The `jit_compile` given to `compile`: `"auto"` is Keras's choice (XLA
     where the model supports it), except with TensorFlow on a CPU, where XLA
     trained these models no faster at T = 30 and more slowly at T = 1 (0.82x
     the classifier steps per second) on the project's CPU (docs/PERFORMANCE.md).
     """
-    if value == "auto" and keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        if not tf.config.list_physical_devices("GPU"):
-            return False
+    if value == "auto" and keras.backend.backend() == "tensorflow" and not accelerator_visible():
+        return False
     return value
 
 
