@@ -1,20 +1,29 @@
-"""Trains the DEC model and the classifier on one device and data-parallel on
-two logical CPU devices, from the same initial weights; prints their histories as JSON.
+"""Trains the DEC model and the classifier on one device and data-parallel,
+from the same initial weights; prints their histories as JSON.
 
-Run in a fresh process (the device count is fixed at start-up):
-  python -m tests.applications.distributed_fit tensorflow   # tf.distribute.MirroredStrategy
+Run in fresh processes (the devices are fixed at start-up):
+  python -m tests.applications.distributed_fit tensorflow   # MirroredStrategy, 2 logical CPUs
   XLA_FLAGS=--xla_force_host_platform_device_count=2 KERAS_BACKEND=jax \
-      python -m tests.applications.distributed_fit jax       # keras.distribution.DataParallel
+      python -m tests.applications.distributed_fit jax       # DataParallel, 2 host devices
+  KERAS_BACKEND=jax python -m tests.applications.distributed_fit jax-process I PORT
+      # process I of 2: jax.distributed + DataParallel, each process feeding its rows
+  python -m tests.applications.distributed_fit tf-worker I PORT0,PORT1
+      # worker I of 2: TF_CONFIG + MultiWorkerMirroredStrategy
 """
 
 import json
+import os
 import sys
 
 import keras
+import numpy as np
 
 from applications import SemiSupervisedDEC, build_sentiment_classifier
 from applications.training import TrainingConfig, compile_classifier
 from tests.applications.conftest import DIMS, MAX_LEN, SMALL, make_encoder_decoder, make_tiny
+
+BATCH = 32
+KINDS = ("dec", "classifier")
 
 
 def build(kind):
@@ -31,43 +40,97 @@ def build(kind):
     return model
 
 
-def train(model, x, y, initial):
+def train(model, x, y, initial, batch_size=BATCH):
     model(x)
     model.set_weights(initial)
-    history = model.fit(x, y, epochs=3, batch_size=32, shuffle=False, verbose=0)
+    history = model.fit(x, y, epochs=3, batch_size=batch_size, shuffle=False, verbose=0)
     return history.history
 
 
-def main(backend):
+def data():
+    """Whole global batches of the tiny data: {kind: (x, y)}."""
     x, labels, semi = make_tiny(n_videos=8)
-    targets = {"dec": semi, "classifier": labels.astype("float32")}
-    results = {}
-    if backend == "tensorflow":
-        import tensorflow as tf
+    n = len(labels) // BATCH * BATCH
+    x = {name: value[:n] for name, value in x.items()}
+    return {"dec": (x, semi[:n]), "classifier": (x, labels[:n].astype("float32"))}
 
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-        for kind, y in targets.items():
-            single = build(kind)
-            single(x)
-            initial = single.get_weights()
-            results[f"{kind}_single"] = train(single, x, y, initial)
-            with strategy.scope():
-                results[f"{kind}_parallel"] = train(build(kind), x, y, initial)
-        results["replicas"] = strategy.num_replicas_in_sync
-    else:
-        for kind, y in targets.items():
-            single = build(kind)
-            single(x)
-            initial = single.get_weights()
-            results[f"{kind}_single"] = train(single, x, y, initial)
-            keras.distribution.set_distribution(keras.distribution.DataParallel())
+
+def single_device(kind, x, y):
+    """(history, initial weights) of training on one device."""
+    model = build(kind)
+    model(x)
+    initial = model.get_weights()
+    return train(model, x, y, initial), initial
+
+
+def mirrored():
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    results = {"replicas": strategy.num_replicas_in_sync}
+    for kind, (x, y) in data().items():
+        results[f"{kind}_single"], initial = single_device(kind, x, y)
+        with strategy.scope():
             results[f"{kind}_parallel"] = train(build(kind), x, y, initial)
-            keras.distribution.set_distribution(None)
-        results["replicas"] = len(keras.distribution.list_devices())
-    print(json.dumps(results))
+    return results
+
+
+def jax_data_parallel():
+    results = {"replicas": len(keras.distribution.list_devices())}
+    for kind, (x, y) in data().items():
+        results[f"{kind}_single"], initial = single_device(kind, x, y)
+        keras.distribution.set_distribution(keras.distribution.DataParallel())
+        results[f"{kind}_parallel"] = train(build(kind), x, y, initial)
+        keras.distribution.set_distribution(None)
+    return results
+
+
+def process_rows(array, index, count):
+    """This process's share of every global batch: rows [i*b/count, (i+1)*b/count)
+    of each batch of `BATCH`, so the processes' rows side by side are the batch."""
+    share = BATCH // count
+    return array.reshape(-1, count, share, *array.shape[1:])[:, index].reshape(-1, *array.shape[1:])
+
+
+def jax_process(index, port):
+    import jax
+
+    jax.distributed.initialize(f"localhost:{port}", num_processes=2, process_id=index)
+    results = {"replicas": len(keras.distribution.list_devices())}
+    for kind, (x, y) in data().items():
+        results[f"{kind}_single"], initial = single_device(kind, x, y)
+        keras.distribution.set_distribution(keras.distribution.DataParallel(auto_shard_dataset=False))
+        local_x = {name: process_rows(value, index, 2) for name, value in x.items()}
+        local_y = process_rows(y, index, 2)
+        results[f"{kind}_parallel"] = train(build(kind), local_x, local_y, initial, batch_size=BATCH // 2)
+        keras.distribution.set_distribution(None)
+    return results
+
+
+def tf_worker(index, ports):
+    os.environ["TF_CONFIG"] = json.dumps({
+        "cluster": {"worker": [f"localhost:{port}" for port in ports.split(",")]},
+        "task": {"type": "worker", "index": index},
+    })
+    import tensorflow as tf
+
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    results = {"replicas": strategy.num_replicas_in_sync}
+    for kind, (x, y) in data().items():
+        results[f"{kind}_single"], initial = single_device(kind, x, y)
+        with strategy.scope():
+            results[f"{kind}_parallel"] = train(build(kind), x, y, initial)
+    return results
+
+
+def main(mode, *args):
+    runs = {"tensorflow": mirrored, "jax": jax_data_parallel, "jax-process": jax_process, "tf-worker": tf_worker}
+    if mode in ("jax-process", "tf-worker"):
+        args = (int(args[0]), args[1])
+    print(json.dumps(runs[mode](*args)))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:])
