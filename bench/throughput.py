@@ -5,9 +5,17 @@ MOSI-shaped generated data: T=30 (or --length); text 300, audio 74, visual
 35 features; batch 128; the paper's architecture (build_sentiment_classifier
 defaults). Each configuration runs in its own process, --repeats rounds in
 rotation, and the median of the rounds is reported: all in one run, so the
-ratios compare like with like on a shared, noisy machine.
+ratios compare like with like on a shared, noisy machine. Throughput is that
+of the training steps: a Keras `fit` call also spends 0.1-0.8 s setting up
+and tearing down its `tf.data` iterator, which over 20 steps would weigh as
+much as the steps (printed separately, "whole fit").
 
-Run: python bench/throughput.py [--steps 30] [--repeats 3] [--length 30]
+Run: python bench/throughput.py [--steps 30] [--repeats 3] [--length 30] [--only CONFIG ...]
+                                [--policy mixed_bfloat16]
+
+--policy sets the Keras dtype policy of every Keras configuration and runs
+the peer under `torch.autocast` with the same compute dtype, so the ratios
+still compare like with like.
 """
 
 import argparse
@@ -64,9 +72,10 @@ def matmul_gflops(size=2048, repeats=5):
     return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9
 
 
-def keras_worker(jit, steps):
+def keras_worker(jit, steps, policy):
     import keras
 
+    keras.config.set_dtype_policy(policy)
     from applications import SemiSupervisedDEC, build_multimodal_decoder, build_sentiment_classifier
     from applications.training import TrainingConfig, compile_classifier
 
@@ -81,13 +90,34 @@ def keras_worker(jit, steps):
     dec.compile(optimizer=keras.optimizers.Adam(1e-4), jit_compile=jit)
     for name, model, target in (("classifier", classifier, y.astype("float32")), ("dec", dec, y)):
         model.fit(x, target, batch_size=BATCH, epochs=1, steps_per_epoch=3, verbose=0)  # compile
+        clock = make_step_clock()
         start = time.perf_counter()
-        model.fit(x, target, batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
-        out[name] = n / (time.perf_counter() - start)
+        model.fit(x, target, batch_size=BATCH, epochs=1, verbose=0, shuffle=False, callbacks=[clock])
+        out[name] = BATCH * (steps - 1) / (clock.ends[-1] - clock.ends[0])
+        out[f"{name}_fit"] = n / (time.perf_counter() - start)
     return out
 
 
-def peer_worker(steps):
+def make_step_clock():
+    import keras
+
+    class StepClock(keras.callbacks.Callback):
+        """Times the end of every training step. Keras hands a callback that
+        is not marked async-safe its logs as numbers, so each end is synced."""
+
+        def __init__(self):
+            super().__init__()
+            self.ends = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.ends.append(time.perf_counter())
+
+    return StepClock()
+
+
+def peer_worker(steps, policy):
+    import contextlib
+
     import torch
     from torch import nn
 
@@ -171,26 +201,32 @@ def peer_worker(steps):
         (kl + 0.1 * rec + 0.5 * ce + 0.001 * dis).backward()
         dec_optimizer.step()
 
+    if policy.startswith("mixed_"):
+        precision = torch.autocast("cpu", dtype=getattr(torch, policy.removeprefix("mixed_")))
+    else:
+        precision = contextlib.nullcontext()
     out = {}
     model.train()
     for name, step in (("classifier", classifier_step), ("dec", dec_step)):
-        for i in range(3):
-            step({k: v[:BATCH] for k, v in x.items()}, y[:BATCH])
-        start = time.perf_counter()
-        for i in range(steps):
-            s = slice(i * BATCH, (i + 1) * BATCH)
-            step({k: v[s] for k, v in x.items()}, y[s])
-        out[name] = n / (time.perf_counter() - start)
+        with precision:
+            for i in range(3):
+                step({k: v[:BATCH] for k, v in x.items()}, y[:BATCH])
+            start = time.perf_counter()
+            for i in range(steps):
+                s = slice(i * BATCH, (i + 1) * BATCH)
+                step({k: v[s] for k, v in x.items()}, y[s])
+            out[name] = n / (time.perf_counter() - start)
     return out
 
 
-def run_worker(name, steps):
+def run_worker(name, steps, policy):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     backend = CONFIGS[name][0]
     env = dict(os.environ, KERAS_BACKEND=backend if backend != "peer" else "tensorflow",
                TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=root)
     done = subprocess.run(
-        [sys.executable, __file__, "--worker", name, "--steps", str(steps), "--length", str(T)],
+        [sys.executable, __file__, "--worker", name, "--steps", str(steps), "--length", str(T),
+         "--policy", policy],
         env=env, capture_output=True, text=True,
     )
     if done.returncode != 0:
@@ -205,29 +241,36 @@ def main():
     parser.add_argument("--steps", type=int, default=30, help="timed steps per model (default 30)")
     parser.add_argument("--repeats", type=int, default=3, help="rounds over all configurations (default 3)")
     parser.add_argument("--length", type=int, default=T, help=f"sequence length (default {T})")
+    parser.add_argument("--only", nargs="+", choices=list(CONFIGS), metavar="CONFIG",
+                        help="run only these configurations (default: all)")
+    parser.add_argument("--policy", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"],
+                        help="dtype policy (default float32)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     T = args.length
     if args.worker:
         backend, jit = CONFIGS[args.worker]
-        result = peer_worker(args.steps) if backend == "peer" else keras_worker(jit, args.steps)
+        if backend == "peer":
+            result = peer_worker(args.steps, args.policy)
+        else:
+            result = keras_worker(jit, args.steps, args.policy)
         print(json.dumps(result))
         return
-    rounds = {name: [] for name in CONFIGS}
+    rounds = {name: [] for name in args.only or CONFIGS}
     for round_index in range(args.repeats):
-        for name in CONFIGS:
-            result = run_worker(name, args.steps)
+        for name in rounds:
+            result = run_worker(name, args.steps, args.policy)
             if result is not None:
                 rounds[name].append(result)
                 print(f"  round {round_index + 1} {name}: {result}", flush=True)
     results = {
-        name: {key: float(np.median([r[key] for r in runs])) for key in ("classifier", "dec")}
+        name: {key: float(np.median([r[key] for r in runs])) for key in runs[0]}
         for name, runs in rounds.items() if runs
     }
     flops = flops_per_sample()
     ceiling = matmul_gflops()
     peer = results.get("plain torch.nn (peer)")
-    print(f"\nT = {T}; medians of {args.repeats} rounds of {args.steps} steps of {BATCH}")
+    print(f"\nT = {T}; {args.policy}; medians of {args.repeats} rounds of {args.steps} steps of {BATCH}")
     print(f"classifier forward FLOPs per sample: {flops / 1e6:.1f} M (training step ≈ 3×: {3 * flops / 1e6:.1f} M)")
     print(f"float32 2048² matmul (NumPy): {ceiling:.1f} GFLOP/s — the practical ceiling\n")
     print(f"{'configuration':<34}{'classifier samples/s':>22}{'× peer':>8}{'GFLOP/s':>9}{'DEC samples/s':>15}{'× peer':>8}")
@@ -236,6 +279,12 @@ def main():
         ratio_d = r["dec"] / peer["dec"] if peer else float("nan")
         gflops = r["classifier"] * 3 * flops / 1e9
         print(f"{name:<34}{r['classifier']:>22.1f}{ratio_c:>8.2f}{gflops:>9.1f}{r['dec']:>15.1f}{ratio_d:>8.2f}")
+    print("\nSteps only: Keras from the end of a fit's first step to the end of its last (each")
+    print("synced by a callback), the peer over its step loop. Whole fit calls, with Keras's")
+    print("per-fit set-up and tf.data teardown spread over the steps:")
+    for name, r in results.items():
+        if "classifier_fit" in r:
+            print(f"{name:<34}{r['classifier_fit']:>22.1f}{'':>17}{r['dec_fit']:>15.1f}")
     print("\nThe default Keras path here: the TensorFlow backend, where TrainingConfig's "
           "jit_compile='auto' means no XLA on a CPU (applications.training.resolve_jit_compile).")
 
