@@ -16,14 +16,12 @@ import os
 import sys
 
 import keras
-import numpy as np
 
 from applications import SemiSupervisedDEC, build_sentiment_classifier
 from applications.training import TrainingConfig, compile_classifier
 from tests.applications.conftest import DIMS, MAX_LEN, SMALL, make_encoder_decoder, make_tiny
 
 BATCH = 32
-KINDS = ("dec", "classifier")
 
 
 def build(kind):
@@ -63,28 +61,39 @@ def single_device(kind, x, y):
     return train(model, x, y, initial), initial
 
 
+def compare(train_parallel):
+    """Histories of each model on one device ("{kind}_single") and through
+    `train_parallel(kind, x, y, initial)` ("{kind}_parallel")."""
+    results = {}
+    for kind, (x, y) in data().items():
+        results[f"{kind}_single"], initial = single_device(kind, x, y)
+        results[f"{kind}_parallel"] = train_parallel(kind, x, y, initial)
+    return results
+
+
+def under_strategy(strategy):
+    """`train_parallel` for `compare`: build and train inside `strategy.scope()`."""
+    def train_parallel(kind, x, y, initial):
+        with strategy.scope():
+            return train(build(kind), x, y, initial)
+    return train_parallel
+
+
 def mirrored():
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    results = {"replicas": strategy.num_replicas_in_sync}
-    for kind, (x, y) in data().items():
-        results[f"{kind}_single"], initial = single_device(kind, x, y)
-        with strategy.scope():
-            results[f"{kind}_parallel"] = train(build(kind), x, y, initial)
-    return results
+    return dict(compare(under_strategy(strategy)), replicas=strategy.num_replicas_in_sync)
 
 
 def jax_data_parallel():
-    results = {"replicas": len(keras.distribution.list_devices())}
-    for kind, (x, y) in data().items():
-        results[f"{kind}_single"], initial = single_device(kind, x, y)
-        keras.distribution.set_distribution(keras.distribution.DataParallel())
-        results[f"{kind}_parallel"] = train(build(kind), x, y, initial)
-        keras.distribution.set_distribution(None)
-    return results
+    def train_parallel(kind, x, y, initial):
+        with keras.distribution.DataParallel().scope():
+            return train(build(kind), x, y, initial)
+
+    return dict(compare(train_parallel), replicas=len(keras.distribution.list_devices()))
 
 
 def process_rows(array, index, count):
@@ -98,15 +107,13 @@ def jax_process(index, port):
     import jax
 
     jax.distributed.initialize(f"localhost:{port}", num_processes=2, process_id=index)
-    results = {"replicas": len(keras.distribution.list_devices())}
-    for kind, (x, y) in data().items():
-        results[f"{kind}_single"], initial = single_device(kind, x, y)
-        keras.distribution.set_distribution(keras.distribution.DataParallel(auto_shard_dataset=False))
+
+    def train_parallel(kind, x, y, initial):
         local_x = {name: process_rows(value, index, 2) for name, value in x.items()}
-        local_y = process_rows(y, index, 2)
-        results[f"{kind}_parallel"] = train(build(kind), local_x, local_y, initial, batch_size=BATCH // 2)
-        keras.distribution.set_distribution(None)
-    return results
+        with keras.distribution.DataParallel(auto_shard_dataset=False).scope():
+            return train(build(kind), local_x, process_rows(y, index, 2), initial, batch_size=BATCH // 2)
+
+    return dict(compare(train_parallel), replicas=len(keras.distribution.list_devices()))
 
 
 def tf_worker(index, ports):
@@ -117,12 +124,7 @@ def tf_worker(index, ports):
     import tensorflow as tf
 
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    results = {"replicas": strategy.num_replicas_in_sync}
-    for kind, (x, y) in data().items():
-        results[f"{kind}_single"], initial = single_device(kind, x, y)
-        with strategy.scope():
-            results[f"{kind}_parallel"] = train(build(kind), x, y, initial)
-    return results
+    return dict(compare(under_strategy(strategy)), replicas=strategy.num_replicas_in_sync)
 
 
 def main(mode, *args):
