@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from applications.sentiment_classifier import mask_name
+from mosi_keras.data import is_mask_name, mask_name
 from mosi_keras.layers import ClusteringLayer
 from mosi_keras.losses import (
     clustering_kl,
@@ -34,9 +34,18 @@ def scale_for_replicas(loss):
     return loss
 
 
+RENAMED = {
+    "encoder": "backbone",
+    "kernel_alpha": "alpha",
+    "beta": "supervised_weight",
+    "gamma": "disentangle_weight",
+}
+"""Arguments of `SemiSupervisedDEC` before 0.2 → their names now."""
+
+
 @keras.saving.register_keras_serializable(package="mosi_keras")
 class SemiSupervisedDEC(keras.Model):
-    """Encoder + `ClusteringLayer` (+ decoder) trained on eq. 8 with `fit`.
+    """Backbone + `ClusteringLayer` (+ decoder) trained on eq. 8 with `fit`.
 
     `call` returns `{"z", "q"}` (and `"reconstruction"`, a dict per modality,
     when there is a decoder). The loss is computed in `compute_loss`, which
@@ -48,12 +57,17 @@ class SemiSupervisedDEC(keras.Model):
     2. `P = target_distribution(Q)` (eq. 3) behind `stop_gradient`, with the
        cluster frequencies of the batch, or of the whole training set when a
        `TargetRefresh` callback has stored them in `cluster_frequency`;
-    3. `cluster_weight·KL(P‖Q) + alpha·recon + beta·CE + gamma·disentangle`
-       (eqs. 1, 4, 7, 6; eq. 8), each term reported as a metric
-       (`cluster_loss`, `reconstruction_loss`, `supervised_loss`,
-       `disentangle_loss`) beside `loss`.
+    3. `cluster_weight·KL(P‖Q) + reconstruction_weight·recon +
+       supervised_weight·CE + disentangle_weight·disentangle` (eqs. 1, 4, 7,
+       6; eq. 8, where the paper calls the last three weights α, β, γ), each
+       term reported as a metric (`cluster_loss`, `reconstruction_loss`,
+       `supervised_loss`, `disentangle_loss`) beside `loss`.
 
-    Train with `model.fit(x, y)`: `x` is the inputs dict of the encoder
+    The paper's stage 1 ("autoencoder") is this model with
+    `cluster_weight=0` and `supervised_weight=0`: eq. 8 with only the
+    reconstruction and disentanglement terms; the centroids are then frozen.
+
+    Train with `model.fit(x, y)`: `x` is the backbone's inputs dict
     (features and `<modality>_mask`), `y` integer classes with `-1`
     (`mosi_keras.losses.UNLABELLED`) for unlabelled samples, or `None` for
     no supervision. Cluster `c` stands for class `c` (see
@@ -61,24 +75,28 @@ class SemiSupervisedDEC(keras.Model):
     binary sentiment.
 
     Args:
-        encoder: a model from `build_multimodal_encoder` (shared, not copied).
-        decoder: optional model from `build_multimodal_decoder`; without one
-            the reconstruction term is 0.
+        backbone: a `MultimodalBackbone` (shared, not copied), or any model
+            from that inputs dict to `z`.
+        decoder: optional `MultimodalDecoder`; without one the
+            reconstruction term is 0.
         n_clusters: number of clusters.
-        kernel_alpha: degrees of freedom of the Student's t kernel (eq. 2).
-        alpha, beta, gamma: weights of reconstruction, supervision and
-            disentanglement in eq. 8. Defaults: the paper's clustering stage
-            (0.1, 0.5, 0.0).
-        cluster_weight: weight of the KL term (1 in eq. 8; 0 for the
-            autoencoder stage).
+        alpha: degrees of freedom of the Student's t kernel (eq. 2), as in
+            `ClusteringLayer` and DEC. Defaults to `1.0`.
+        cluster_weight: weight of `KL(P‖Q)` (1 in eq. 8; 0 in stage 1).
+        reconstruction_weight: α of eq. 8. Defaults to `0.1` (stage 2).
+        supervised_weight: β of eq. 8. Defaults to `0.5` (stage 2).
+        disentangle_weight: γ of eq. 8. Defaults to `0.0` (stage 2).
+
+    Before 0.2 these were `encoder`, `kernel_alpha`, `alpha`, `beta` and
+    `gamma`; `beta`, `gamma`, `encoder` and `kernel_alpha` are refused with
+    a message naming the new argument, and a DEC `.keras` file written then
+    with a message saying how to rebuild it.
 
     Example:
 
-    >>> from applications import build_multimodal_encoder, build_multimodal_decoder
-    >>> dims = {"text": 8, "audio": 4}
-    >>> encoder = build_multimodal_encoder(dims, max_len=5, hidden_dim=8, num_heads=2)
-    >>> decoder = build_multimodal_decoder(16, dims, max_len=5, hidden_dim=8)
-    >>> dec = SemiSupervisedDEC(encoder, decoder, n_clusters=2)
+    >>> from applications import MultimodalBackbone, MultimodalDecoder
+    >>> backbone = MultimodalBackbone({"text": 8, "audio": 4}, max_len=5, hidden_dim=8, num_heads=2)
+    >>> dec = SemiSupervisedDEC(backbone, MultimodalDecoder.for_backbone(backbone, hidden_dim=8))
     >>> dec.compile(optimizer="adam")
 
     References:
@@ -87,30 +105,39 @@ class SemiSupervisedDEC(keras.Model):
 
     def __init__(
         self,
-        encoder,
+        backbone,
         decoder=None,
         n_clusters=2,
-        kernel_alpha=1.0,
-        alpha=0.1,
-        beta=0.5,
-        gamma=0.0,
+        alpha=1.0,
         cluster_weight=1.0,
+        reconstruction_weight=0.1,
+        supervised_weight=0.5,
+        disentangle_weight=0.0,
         **kwargs,
     ):
+        renamed = sorted(set(kwargs) & set(RENAMED))
+        if renamed:
+            raise TypeError(
+                "SemiSupervisedDEC: " + ", ".join(f"`{old}` is now `{RENAMED[old]}`" for old in renamed)
+                + " (and `alpha` is the Student's t degrees of freedom; the reconstruction weight is "
+                "`reconstruction_weight`)."
+            )
         super().__init__(**kwargs)
-        self.encoder = encoder
+        self.backbone = backbone
         self.decoder = decoder
         self.n_clusters = int(n_clusters)
-        self.kernel_alpha = float(kernel_alpha)
-        self.alpha, self.beta, self.gamma = float(alpha), float(beta), float(gamma)
+        self.alpha = float(alpha)
         self.cluster_weight = float(cluster_weight)
-        self.clustering = ClusteringLayer(n_clusters, alpha=kernel_alpha, name="clustering")
-        if getattr(encoder, "output", None) is not None:
+        self.reconstruction_weight = float(reconstruction_weight)
+        self.supervised_weight = float(supervised_weight)
+        self.disentangle_weight = float(disentangle_weight)
+        self.clustering = ClusteringLayer(n_clusters, alpha=alpha, name="clustering")
+        if getattr(backbone, "output", None) is not None:
             # Centroids exist before `compile`, so the optimizer can be built
-            # ahead of the first traced step (`training.build_optimizer`).
-            self.clustering.build(encoder.output.shape)
+            # ahead of the first traced step (`schedule.build_optimizer`).
+            self.clustering.build(backbone.output.shape)
         # Without the KL and supervised terms nothing pulls on the centroids.
-        self.clustering.trainable = bool(self.cluster_weight or self.beta)
+        self.clustering.trainable = bool(self.cluster_weight or self.supervised_weight)
         self.cluster_frequency = self.add_weight(
             name="cluster_frequency", shape=(self.n_clusters,), initializer="zeros",
             trainable=False, dtype="float32",
@@ -122,10 +149,10 @@ class SemiSupervisedDEC(keras.Model):
 
     @property
     def modalities(self):
-        return [name for name in self.encoder.input if not name.endswith("_mask")]
+        return [name for name in self.backbone.input if not is_mask_name(name)]
 
     def call(self, inputs, training=None):
-        z = self.encoder(inputs, training=training)
+        z = self.backbone(inputs, training=training)
         outputs = {"z": z, "q": self.clustering(z)}
         if self.decoder is not None:
             outputs["reconstruction"] = self.decoder(z, training=training)
@@ -148,15 +175,18 @@ class SemiSupervisedDEC(keras.Model):
         zero = ops.zeros((), "float32")
         terms = {
             "cluster_loss": clustering_kl(self.target(q), q) if self.cluster_weight else zero,
-            "reconstruction_loss": self.reconstruction_term(x, y_pred) if self.alpha else zero,
-            "supervised_loss": semi_supervised_crossentropy(y, q) if (self.beta and y is not None) else zero,
-            "disentangle_loss": disentanglement_loss(y_pred["z"]) if self.gamma else zero,
+            "reconstruction_loss": self.reconstruction_term(x, y_pred) if self.reconstruction_weight else zero,
+            "supervised_loss": (
+                semi_supervised_crossentropy(y, q) if (self.supervised_weight and y is not None) else zero
+            ),
+            "disentangle_loss": disentanglement_loss(y_pred["z"]) if self.disentangle_weight else zero,
         }
         for name, value in terms.items():
             self.term_trackers[name].update_state(value)
         total = combined_dec_loss(
             terms["cluster_loss"], terms["reconstruction_loss"], terms["supervised_loss"],
-            terms["disentangle_loss"], self.alpha, self.beta, self.gamma, self.cluster_weight,
+            terms["disentangle_loss"], self.reconstruction_weight, self.supervised_weight,
+            self.disentangle_weight, self.cluster_weight,
         )
         for extra in self.losses:  # regularisers, if any
             total = total + ops.cast(extra, "float32")
@@ -175,20 +205,27 @@ class SemiSupervisedDEC(keras.Model):
     def get_config(self):
         return {
             "name": self.name,
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
             "decoder": None if self.decoder is None else keras.saving.serialize_keras_object(self.decoder),
             "n_clusters": self.n_clusters,
-            "kernel_alpha": self.kernel_alpha,
             "alpha": self.alpha,
-            "beta": self.beta,
-            "gamma": self.gamma,
             "cluster_weight": self.cluster_weight,
+            "reconstruction_weight": self.reconstruction_weight,
+            "supervised_weight": self.supervised_weight,
+            "disentangle_weight": self.disentangle_weight,
         }
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        if "kernel_alpha" in config:
+            raise ValueError(
+                "this SemiSupervisedDEC was saved by mosi_keras 0.1, whose weights sit under "
+                "`encoder`: rebuild it as SemiSupervisedDEC(backbone, decoder, alpha=<kernel_alpha>, "
+                "reconstruction_weight=<alpha>, supervised_weight=<beta>, disentangle_weight=<gamma>) "
+                "and train it again (mosi-keras never wrote DEC files; its classifiers still load)."
+            )
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
         if config.get("decoder") is not None:
             config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
         return cls(**config)

@@ -2,7 +2,7 @@
 against a plain PyTorch implementation of the same architecture.
 
 MOSI-shaped generated data: T=30 (or --length); text 300, audio 74, visual
-35 features; batch 128; the paper's architecture (build_sentiment_classifier
+35 features; batch 128; the paper's architecture (SentimentClassifier on a MultimodalBackbone
 defaults). Each configuration runs in its own process, --repeats rounds in
 rotation, and the median of the rounds is reported: all in one run, so the
 ratios compare like with like on a shared, noisy machine. Throughput is that
@@ -76,17 +76,17 @@ def keras_worker(jit, steps, policy):
     import keras
 
     keras.config.set_dtype_policy(policy)
-    from applications import SemiSupervisedDEC, build_multimodal_decoder, build_sentiment_classifier
-    from applications.training import TrainingConfig, compile_classifier
+    from applications import MultimodalBackbone, MultimodalDecoder, SemiSupervisedDEC, SentimentClassifier
+    from applications.experiments.config import TrainingConfig
+    from applications.experiments.schedule import compile_task
 
     n = BATCH * steps
     x, y = batch_data(n)
     out = {}
-    classifier = build_sentiment_classifier(DIMS, T)
-    compile_classifier(classifier, TrainingConfig(jit_compile=jit))
-    encoder = classifier.get_layer("multimodal_encoder")
-    decoder = build_multimodal_decoder(encoder.output.shape[-1], DIMS, T)
-    dec = SemiSupervisedDEC(encoder, decoder, alpha=0.1, beta=0.5, gamma=0.001)
+    classifier = compile_task(SentimentClassifier(MultimodalBackbone(DIMS, T)), TrainingConfig(jit_compile=jit))
+    backbone = classifier.backbone
+    dec = SemiSupervisedDEC(backbone, MultimodalDecoder.for_backbone(backbone), reconstruction_weight=0.1,
+                            supervised_weight=0.5, disentangle_weight=0.001)
     dec.compile(optimizer=keras.optimizers.Adam(1e-4), jit_compile=jit)
     for name, model, target in (("classifier", classifier, y.astype("float32")), ("dec", dec, y)):
         model.fit(x, target, batch_size=BATCH, epochs=1, steps_per_epoch=3, verbose=0)  # compile
@@ -286,7 +286,7 @@ def main():
         if "classifier_fit" in r:
             print(f"{name:<34}{r['classifier_fit']:>22.1f}{'':>17}{r['dec_fit']:>15.1f}")
     print("\nThe default Keras path here: the TensorFlow backend, where TrainingConfig's "
-          "jit_compile='auto' means no XLA on a CPU (applications.training.resolve_jit_compile).")
+          "jit_compile='auto' means no XLA on a CPU (applications.experiments.devices.resolve_jit_compile).")
 
 
 if __name__ == "__main__":

@@ -16,24 +16,24 @@ SECTIONS = {
         "MaskedReconstructionLoss", "latent_covariance", "disentanglement_loss", "DisentanglementLoss",
         "semi_supervised_crossentropy", "SemiSupervisedCrossentropy", "combined_dec_loss")],
     "Data (`mosi_keras.data`)": [f"mosi_keras.data:{name}" for name in (
-        "load_dataset", "MultimodalDataset", "from_arrays", "write_dataset", "Preprocessor",
-        "binary_labels", "non_zero", "semi_supervised_split", "source_folds", "make_synthetic_mosi",
-        "iter_hdf5_chunks", "HDF5Sequence")],
-    "Metrics (`mosi_keras.metrics`)": ["mosi_keras.metrics:sentiment_metrics",
-                                       "mosi_keras.metrics:cluster_accuracy",
-                                       "mosi_keras.metrics:clustering_metrics"],
+        "load_dataset", "MultimodalDataset", "from_arrays", "write_dataset", "mask_name", "Preprocessor",
+        "binary_labels", "semi_supervised_split", "make_synthetic_mosi", "iter_hdf5_chunks", "HDF5Sequence")],
+    "Evaluation (`mosi_keras.evaluation`)": [f"mosi_keras.evaluation:{name}" for name in (
+        "sentiment_metrics", "match_clusters_to_classes", "cluster_accuracy", "clustering_metrics")],
     "Models (`applications`)": [f"applications:{name}" for name in (
-        "build_multimodal_encoder", "build_sentiment_classifier", "build_multimodal_decoder",
-        "build_multimodal_autoencoder", "SemiSupervisedDEC")],
+        "MultimodalBackbone", "SentimentClassifier", "SentimentRegressor", "MultimodalDecoder",
+        "SemiSupervisedDEC")],
     "Callbacks (`applications`)": ["applications:TargetRefresh", "applications:AssignmentChangeStopping"],
-    "Training (`applications.training`, `applications.experiment`)": [
-        "applications.training:TrainingConfig", "applications.training:resolve_jit_compile",
-        "applications.training:train_classifier",
-        "applications.training:pretrain_dec", "applications.training:initialize_centroids",
-        "applications.training:transfer_encoder", "applications.experiment:run_experiment"],
-    "Tuning (`applications.tuning`)": ["applications.tuning:SentimentClassifierHyperModel",
-                                       "applications.tuning:DECHyperModel",
-                                       "applications.tuning:make_tuner"],
+    "Experiments (`applications.experiments`)": [
+        "applications.experiments.config:TrainingConfig", "applications.experiments.config:Experiment",
+        "applications.experiments.devices:resolve_jit_compile",
+        "applications.experiments.schedule:train_task", "applications.experiments.schedule:pretrain_dec",
+        "applications.experiments.schedule:initialize_centroids",
+        "applications.experiments.run:run_experiment", "applications.experiments.run:RunRecord",
+        "applications.experiments.run:RunResult", "applications.experiments.grid:run_grid"],
+    "Tuning (`applications.experiments.tuning`)": [
+        f"applications.experiments.tuning:{name}" for name in (
+            "SentimentClassifierHyperModel", "DECHyperModel", "make_tuner", "search")],
 }
 
 
@@ -51,7 +51,7 @@ def signature(obj):
 
 
 def cli_help():
-    from applications.cli import build_parser
+    from applications.experiments.cli import build_parser
 
     os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal; fix it for a stable file
     parser = build_parser()

@@ -11,9 +11,9 @@ import os
 import keras
 import numpy as np
 
-from applications import SemiSupervisedDEC, build_multimodal_decoder
+from applications import MultimodalDecoder, SemiSupervisedDEC
 from mosi_keras.layers import ModalityTransformerEncoder
-from mosi_keras.metrics import clustering_metrics
+from mosi_keras.evaluation import clustering_metrics
 
 LENGTHS = {"accelerometer": 50, "audio": 20}
 WIDTHS = {"accelerometer": 6, "audio": 40}
@@ -73,10 +73,10 @@ def main(out, epochs=(8, 30, 10), samples=600):
     print(f"30 labels, from scratch: test accuracy {scratch.evaluate(x_test, y_test, verbose=0)[1]:.3f}")
 
     encoder = build_encoder()
-    decoder = build_multimodal_decoder(64, WIDTHS, LENGTHS, hidden_dim=32)
+    decoder = MultimodalDecoder(64, WIDTHS, LENGTHS, hidden_dim=32)
     semi = np.full(len(y), -1)  # -1: unlabelled
     semi[labelled] = y[labelled]
-    dec = SemiSupervisedDEC(encoder, decoder, n_clusters=2, alpha=0.1, beta=0.5, gamma=0.0)
+    dec = SemiSupervisedDEC(encoder, decoder, n_clusters=2, reconstruction_weight=0.1, supervised_weight=0.5)
     dec.compile(optimizer=keras.optimizers.Adam(1e-3))
     history = dec.fit(x, semi, epochs=epochs[2], batch_size=64, verbose=0)
     q = np.asarray(dec.predict(x_test, verbose=0)["q"])

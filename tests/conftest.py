@@ -7,6 +7,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+"""Files kept in the repository: `v0_1/` holds models saved by mosi_keras 0.1."""
+
 
 @pytest.fixture(autouse=True)
 def _seed_and_policy():

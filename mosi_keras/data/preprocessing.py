@@ -3,9 +3,10 @@
 import json
 import warnings
 
+import keras
 import numpy as np
 
-from mosi_keras.data.dataset import DataError
+from mosi_keras.data.dataset import DataError, mask_name
 
 
 class RunningMoments:
@@ -50,16 +51,21 @@ def pad_or_truncate(array, lengths, max_len):
     return out, mask
 
 
+@keras.saving.register_keras_serializable(package="mosi_keras")
 class Preprocessor:
     """Per-modality scaling fitted on training rows only, applied to any rows.
 
     `fit` reads only the valid (unpadded), finite entries of the rows it is
     given. `transform` then, per modality and feature: replaces non-finite
     values by the training mean (they become 0 after scaling) and counts
-    them; min-max scales with the training range; z-scores with the
+    them (a warning says how many); min-max scales with the training range; z-scores with the
     training mean and deviation of the min-max scaled values (§3.1); pads or
     truncates to `max_len` steps and returns the masks. Constant features
     (zero range or deviation) are left at 0 rather than divided by zero.
+
+    A task built with `preprocessor=` carries it in its `.keras` file
+    (`get_config` holds the statistics), so a saved model knows how to
+    prepare new data.
 
     Args:
         max_len: sequence length after padding/truncation. Defaults to `30`
@@ -78,7 +84,6 @@ class Preprocessor:
     def __init__(self, max_len=30):
         self.max_len = int(max_len)
         self.statistics = None
-        self.report = {}
 
     def fit(self, dataset):
         """Fits the statistics on every row of `dataset` (pass training rows only)."""
@@ -125,7 +130,7 @@ class Preprocessor:
         Masks are int32, 1 on valid steps."""
         if self.statistics is None:
             raise RuntimeError("Preprocessor.transform called before fit.")
-        inputs, self.report = {}, {}
+        inputs = {}
         for name, stats in self.statistics.items():
             if name not in dataset.modalities:
                 raise DataError(f"{dataset.source}: modality '{name}' (seen in training) is missing.")
@@ -146,7 +151,6 @@ class Preprocessor:
                     f"'{name}' by the training mean.",
                     stacklevel=2,
                 )
-            self.report[name] = {"non_finite_replaced": count}
             scaled = ((array - stats["min"]) / stats["span"] - stats["mean"]) / stats["std"]
             scaled = np.nan_to_num(scaled, nan=0.0, posinf=0.0, neginf=0.0)
             inputs[name], mask = pad_or_truncate(
@@ -154,7 +158,7 @@ class Preprocessor:
             )
             # int32 0/1, keras-hub's padding-mask convention: tf.distribute
             # cannot split boolean arrays across replicas.
-            inputs[f"{name}_mask"] = mask.astype("int32")
+            inputs[mask_name(name)] = mask.astype("int32")
         return inputs
 
     def get_config(self):
@@ -186,10 +190,9 @@ class Preprocessor:
 
 
 def binary_labels(sentiment):
-    """`acc2` convention: 1 (positive) where sentiment >= 0, else 0."""
+    """`acc2` convention: 1 (positive) where sentiment >= 0, else 0.
+
+    The one place this rule lives: training labels, streaming batches and
+    the evaluation all use it.
+    """
     return (np.asarray(sentiment) >= 0).astype("int32")
-
-
-def non_zero(sentiment):
-    """`acc2_non0` convention: mask of samples whose sentiment is not exactly 0."""
-    return np.asarray(sentiment) != 0

@@ -81,9 +81,3 @@ def semi_supervised_split(video_ids, label_fraction=0.4, val_fraction=0.2, seed=
         )
     return SemiSupervisedSplit(labelled_train, labelled_val, unlabelled_train, unlabelled_val)
 
-
-def source_folds(folds):
-    """dict fold name → row indices, from a dataset's own `folds` array."""
-    if folds is None:
-        raise DataError("this dataset carries no folds of its own.")
-    return {name: np.flatnonzero(folds == name) for name in np.unique(folds)}

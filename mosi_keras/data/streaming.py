@@ -8,6 +8,7 @@ import numpy as np
 
 from mosi_keras.data.dataset import DataError
 from mosi_keras.data.kit_format import RESERVED, arrays_to_dataset
+from mosi_keras.data.preprocessing import binary_labels
 
 
 def hdf5_rows(path):
@@ -95,7 +96,7 @@ class HDF5Sequence(keras.utils.PyDataset):
         inputs = self.preprocessor.transform(batch)
         if isinstance(self.labels, str):
             if self.labels == "binary":
-                target = (batch.sentiment >= 0).astype("float32")
+                target = binary_labels(batch.sentiment).astype("float32")
             elif self.labels == "sentiment":
                 target = batch.sentiment
             else:

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from applications import build_multimodal_decoder, build_multimodal_encoder
+from applications import MultimodalBackbone, MultimodalDecoder
 from mosi_keras.data import Preprocessor, binary_labels, make_synthetic_mosi, write_dataset
 
 DIMS = {"text": 12, "audio": 6, "visual": 5}
@@ -27,10 +27,13 @@ def tiny():
     return make_tiny()
 
 
-def make_encoder_decoder():
-    encoder = build_multimodal_encoder(DIMS, MAX_LEN, **SMALL)
-    decoder = build_multimodal_decoder(encoder.output.shape[-1], DIMS, MAX_LEN, hidden_dim=8)
-    return encoder, decoder
+def make_backbone(**kwargs):
+    return MultimodalBackbone(DIMS, MAX_LEN, **dict(SMALL, **kwargs))
+
+
+def make_backbone_decoder():
+    backbone = make_backbone()
+    return backbone, MultimodalDecoder.for_backbone(backbone, hidden_dim=8)
 
 
 # A schedule small enough for command-line smoke tests; eager, since tracing

@@ -17,9 +17,8 @@ import sys
 
 import keras
 
-from applications import SemiSupervisedDEC, build_sentiment_classifier
-from applications.training import TrainingConfig, compile_classifier
-from tests.applications.conftest import DIMS, MAX_LEN, SMALL, make_encoder_decoder, make_tiny
+from applications import SemiSupervisedDEC, SentimentClassifier
+from tests.applications.conftest import make_backbone, make_backbone_decoder, make_tiny
 
 BATCH = 32
 
@@ -27,14 +26,13 @@ BATCH = 32
 def build(kind):
     keras.utils.set_random_seed(0)
     if kind == "dec":
-        encoder, decoder = make_encoder_decoder()
-        model = SemiSupervisedDEC(encoder, decoder, n_clusters=2, alpha=0.1, beta=0.5, gamma=0.01)
+        backbone, decoder = make_backbone_decoder()
+        model = SemiSupervisedDEC(backbone, decoder, n_clusters=2, reconstruction_weight=0.1,
+                                  supervised_weight=0.5, disentangle_weight=0.01)
         model.compile(optimizer=keras.optimizers.SGD(0.05))
     else:
-        model = build_sentiment_classifier(DIMS, MAX_LEN, head_dropout=0.0, **SMALL)
-        compile_classifier(model, TrainingConfig(learning_rate=1e-3, weight_decay=0.0))
-        model.optimizer = keras.optimizers.SGD(0.05)
-        model.compile(optimizer=model.optimizer, loss=keras.losses.BinaryCrossentropy(from_logits=True))
+        model = SentimentClassifier(make_backbone(), head_dropout=0.0)
+        model.compile(optimizer=keras.optimizers.SGD(0.05))
     return model
 
 

@@ -7,9 +7,8 @@ import pytest
 
 import keras
 
-from applications import SemiSupervisedDEC, build_sentiment_classifier
-from applications.training import TrainingConfig, compile_classifier
-from tests.applications.conftest import DIMS, MAX_LEN, SMALL, make_encoder_decoder
+from applications import SemiSupervisedDEC, SentimentClassifier
+from tests.applications.conftest import make_backbone, make_backbone_decoder
 
 
 @pytest.fixture
@@ -21,8 +20,8 @@ def mixed_policy():
 
 def test_classifier_trains_under_mixed_precision_with_float32_logits(tiny, mixed_policy):
     x, labels, _ = tiny
-    model = build_sentiment_classifier(DIMS, MAX_LEN, **SMALL)
-    compile_classifier(model, TrainingConfig(learning_rate=1e-2, weight_decay=0.0))
+    model = SentimentClassifier(make_backbone())
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
     assert model.get_layer("head_dense_0").compute_dtype == "bfloat16"
     assert keras.backend.standardize_dtype(model(x).dtype) == "float32"
     history = model.fit(x, labels.astype("float32"), epochs=3, batch_size=16, verbose=0)
@@ -31,8 +30,9 @@ def test_classifier_trains_under_mixed_precision_with_float32_logits(tiny, mixed
 
 def test_dec_trains_under_mixed_precision_with_float32_clustering(tiny, mixed_policy):
     x, _, semi = tiny
-    encoder, decoder = make_encoder_decoder()
-    dec = SemiSupervisedDEC(encoder, decoder, alpha=0.1, beta=0.5, gamma=0.01)
+    backbone, decoder = make_backbone_decoder()
+    dec = SemiSupervisedDEC(backbone, decoder, reconstruction_weight=0.1, supervised_weight=0.5,
+                            disentangle_weight=0.01)
     dec.compile(optimizer=keras.optimizers.Adam(1e-2))
     out = dec(x)
     assert keras.backend.standardize_dtype(out["z"].dtype) == "bfloat16"

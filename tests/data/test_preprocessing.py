@@ -6,7 +6,6 @@ from mosi_keras.data import (
     binary_labels,
     from_arrays,
     make_synthetic_mosi,
-    non_zero,
     semi_supervised_split,
 )
 
@@ -47,7 +46,6 @@ def test_non_finite_values_are_replaced_counted_and_warned():
     prep = Preprocessor(max_len=1).fit(data)
     with pytest.warns(UserWarning, match="replaced 2 non-finite value"):
         inputs = prep.transform(data)
-    assert prep.report["audio"]["non_finite_replaced"] == 2
     assert np.all(np.isfinite(inputs["audio"]))
     assert inputs["audio"][1, 0, 1] == pytest.approx(0.0, abs=1e-6)
 
@@ -68,7 +66,6 @@ def test_preprocessor_round_trips_through_json(tmp_path, data):
 def test_binary_label_conventions():
     sentiment = np.array([-1.2, 0.0, 0.4, -0.2])
     assert binary_labels(sentiment).tolist() == [0, 1, 1, 0]
-    assert non_zero(sentiment).tolist() == [True, False, True, True]
 
 
 def test_split_keeps_every_video_in_one_part(data):

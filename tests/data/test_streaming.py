@@ -3,8 +3,7 @@ import pytest
 
 import keras
 
-from applications import build_sentiment_classifier
-from applications.training import TrainingConfig, compile_classifier
+from applications import MultimodalBackbone, SentimentClassifier
 from mosi_keras.data import (
     HDF5Sequence,
     Preprocessor,
@@ -49,7 +48,8 @@ def test_hdf5_sequence_serves_the_same_inputs_as_the_in_memory_path(h5):
 def test_hdf5_sequence_trains_a_model_with_fit(h5):
     path, data = h5
     prep = Preprocessor(7).fit_batches(iter_hdf5_chunks(path, chunk_rows=16))
-    model = build_sentiment_classifier({"text": 5, "audio": 3}, 7, hidden_dim=8, num_heads=2, intermediate_dim=8)
-    compile_classifier(model, TrainingConfig(learning_rate=1e-3))
+    model = SentimentClassifier(MultimodalBackbone({"text": 5, "audio": 3}, 7, hidden_dim=8, num_heads=2,
+                                                   intermediate_dim=8))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
     history = model.fit(HDF5Sequence(path, prep, batch_size=16, shuffle=True), epochs=2, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))

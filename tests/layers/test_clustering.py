@@ -5,7 +5,7 @@ import keras
 from keras import ops
 
 from mosi_keras.layers import ClusteringLayer
-from tests.conftest import save_and_reload
+from tests.layer_testing import run_layer_test
 
 pytestmark = pytest.mark.backend_agnostic
 
@@ -53,11 +53,6 @@ def test_clustering_layer_does_not_underflow_for_far_points():
     np.testing.assert_allclose(q.sum(), 1.0, rtol=1e-6)
 
 
-def test_clustering_layer_config_round_trip():
-    layer = ClusteringLayer(4, alpha=2.0, centroids_initializer="zeros", name="c")
-    clone = ClusteringLayer.from_config(layer.get_config())
-    assert (clone.n_clusters, clone.alpha, clone.name) == (4, 2.0, "c")
-    assert clone.get_config() == layer.get_config()
 
 
 def test_clustering_layer_rejects_bad_arguments():
@@ -67,22 +62,9 @@ def test_clustering_layer_rejects_bad_arguments():
         ClusteringLayer(2, alpha=0)
 
 
-def test_clustering_layer_gradients_reach_centroids(rng):
-    inputs = keras.Input((3,))
-    model = keras.Model(inputs, ClusteringLayer(2)(keras.layers.Dense(3)(inputs)))
-    model.compile("adam", "categorical_crossentropy")
-    before = model.layers[-1].get_weights()[0].copy()
-    x = rng.normal(size=(8, 3)).astype("float32")
-    history = model.fit(x, np.eye(2)[np.arange(8) % 2], epochs=2, verbose=0)
-    assert np.all(np.isfinite(history.history["loss"]))
-    assert not np.allclose(before, model.layers[-1].get_weights()[0])
-
-
-def test_clustering_layer_survives_keras_save_and_safe_load(tmp_path, rng):
-    inputs = keras.Input((4,))
-    model = keras.Model(inputs, ClusteringLayer(3, alpha=2.0)(inputs))
-    z = rng.normal(size=(5, 4)).astype("float32")
-    reloaded = save_and_reload(model, tmp_path)
-    np.testing.assert_allclose(
-        ops.convert_to_numpy(reloaded(z)), ops.convert_to_numpy(model(z)), atol=1e-6
+def test_clustering_layer_passes_the_shared_layer_checks(rng, tmp_path):
+    run_layer_test(
+        ClusteringLayer, {"n_clusters": 3, "alpha": 2.0}, rng.normal(size=(5, 4)).astype("float32"),
+        expected_output_shape=(5, 3), expected_num_trainable_weights=1, expected_num_params=12,
+        mixed_precision_output_dtype="float32", tmp_path=tmp_path,
     )

@@ -5,7 +5,7 @@ import keras
 from keras import ops
 
 from mosi_keras.layers import ModalityTransformerEncoder
-from tests.conftest import save_and_reload
+from tests.layer_testing import run_layer_test
 
 pytestmark = pytest.mark.backend_agnostic
 
@@ -20,14 +20,6 @@ def batch(rng):
     return x, lengths_to_mask([10, 6, 3, 1], 10)
 
 
-def test_encoder_output_shapes(batch):
-    x, mask = batch
-    pooled = ModalityTransformerEncoder(hidden_dim=16)(x, mask=mask)
-    sequences = ModalityTransformerEncoder(hidden_dim=16, return_sequences=True)(x, mask=mask)
-    assert tuple(pooled.shape) == (4, 16)
-    assert tuple(sequences.shape) == (4, 10, 16)
-    layer = ModalityTransformerEncoder(hidden_dim=16)
-    assert layer.compute_output_shape((4, 10, 7)) == (4, 16)
 
 
 def test_encoder_ignores_values_at_padded_steps(batch):
@@ -69,19 +61,6 @@ def test_encoder_accepts_utterance_vectors_as_length_one_sequences(rng):
     assert tuple(ModalityTransformerEncoder(hidden_dim=8, num_heads=2)(x).shape) == (3, 8)
 
 
-def test_encoder_gradients_are_finite(batch):
-    x, mask = batch
-    inputs = keras.Input((10, 7))
-    mask_input = keras.Input((10,), dtype="bool")
-    outputs = keras.layers.Dense(1)(
-        ModalityTransformerEncoder(hidden_dim=16)(inputs, mask=mask_input)
-    )
-    model = keras.Model([inputs, mask_input], outputs)
-    model.compile(optimizer="adam", loss="mse")
-    before = [w.copy() for w in model.get_weights()]
-    history = model.fit([x, mask], np.ones((4, 1)), epochs=2, verbose=0)
-    assert np.all(np.isfinite(history.history["loss"]))
-    assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
 
 
 def test_encoder_rejects_hidden_dim_not_divisible_by_heads():
@@ -89,14 +68,6 @@ def test_encoder_rejects_hidden_dim_not_divisible_by_heads():
         ModalityTransformerEncoder(hidden_dim=10, num_heads=4)
 
 
-def test_encoder_config_round_trip():
-    layer = ModalityTransformerEncoder(
-        hidden_dim=24, num_blocks=3, num_heads=3, intermediate_dim=40, dropout=0.2,
-        return_sequences=True, layer_norm_epsilon=1e-6,
-    )
-    config = layer.get_config()
-    clone = ModalityTransformerEncoder.from_config(config)
-    assert clone.get_config() == config
 
 
 def test_encoder_paper_defaults():
@@ -104,24 +75,13 @@ def test_encoder_paper_defaults():
     assert (layer.num_blocks, layer.num_heads, layer.intermediate_dim) == (2, 4, 256)
 
 
-def test_encoder_survives_keras_save_and_safe_load(tmp_path, batch):
+@pytest.mark.parametrize("return_sequences,shape", [(False, (4, 8)), (True, (4, 10, 8))])
+def test_encoder_passes_the_shared_layer_checks(batch, tmp_path, return_sequences, shape):
     x, mask = batch
-    inputs = keras.Input((10, 7))
-    mask_input = keras.Input((10,), dtype="bool")
-    model = keras.Model(
-        [inputs, mask_input], ModalityTransformerEncoder(hidden_dim=16)(inputs, mask=mask_input)
+    run_layer_test(
+        ModalityTransformerEncoder,
+        dict(hidden_dim=8, num_heads=2, intermediate_dim=16, return_sequences=return_sequences),
+        x, expected_output_shape=shape, call_kwargs={"mask": mask},
+        # projection 2 + 2 blocks × (attention 4, two norms 4, feed-forward 4)
+        expected_num_trainable_weights=26, expected_num_params=1264, tmp_path=tmp_path,
     )
-    reloaded = save_and_reload(model, tmp_path)
-    np.testing.assert_allclose(
-        ops.convert_to_numpy(reloaded([x, mask])),
-        ops.convert_to_numpy(model([x, mask])),
-        atol=1e-5,
-    )
-
-
-def test_encoder_runs_under_mixed_bfloat16(batch):
-    x, mask = batch
-    keras.config.set_dtype_policy("mixed_bfloat16")
-    out = ModalityTransformerEncoder(hidden_dim=16)(x, mask=mask)
-    assert keras.backend.standardize_dtype(out.dtype) == "bfloat16"
-    assert np.all(np.isfinite(ops.convert_to_numpy(ops.cast(out, "float32"))))

@@ -5,7 +5,7 @@ import keras
 from keras import ops
 
 from mosi_keras.layers import MultiHeadSelfAttention
-from tests.conftest import save_and_reload
+from tests.layer_testing import run_layer_test
 
 pytestmark = pytest.mark.backend_agnostic
 
@@ -87,20 +87,8 @@ def test_self_attention_rejects_non_positive_sizes():
         MultiHeadSelfAttention(0, 4)
 
 
-def test_self_attention_config_round_trip():
-    layer = MultiHeadSelfAttention(3, 5, dropout=0.2, output_dim=7, name="attn")
-    config = layer.get_config()
-    assert MultiHeadSelfAttention.from_config(config).get_config() == config
 
 
-def test_self_attention_survives_keras_save_and_safe_load(tmp_path, batch):
-    x, _ = batch
-    inputs = keras.Input((TIME, WIDTH))
-    model = keras.Model(inputs, MultiHeadSelfAttention(HEADS, KEY_DIM)(inputs))
-    reloaded = save_and_reload(model, tmp_path)
-    np.testing.assert_allclose(
-        ops.convert_to_numpy(reloaded(x)), ops.convert_to_numpy(model(x)), atol=1e-6
-    )
 
 
 def test_self_attention_is_finite_under_mixed_float16_with_fully_masked_rows(batch):
@@ -111,3 +99,15 @@ def test_self_attention_is_finite_under_mixed_float16_with_fully_masked_rows(bat
     out = MultiHeadSelfAttention(HEADS, KEY_DIM)(x, attention_mask=attention_mask)
     assert keras.backend.standardize_dtype(out.dtype) == "float16"
     assert np.all(np.isfinite(ops.convert_to_numpy(ops.cast(out, "float32"))))
+
+
+def test_self_attention_passes_the_shared_layer_checks(batch, tmp_path):
+    x, attention_mask = batch
+    run_layer_test(
+        MultiHeadSelfAttention, dict(num_heads=HEADS, key_dim=KEY_DIM, output_dim=5), x,
+        expected_output_shape=(3, TIME, 5), call_kwargs={"attention_mask": attention_mask},
+        # fused query/key/value and output projections, kernel and bias each
+        expected_num_trainable_weights=4,
+        expected_num_params=(WIDTH + 1) * 3 * HEADS * KEY_DIM + (HEADS * KEY_DIM + 1) * 5,
+        tmp_path=tmp_path,
+    )

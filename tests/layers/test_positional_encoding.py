@@ -5,7 +5,7 @@ import keras
 from keras import ops
 
 from mosi_keras.layers import PositionalEncoding
-from tests.conftest import save_and_reload
+from tests.layer_testing import run_layer_test
 
 pytestmark = pytest.mark.backend_agnostic
 
@@ -58,11 +58,6 @@ def test_positional_encoding_passes_the_mask_through():
     assert PositionalEncoding().compute_mask(np.zeros((1, 2, 4)), mask) is mask
 
 
-def test_positional_encoding_config_round_trip():
-    layer = PositionalEncoding(max_wavelength=500, name="pe")
-    clone = PositionalEncoding.from_config(layer.get_config())
-    assert clone.max_wavelength == 500 and clone.name == "pe"
-    assert layer.compute_output_shape((2, 3, 4)) == (2, 3, 4)
 
 
 def test_positional_encoding_rejects_wavelength_of_one():
@@ -70,11 +65,9 @@ def test_positional_encoding_rejects_wavelength_of_one():
         PositionalEncoding(max_wavelength=1)
 
 
-def test_positional_encoding_survives_keras_save_and_safe_load(tmp_path, rng):
-    inputs = keras.Input((5, 4))
-    model = keras.Model(inputs, PositionalEncoding(max_wavelength=100)(inputs))
-    x = rng.normal(size=(2, 5, 4)).astype("float32")
-    reloaded = save_and_reload(model, tmp_path)
-    np.testing.assert_allclose(
-        ops.convert_to_numpy(reloaded(x)), ops.convert_to_numpy(model(x)), atol=1e-6
+def test_positional_encoding_passes_the_shared_layer_checks(rng, tmp_path):
+    run_layer_test(
+        PositionalEncoding, {"max_wavelength": 100}, rng.normal(size=(2, 5, 4)).astype("float32"),
+        expected_output_shape=(2, 5, 4), expected_num_trainable_weights=0, expected_num_params=0,
+        tmp_path=tmp_path,
     )

@@ -4,14 +4,8 @@ import dataclasses
 
 import keras_tuner
 
-from applications.training import (
-    TrainingConfig,
-    compile_classifier,
-    early_stopping,
-    pretrain_dec,
-    transfer_encoder,
-)
-from applications.sentiment_classifier import build_sentiment_classifier
+from applications.experiments.config import TrainingConfig
+from applications.experiments.schedule import build_task, compile_task, early_stopping, pretrain_dec
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 
@@ -36,9 +30,9 @@ def sample_config(hp, base, dec=False):
         values.update(
             n_clusters=hp.Choice("n_clusters", [2, 3, 4]),
             dec_learning_rate=hp.Float("dec_learning_rate", 1e-5, 1e-3, sampling="log"),
-            dec_alpha=hp.Float("dec_alpha", 0.01, 1.0, sampling="log"),
-            dec_beta=hp.Float("dec_beta", 0.1, 2.0, sampling="log"),
-            dec_gamma=hp.Choice("dec_gamma", [0.0, 1e-4, 1e-3]),
+            dec_reconstruction_weight=hp.Float("dec_reconstruction_weight", 0.01, 1.0, sampling="log"),
+            dec_supervised_weight=hp.Float("dec_supervised_weight", 0.1, 2.0, sampling="log"),
+            dec_disentangle_weight=hp.Choice("dec_disentangle_weight", [0.0, 1e-4, 1e-3]),
         )
     return dataclasses.replace(base, **values)
 
@@ -66,11 +60,7 @@ class SentimentClassifierHyperModel(keras_tuner.HyperModel):
 
     def build(self, hp):
         config = self.config(hp)
-        model = build_sentiment_classifier(
-            self.feature_dims, self.max_len, head_units=config.head_units,
-            head_dropout=config.head_dropout, **config.encoder_kwargs(),
-        )
-        return compile_classifier(model, config)
+        return compile_task(build_task("classifier", config, self.feature_dims, self.max_len), config)
 
     def fit(self, hp, model, *args, callbacks=None, **kwargs):
         callbacks = list(callbacks or []) + [early_stopping(self.base_config.patience)]
@@ -78,13 +68,13 @@ class SentimentClassifierHyperModel(keras_tuner.HyperModel):
 
 
 class DECHyperModel(SentimentClassifierHyperModel):
-    """Searches DEC pre-training + fine-tuning, adding clusters and α, β, γ.
+    """Searches DEC pre-training + fine-tuning, adding clusters and the loss weights.
 
     `fit` first pre-trains a `SemiSupervisedDEC` (stages 1-2, its custom
     loss computed inside `fit`) on `pretrain_x` / `pretrain_y` (every
-    training row; `-1` marks unlabelled ones), transfers the encoder into
-    the built classifier, then fine-tunes it on the labelled data the tuner
-    passes.
+    training row; `-1` marks unlabelled ones), loads the pre-trained
+    backbone's weights into the built classifier's backbone (the same
+    architecture), then fine-tunes it on the labelled data the tuner passes.
 
     Args:
         pretrain_x, pretrain_y: inputs and semi-supervised labels of all
@@ -108,7 +98,7 @@ class DECHyperModel(SentimentClassifierHyperModel):
             self.pretrain_x, self.pretrain_y, self.pretrain_validation, config,
             self.feature_dims, self.max_len,
         )
-        transfer_encoder(pre["encoder"], model)
+        model.backbone.set_weights(pre.backbone.get_weights())
         return super().fit(hp, model, *args, **kwargs)
 
 
@@ -128,3 +118,43 @@ def make_tuner(kind, hypermodel, directory, project_name, max_trials=10, max_epo
     if kind == "hyperband":
         return keras_tuner.Hyperband(hypermodel, max_epochs=max_epochs, **common)
     return TUNERS[kind](hypermodel, max_trials=max_trials, **common)
+
+
+def search(dataset, model="classifier", tuner="random", out_dir="runs/tune", max_trials=10, epochs=100,
+           label_fraction=0.4, seed=0, base_config=None, verbose=0):
+    """A resumable search on one seed's split; writes and returns the best.
+
+    The tuner trains on the labelled training videos and scores
+    `val_accuracy` on the labelled validation videos (`model="dec"` also
+    pre-trains on every training row first).
+
+    Returns:
+        `(path, summary)`: the JSON file written in `out_dir` and its
+        content (`hyperparameters` as a whole `TrainingConfig`, the
+        `searched` values, the best `val_accuracy`, `trials`).
+    """
+    import json
+    import os
+
+    from applications.experiments.run import prepare_experiment
+
+    base = base_config or TrainingConfig()
+    prepared = prepare_experiment(dataset, label_fraction, seed)
+    if model == "dec":
+        hypermodel = DECHyperModel(dataset.feature_dims, prepared.max_len, *prepared.pretrain_train,
+                                   prepared.pretrain_val, base_config=base)
+    else:
+        hypermodel = SentimentClassifierHyperModel(dataset.feature_dims, prepared.max_len, base_config=base)
+    searcher = make_tuner(tuner, hypermodel, out_dir, f"{model}_{tuner}", max_trials=max_trials,
+                          max_epochs=epochs, seed=seed)
+    (x, y), (x_val, y_val) = prepared.labelled_train, prepared.labelled_val
+    searcher.search(x, y.astype("float32"), validation_data=(x_val, y_val.astype("float32")),
+                    epochs=epochs, batch_size=base.batch_size, verbose=verbose)
+    best = searcher.get_best_hyperparameters(1)[0]
+    summary = {"hyperparameters": hypermodel.config(best).to_dict(), "searched": best.values,
+               "val_accuracy": searcher.oracle.get_best_trials(1)[0].score,
+               "trials": len(searcher.oracle.trials)}
+    path = os.path.join(out_dir, f"best_hyperparameters_{model}_{tuner}.json")
+    with open(path, "w") as file:
+        json.dump(summary, file, indent=2)
+    return path, summary

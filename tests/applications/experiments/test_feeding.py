@@ -2,16 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from applications import SemiSupervisedDEC, build_sentiment_classifier
-from applications.training import (
-    TrainingConfig,
-    compile_classifier,
-    fit_arguments,
-    make_dec,
-    resolve_jit_compile,
-    validation_arguments,
-)
-from tests.applications.conftest import DIMS, MAX_LEN, SMALL, make_encoder_decoder
+from applications.experiments.feeding import fit_arguments, validation_arguments
 
 
 def epoch_rows(arguments, epochs):
@@ -47,24 +38,3 @@ def test_fit_arguments_leave_arrays_alone_on_other_backends():
         assert arguments["x"] is x and arguments["batch_size"] == 4
     else:
         assert "batch_size" not in arguments
-
-
-def test_auto_jit_compile_means_no_xla_for_tensorflow_on_a_cpu_only():
-    assert resolve_jit_compile(True) is True and resolve_jit_compile(False) is False
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        expected = "auto" if tf.config.list_physical_devices("GPU") else False
-        assert resolve_jit_compile("auto") == expected
-    else:
-        assert resolve_jit_compile("auto") == "auto"
-
-
-def test_models_are_compiled_with_their_optimizer_variables_built():
-    config = TrainingConfig(**SMALL)
-    classifier = compile_classifier(build_sentiment_classifier(DIMS, MAX_LEN, **SMALL), config)
-    assert classifier.optimizer.built
-    encoder, decoder = make_encoder_decoder()
-    dec = make_dec(encoder, decoder, config, stage=2)
-    assert isinstance(dec, SemiSupervisedDEC) and dec.optimizer.built
-    assert dec.clustering.built  # centroids exist before the first step

@@ -3,7 +3,11 @@ import os
 
 import pytest
 
-from applications.cli import main
+from applications.experiments.cli import main
+from tests.conftest import FIXTURES
+
+V0_1 = os.path.join(FIXTURES, "v0_1")
+
 
 def test_reproduce_writes_results_and_resumes_without_rerunning(files, capsys):
     out = files / "out"
@@ -57,9 +61,36 @@ def test_evaluate_prints_metrics_of_a_trained_model(files, capsys):
     assert main(["train", "--data", str(files / "train.npz"), "--experiment", "baseline",
                  "--out", str(out), "--hyperparameters", str(files / "hp.json")]) == 0
     capsys.readouterr()
+    assert not list(out.glob("*preprocessor*"))  # the .keras file carries its preprocessing
     assert main(["evaluate", str(out / "baseline_labels040_seed0.keras"), "--data", str(files / "test.h5")]) == 0
     metrics = json.loads(capsys.readouterr().out)
     assert 0.0 <= metrics["acc2"] <= 1.0 and metrics["n"] > 0
+
+
+def test_evaluate_reads_a_0_1_classifier_with_its_preprocessing_file(capsys):
+    model, data = os.path.join(V0_1, "classifier.keras"), os.path.join(V0_1, "data.npz")
+    assert main(["evaluate", model, "--data", data]) == 2
+    assert "carries no preprocessing" in capsys.readouterr().err
+    assert main(["evaluate", model, "--data", data,
+                 "--preprocessor", os.path.join(V0_1, "classifier_preprocessor.json")]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 9
+
+
+def test_reproduce_runs_the_regression_experiments_with_the_literatures_columns(files, capsys):
+    out = files / "regression"
+    assert main(["reproduce", "--data", str(files / "train.npz"), "--seeds", "1", "--out", str(out), "--jobs", "1",
+                 "--label-fraction", "1.0", "--experiments", "baseline_regression", "dec_regression",
+                 "--hyperparameters", str(files / "hp.json")]) == 0
+    runs = json.loads((out / "results.json").read_text())["runs"]
+    assert [r["experiment"] for r in runs] == ["baseline_regression", "dec_regression"]
+    for run in runs:
+        assert {"acc2", "acc2_non0", "f1", "acc7", "mae", "corr"} <= set(run["val"])
+        assert set(run["epochs"]) >= {"regressor"}
+    header = capsys.readouterr().out.split("model", 1)[1].splitlines()[0]
+    for column in ("val acc2", "val acc7", "val mae", "val corr"):
+        assert column in header
+    assert main(["evaluate", str(out / "dec_regression_labels100_seed0.keras"), "--data", str(files / "train.npz")]) == 0
+    assert "mae" in json.loads(capsys.readouterr().out)
 
 
 def test_missing_data_file_is_a_clear_error_not_a_traceback(files, capsys):

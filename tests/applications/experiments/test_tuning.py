@@ -3,8 +3,9 @@ import os
 
 import pytest
 
-from applications.cli import load_config, main
-from applications import build_sentiment_classifier
+from applications.experiments.cli import main
+from applications.experiments.config import load_config
+from applications.experiments.schedule import build_task
 
 
 def trial_dirs(folder):
@@ -27,8 +28,7 @@ def test_tune_finishes_two_trials_resumes_and_round_trips_best_values(files, cap
     config = load_config(str(best_path))  # what train/reproduce --hyperparameters read
     for name, value in best["searched"].items():
         assert getattr(config, name) == value
-    built = build_sentiment_classifier({"text": 6, "audio": 4, "visual": 3}, 5,
-                                       head_units=config.head_units, **config.encoder_kwargs())
+    built = build_task("classifier", config, {"text": 6, "audio": 4, "visual": 3}, 5)
     assert built.count_params() > 0
     assert main(argv) == 0  # resumed: the two finished trials are not run again
     assert len(trial_dirs(project)) == 2

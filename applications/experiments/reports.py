@@ -5,38 +5,50 @@ import numpy as np
 PAPER_ACCURACY = {("baseline", 0.4): 73.14, ("dec", 0.4): 75.86, ("dec", 1.0): 81.50}
 PAPER_PARAMS = 851_713
 
+METRICS = ("acc2", "acc2_non0", "f1", "f1_non0", "acc7", "mae", "corr")
+"""What the table can show: the MOSI literature's set (the last three for score predictions)."""
+PERCENT = {"acc2", "acc2_non0", "f1", "f1_non0", "acc7"}
+
 
 def summarize(runs):
-    """Groups runs by (experiment, label_fraction): mean and std of each metric."""
+    """Groups `RunRecord`s by (experiment, label_fraction): mean and std of each metric."""
     groups = {}
     for run in runs:
-        groups.setdefault((run["experiment"], run["label_fraction"]), []).append(run)
+        groups.setdefault((run.experiment, run.label_fraction), []).append(run)
     summary = []
     for (experiment, fraction), members in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         row = {"experiment": experiment, "label_fraction": fraction, "seeds": len(members),
-               "params": members[0]["params"]}
+               "params": members[0].params}
         for part in ("val", "test"):
-            if all(m.get(part) for m in members):
-                for metric in ("acc2", "acc2_non0", "f1", "f1_non0"):
-                    values = [100 * m[part][metric] for m in members if metric in m[part]]
+            results = [getattr(m, part) for m in members]
+            if all(results):
+                for metric in METRICS:
+                    values = [r[metric] for r in results if r.get(metric) is not None]
                     if values:
-                        row[f"{part}_{metric}"] = (float(np.mean(values)), float(np.std(values)))
+                        scale = 100 if metric in PERCENT else 1
+                        row[f"{part}_{metric}"] = (float(np.mean(values)) * scale, float(np.std(values)) * scale)
         summary.append(row)
     return summary
 
 
 def format_table(summary):
-    """Plain-text table: mean ± std (%) over seeds, paper's accuracy alongside."""
+    """Plain-text table: mean ± std over seeds (accuracies and F1 in %),
+    the paper's accuracy alongside; Acc-7, MAE and Corr when scores were predicted."""
     parts = ["val"] + (["test"] if any("test_acc2" in row for row in summary) else [])
-    header = f"{'model':<10} {'labels':>6} {'seeds':>5} {'params':>9}"
+    shown = [m for m in ("acc2", "acc2_non0", "f1") if any(f"val_{m}" in row for row in summary)]
+    if any("val_acc7" in row for row in summary):  # some runs predicted scores
+        shown += ["acc7", "mae", "corr"]
+    width = max([10] + [len(row["experiment"]) for row in summary])
+    header = f"{'model':<{width}} {'labels':>6} {'seeds':>5} {'params':>9}"
     for part in parts:
-        header += "".join(f" {part + ' ' + m:>16}" for m in ("acc2", "acc2_non0", "f1"))
+        header += "".join(f" {part + ' ' + m:>16}" for m in shown)
     header += f" {'paper acc':>9}"
     lines = [header, "-" * len(header)]
     for row in summary:
-        line = f"{row['experiment']:<10} {int(row['label_fraction'] * 100):>5}% {row['seeds']:>5} {row['params']:>9,}"
+        line = (f"{row['experiment']:<{width}} {int(row['label_fraction'] * 100):>5}% {row['seeds']:>5} "
+                f"{row['params']:>9,}")
         for part in parts:
-            for metric in ("acc2", "acc2_non0", "f1"):
+            for metric in shown:
                 value = row.get(f"{part}_{metric}")
                 line += f" {value[0]:>9.2f} ± {value[1]:<4.2f}" if value else f" {'-':>16}"
         paper = PAPER_ACCURACY.get((row["experiment"], row["label_fraction"]))

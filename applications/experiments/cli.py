@@ -1,0 +1,168 @@
+"""`mosi-keras`: demo, reproduce, train, tune and evaluate from the command line.
+
+This module parses arguments and prints; the work is done in the modules
+beside it, imported only once a command runs.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+from applications.experiments.config import DEMO, EXPERIMENTS, PAPER_EXPERIMENTS, QUICK, load_config
+
+
+def _quiet_tensorflow():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def print_table(records):
+    from applications.experiments.reports import format_table, summarize
+
+    print(format_table(summarize(records)))
+
+
+def cmd_demo(args):
+    from applications.experiments.grid import run_grid
+    from mosi_keras.data import make_synthetic_mosi
+
+    config = load_config(args.hyperparameters, DEMO)
+    dataset = make_synthetic_mosi(n_videos=args.videos, seed=args.seed)
+    print(f"demo: {len(dataset)} generated segments from {args.videos} videos, "
+          f"features {dataset.feature_dims}, T={dataset.modalities['text'].shape[1]}")
+    print_table(run_grid(dataset, [args.label_fraction], [args.seed], config, args.out, jobs=args.jobs))
+
+
+def cmd_reproduce(args):
+    from applications.experiments.grid import run_grid
+    from mosi_keras.data import load_dataset
+
+    config = load_config(args.hyperparameters, QUICK if args.quick else None)
+    seeds = list(range(args.seeds if args.seeds is not None else (1 if args.quick else 5)))
+    dataset = load_dataset(args.data)
+    test = load_dataset(args.test_data) if args.test_data else None
+    fractions = sorted({args.label_fraction, 1.0})
+    print(f"reproduce: {len(dataset)} segments, {len(set(dataset.video_ids))} videos; "
+          f"experiments {list(args.experiments)}; label fractions {fractions}; seeds {seeds}; out {args.out}")
+    print_table(run_grid(dataset, fractions, seeds, config, args.out, test, jobs=args.jobs,
+                         experiments=args.experiments))
+
+
+def cmd_train(args):
+    from applications.experiments.run import run_experiment
+    from mosi_keras.data import load_dataset
+
+    config = load_config(args.hyperparameters)
+    dataset = load_dataset(args.data)
+    test = load_dataset(args.test_data) if args.test_data else None
+    result = run_experiment(dataset, args.experiment, args.label_fraction, args.seed, config, test, args.out)
+    print(json.dumps(result.record.to_dict(), indent=2))
+
+
+def cmd_evaluate(args):
+    from applications.experiments.run import evaluate_task, load_task
+    from mosi_keras.data import load_dataset
+
+    model, preprocessor = load_task(args.model, args.preprocessor)
+    print(json.dumps(evaluate_task(model, load_dataset(args.data), preprocessor), indent=2))
+
+
+def cmd_tune(args):
+    from applications.experiments.tuning import search
+    from mosi_keras.data import load_dataset
+
+    path, summary = search(
+        load_dataset(args.data), args.model, args.tuner, args.out, args.max_trials, args.epochs,
+        args.label_fraction, args.seed, load_config(args.hyperparameters), args.verbose,
+    )
+    print(f"best val_accuracy {summary['val_accuracy']:.4f} after {summary['trials']} trial(s):")
+    for name, value in sorted(summary["searched"].items()):
+        print(f"  {name} = {value}")
+    print(f"written to {path}; use it with --hyperparameters {path}")
+
+
+JOBS_HELP = "runs at once, each in its own process (default: one per CPU core; 1 with a GPU)"
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="mosi-keras",
+        description="Multimodal sentiment classification with semi-supervised DEC pre-training.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="the whole pipeline on generated data (a few minutes on a CPU)")
+    demo.add_argument("--videos", type=int, default=40, help="generated videos (default 40)")
+    demo.add_argument("--label-fraction", type=float, default=0.4, help="share of labelled rows (default 0.4)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
+    demo.add_argument("--hyperparameters", help="JSON file of TrainingConfig values")
+    demo.add_argument("--jobs", type=int, help=JOBS_HELP)
+    demo.set_defaults(func=cmd_demo)
+
+    reproduce = sub.add_parser("reproduce", help="Table 1: baseline vs DEC at a label fraction and at 100 %%")
+    reproduce.add_argument("--data", required=True, help="dataset file or folder (npz, HDF5, .csd folder, MMSA pickle)")
+    reproduce.add_argument("--test-data", help="held-out dataset, evaluated with each run's preprocessing")
+    reproduce.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5; 1 with --quick)")
+    reproduce.add_argument("--label-fraction", type=float, default=0.4, help="share of labelled rows (default 0.4)")
+    reproduce.add_argument("--experiments", nargs="+", choices=sorted(EXPERIMENTS), default=list(PAPER_EXPERIMENTS),
+                           help="experiments to run (default: the paper's baseline and dec; the *_regression "
+                                "ones predict the score and add Acc-7, MAE and Corr)")
+    reproduce.add_argument("--out", default="runs/reproduce", help="output folder; rerun to resume (default runs/reproduce)")
+    reproduce.add_argument("--quick", action="store_true", help="short schedule, one seed: a smoke run")
+    reproduce.add_argument("--hyperparameters", help="JSON file of TrainingConfig values")
+    reproduce.add_argument("--jobs", type=int, help=JOBS_HELP)
+    reproduce.set_defaults(func=cmd_reproduce)
+
+    train = sub.add_parser("train", help="train one model and print its record as JSON")
+    train.add_argument("--data", required=True)
+    train.add_argument("--test-data")
+    train.add_argument("--experiment", choices=sorted(EXPERIMENTS), default="dec")
+    train.add_argument("--label-fraction", type=float, default=0.4)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", default="runs/train")
+    train.add_argument("--hyperparameters", help="JSON file of TrainingConfig values")
+    train.set_defaults(func=cmd_train)
+
+    tune = sub.add_parser("tune", help="keras-tuner search; resumable; writes the best hyper-parameters as JSON")
+    tune.add_argument("--data", required=True)
+    tune.add_argument("--model", choices=["classifier", "dec"], default="classifier",
+                      help="search the classifier alone or DEC pre-training + fine-tuning")
+    tune.add_argument("--tuner", choices=["random", "bayesian", "hyperband"], default="random")
+    tune.add_argument("--max-trials", type=int, default=10)
+    tune.add_argument("--epochs", type=int, default=100, help="epochs per trial (hyperband: max epochs)")
+    tune.add_argument("--label-fraction", type=float, default=0.4)
+    tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument("--out", default="runs/tune", help="tuner directory; rerun with it to resume")
+    tune.add_argument("--hyperparameters", help="JSON of fixed TrainingConfig values (epoch counts, ...)")
+    tune.add_argument("--verbose", type=int, default=0)
+    tune.set_defaults(func=cmd_tune)
+
+    evaluate = sub.add_parser("evaluate", help="metrics of a saved model on a dataset, as JSON")
+    evaluate.add_argument("model", help="a .keras file written by train or reproduce")
+    evaluate.add_argument("--data", required=True)
+    evaluate.add_argument("--preprocessor",
+                          help="preprocessing JSON, for models saved before 0.2 (newer ones carry theirs)")
+    evaluate.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv=None):
+    _quiet_tensorflow()
+    args = build_parser().parse_args(argv)
+    from mosi_keras.data import DataError
+
+    try:
+        args.func(args)
+    except (DataError, FileNotFoundError, ValueError) as error:
+        print(f"mosi-keras {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\nmosi-keras {args.command}: interrupted; finished runs are kept, rerun with the same --out to resume.",
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

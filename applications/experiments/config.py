@@ -1,0 +1,146 @@
+"""Every hyper-parameter of a run, and the names of the experiments."""
+
+import dataclasses
+import json
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """What one experiment name trains.
+
+    Attributes:
+        name: the name in `results.json`, file names and `--experiments`.
+        task: `"classifier"` (`SentimentClassifier`, a logit) or
+            `"regressor"` (`SentimentRegressor`, a score).
+        dec_pretraining: whether the backbone is first pre-trained by
+            semi-supervised DEC on labelled + unlabelled rows.
+    """
+
+    name: str
+    task: str
+    dec_pretraining: bool
+
+
+EXPERIMENTS = {
+    experiment.name: experiment
+    for experiment in (
+        Experiment("baseline", "classifier", False),
+        Experiment("dec", "classifier", True),
+        Experiment("baseline_regression", "regressor", False),
+        Experiment("dec_regression", "regressor", True),
+    )
+}
+"""The experiments a run can be, by name."""
+
+PAPER_EXPERIMENTS = ("baseline", "dec")
+"""The paper's Table 1: the classifier from scratch and DEC-pretrained."""
+
+
+def experiment(name):
+    """The `Experiment` called `name`; a clear error for an unknown one."""
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; choose from {sorted(EXPERIMENTS)}.")
+    return EXPERIMENTS[name]
+
+
+RENAMED = {
+    "ae_alpha": "ae_reconstruction_weight",
+    "ae_gamma": "ae_disentangle_weight",
+    "dec_alpha": "dec_reconstruction_weight",
+    "dec_beta": "dec_supervised_weight",
+    "dec_gamma": "dec_disentangle_weight",
+}
+"""`TrainingConfig` fields before 0.2 → their names now (named for what they weigh)."""
+
+
+@dataclasses.dataclass
+class TrainingConfig:
+    """Hyper-parameters of the whole schedule; defaults are the paper's (§3.2, §4).
+
+    Epoch counts are maxima: every stage stops early once its validation
+    loss has not improved for `patience` epochs and keeps its best weights,
+    and the epochs actually run are recorded. The loss weights of eq. 8
+    (α, β, γ in the paper) are named for what they weigh.
+    """
+
+    hidden_dim: int = 128
+    num_blocks: int = 2
+    num_heads: int = 4
+    intermediate_dim: int = 256
+    dropout: float = 0.1
+    head_units: tuple = (64, 32)
+    head_dropout: float = 0.3
+    decoder_hidden_dim: int = 128
+    n_clusters: int = 2
+    batch_size: int = 128
+    # Stage 1: autoencoder, reconstruction + disentanglement (§4.3).
+    ae_epochs: int = 200
+    ae_learning_rate: float = 5e-4
+    ae_reconstruction_weight: float = 1.0
+    ae_disentangle_weight: float = 1e-3
+    # Stage 2: clustering + reconstruction + supervision (§4.3).
+    dec_epochs: int = 100
+    dec_learning_rate: float = 1e-4
+    dec_reconstruction_weight: float = 0.1
+    dec_supervised_weight: float = 0.5
+    dec_disentangle_weight: float = 0.0
+    update_interval: int = 0  # 0: target per batch; N: refresh over the training set every N steps
+    tol: float = 0.001
+    kmeans_n_init: int = 20
+    # Baseline and fine-tuning (§4.2).
+    epochs: int = 500
+    learning_rate: float = 4e-5
+    weight_decay: float = 1e-2
+    patience: int = 20
+    pretrain_min_delta: float = 1e-3  # smallest val-loss gain that counts in stages 1-2
+    jit_compile: object = "auto"  # see `devices.resolve_jit_compile`
+    run_eagerly: bool = False  # Keras's debugging switch; also faster for tiny smoke runs
+
+    def backbone_kwargs(self):
+        """The `MultimodalBackbone` arguments among these fields."""
+        return dict(
+            hidden_dim=self.hidden_dim, num_blocks=self.num_blocks, num_heads=self.num_heads,
+            intermediate_dim=self.intermediate_dim, dropout=self.dropout,
+        )
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        """A config from a dict (JSON); unknown or renamed names are errors."""
+        renamed = sorted(set(values) & set(RENAMED))
+        if renamed:
+            raise ValueError(
+                "renamed hyper-parameter(s): "
+                + ", ".join(f"{old!r} is now {RENAMED[old]!r}" for old in renamed) + "."
+            )
+        names = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"unknown hyper-parameter(s) {unknown}; known: {sorted(names)}.")
+        values = dict(values)
+        if "head_units" in values:
+            values["head_units"] = tuple(values["head_units"])
+        return cls(**values)
+
+
+DEMO = dict(
+    ae_epochs=10, dec_epochs=10, epochs=40, patience=8, learning_rate=5e-4,
+    ae_learning_rate=1e-3, dec_learning_rate=5e-4, kmeans_n_init=5, hidden_dim=64,
+)
+"""The demo's short schedule on generated data."""
+
+QUICK = dict(ae_epochs=10, dec_epochs=5, epochs=60, patience=8, learning_rate=5e-4, kmeans_n_init=5)
+"""`reproduce --quick`: a smoke run of the whole grid."""
+
+
+def load_config(path=None, overrides=None):
+    """A `TrainingConfig` from `overrides`, then a JSON file (a plain dict, or
+    the `hyperparameters` of a file written by `mosi-keras tune`) on top."""
+    values = dict(overrides or {})
+    if path:
+        with open(path) as file:
+            loaded = json.load(file)
+        values.update(loaded.get("hyperparameters", loaded))
+    return TrainingConfig.from_dict(values)

@@ -1,0 +1,260 @@
+"""One run of an experiment: split, preprocess, train, evaluate, write files."""
+
+import csv
+import dataclasses
+import json
+import os
+import time
+
+import keras
+import numpy as np
+
+from applications.experiments.config import TrainingConfig, experiment as find_experiment
+from applications.experiments.schedule import epochs_run, pretrain_dec, train_task
+from mosi_keras.data import Preprocessor, binary_labels, semi_supervised_split
+from mosi_keras.evaluation import clustering_metrics, sentiment_metrics
+from mosi_keras.losses import UNLABELLED
+
+PAPER_MAX_LEN = 30
+
+
+def predict_outputs(model, inputs, batch_size=256):
+    """The task's output per row `(N,)`: logits or scores."""
+    return np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0)).reshape(-1)
+
+
+def evaluate_task(model, dataset, preprocessor=None):
+    """`sentiment_metrics` of a sentiment task on `dataset`, prepared by
+    `preprocessor` (default: the one the model carries)."""
+    preprocessor = preprocessor or model.preprocessor
+    return sentiment_metrics(
+        dataset.sentiment, predict_outputs(model, preprocessor.transform(dataset)),
+        predicts_score=getattr(model, "PREDICTS_SCORE", False),
+    )
+
+
+def write_history_csv(history, path):
+    keys = sorted(history)
+    rows = zip(*(history[k] for k in keys))
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["epoch", *keys])
+        for epoch, row in enumerate(rows):
+            writer.writerow([epoch, *row])
+
+
+def write_json_atomically(value, path):
+    """Writes JSON to a temporary file, then renames it: never half-written."""
+    with open(path + ".tmp", "w") as file:
+        json.dump(value, file, indent=2)
+    os.replace(path + ".tmp", path)
+
+
+def run_name(experiment, label_fraction, seed):
+    return f"{experiment}_labels{int(round(label_fraction * 100)):03d}_seed{seed}"
+
+
+@dataclasses.dataclass
+class PreparedExperiment:
+    """The split, the fitted preprocessing and the model inputs of one seed."""
+
+    split: object
+    preprocessor: Preprocessor
+    inputs: dict
+    sentiment: np.ndarray
+    max_len: int
+
+    @property
+    def labels(self):
+        """Binary labels of every row (`binary_labels`)."""
+        return binary_labels(self.sentiment)
+
+    def rows(self, indices):
+        return {k: v[indices] for k, v in self.inputs.items()}
+
+    def labelled(self, part, scores=False):
+        """`(inputs, targets)` of the labelled `"train"` or `"val"` rows;
+        targets are binary labels, or sentiment scores with `scores=True`."""
+        indices = {"train": self.split.labelled_train, "val": self.split.labelled_val}[part]
+        return self.rows(indices), (self.sentiment if scores else self.labels)[indices]
+
+    @property
+    def labelled_train(self):
+        return self.labelled("train")
+
+    @property
+    def labelled_val(self):
+        return self.labelled("val")
+
+    def semi_supervised_labels(self):
+        """Binary labels of the labelled rows, `UNLABELLED` elsewhere."""
+        semi = np.full(len(self.sentiment), UNLABELLED)
+        for part in (self.split.labelled_train, self.split.labelled_val):
+            semi[part] = self.labels[part]
+        return semi
+
+    @property
+    def pretrain_train(self):
+        return self.rows(self.split.train), self.semi_supervised_labels()[self.split.train]
+
+    @property
+    def pretrain_val(self):
+        return self.rows(self.split.val), self.semi_supervised_labels()[self.split.val]
+
+
+def prepare_experiment(dataset, label_fraction=0.4, seed=0):
+    """Splits by video, fits the preprocessing on the training rows only and
+    transforms every row; the same for every experiment of a seed."""
+    split = semi_supervised_split(dataset.video_ids, label_fraction, 0.2, seed)
+    # Pad/truncate to the paper's 30 steps, or fewer when the data is shorter
+    # (utterance-level features stay at length 1).
+    longest = max(array.shape[1] for array in dataset.modalities.values())
+    max_len = min(PAPER_MAX_LEN, longest)
+    preprocessor = Preprocessor(max_len).fit(dataset.subset(split.train))
+    return PreparedExperiment(split, preprocessor, preprocessor.transform(dataset), dataset.sentiment, max_len)
+
+
+@dataclasses.dataclass
+class RunRecord:
+    """What `results.json` holds for one run (`to_dict`, `from_dict`)."""
+
+    experiment: str
+    label_fraction: float
+    seed: int
+    params: int
+    epochs: dict
+    n_train_labelled: int
+    n_train_unlabelled: int
+    n_val: int
+    val: dict
+    test: dict = None
+    seconds: float = 0.0
+    clustering_val: dict = None  # DEC runs: clusters of the labelled validation rows after stage 2
+
+    def to_dict(self):
+        values = dataclasses.asdict(self)
+        if values["clustering_val"] is None:
+            del values["clustering_val"]
+        return values
+
+    @classmethod
+    def from_dict(cls, values):
+        return cls(**values)
+
+
+@dataclasses.dataclass
+class RunResult:
+    """One finished run: its record and what it trained, in memory.
+
+    Attributes:
+        record: the `RunRecord` written to JSON.
+        model: the trained sentiment task (it carries its preprocessing).
+        dec: the stage-2 `SemiSupervisedDEC` of a DEC run, else `None`.
+        prepared: the seed's `PreparedExperiment`.
+        histories: Keras histories per stage (`autoencoder`, `clustering`,
+            then `classifier` or `regressor`).
+    """
+
+    record: RunRecord
+    model: keras.Model
+    dec: keras.Model
+    prepared: PreparedExperiment
+    histories: dict
+
+
+def run_experiment(
+    dataset, experiment, label_fraction=0.4, seed=0, config=None, test_dataset=None, out_dir=None, verbose=0
+):
+    """Trains and evaluates one model under the paper's protocol.
+
+    Whole videos are split into labelled / unlabelled (`label_fraction`),
+    then train / validation (80 / 20) within each (`semi_supervised_split`).
+    The preprocessing is fitted on the training rows only. The experiment
+    (`config.EXPERIMENTS`) names the task (classifier or regressor) and
+    whether its backbone is first pre-trained by semi-supervised DEC on every
+    training row (labels of the unlabelled part hidden); the task is then
+    trained on the labelled training rows. It is measured on the labelled
+    validation videos, and on `test_dataset` when given.
+
+    Returns:
+        A `RunResult`; with `out_dir`, also writes `<run>.keras` (with its
+        preprocessing), `<run>_history_<stage>.csv` and, last, `<run>.json`
+        (its presence marks the run as finished).
+    """
+    setup = find_experiment(experiment)
+    config = config or TrainingConfig()
+    keras.utils.set_random_seed(seed)
+    started = time.time()
+    prepared = prepare_experiment(dataset, label_fraction, seed)
+    split, max_len = prepared.split, prepared.max_len
+    scores = setup.task == "regressor"
+    train, validation = prepared.labelled("train", scores), prepared.labelled("val", scores)
+    histories, epochs = {}, {}
+    pre = None
+    if setup.dec_pretraining:
+        pre = pretrain_dec(
+            *prepared.pretrain_train, prepared.pretrain_val,
+            config, dataset.feature_dims, max_len, seed=seed, verbose=verbose,
+        )
+        histories.update(pre.histories)
+        epochs.update(pre.epochs)
+    model, history = train_task(
+        setup.task, train, validation, config, dataset.feature_dims, max_len,
+        pretrained_backbone=None if pre is None else pre.backbone,
+        preprocessor=prepared.preprocessor, verbose=verbose,
+    )
+    histories[setup.task] = history.history
+    epochs[setup.task] = epochs_run(history)
+    record = RunRecord(
+        experiment=experiment,
+        label_fraction=label_fraction,
+        seed=seed,
+        params=int(model.count_params()),
+        epochs=epochs,
+        n_train_labelled=int(len(split.labelled_train)),
+        n_train_unlabelled=int(len(split.unlabelled_train)),
+        n_val=int(len(split.labelled_val)),
+        val=sentiment_metrics(dataset.sentiment[split.labelled_val], predict_outputs(model, validation[0]),
+                              predicts_score=model.PREDICTS_SCORE),
+        test=None if test_dataset is None else evaluate_task(model, test_dataset),
+        seconds=round(time.time() - started, 1),
+    )
+    if pre is not None:
+        q = np.asarray(pre.dec.predict(prepared.labelled_val[0], verbose=0)["q"])
+        record.clustering_val = clustering_metrics(prepared.labelled_val[1], q.argmax(1))
+    if out_dir is not None:
+        name = run_name(experiment, label_fraction, seed)
+        os.makedirs(out_dir, exist_ok=True)
+        model.save(os.path.join(out_dir, f"{name}.keras"))
+        for stage, values in histories.items():
+            write_history_csv(values, os.path.join(out_dir, f"{name}_history_{stage}.csv"))
+        write_json_atomically(record.to_dict(), os.path.join(out_dir, f"{name}.json"))
+    return RunResult(record, model, None if pre is None else pre.dec, prepared, histories)
+
+
+def load_task(path, preprocessor_path=None):
+    """A saved sentiment task and the preprocessing to feed it.
+
+    Files written since 0.2 carry their preprocessing; for older files (a
+    plain functional classifier) pass the `<run>_preprocessor.json` that was
+    written beside them.
+
+    Returns:
+        `(model, preprocessor)`.
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such model file.")
+    model = keras.saving.load_model(path, safe_mode=True)
+    if preprocessor_path is not None:
+        if not os.path.exists(preprocessor_path):
+            raise FileNotFoundError(f"{preprocessor_path}: no such preprocessing file.")
+        preprocessor = Preprocessor.load(preprocessor_path)
+    else:
+        preprocessor = getattr(model, "preprocessor", None)
+    if preprocessor is None:
+        raise ValueError(
+            f"{path} carries no preprocessing (saved before mosi_keras 0.2, or built without one): pass "
+            "the <run>_preprocessor.json written beside it with --preprocessor, or retrain it with "
+            "`mosi-keras train`."
+        )
+    return model, preprocessor

@@ -1,0 +1,94 @@
+"""The base of the sentiment tasks: a backbone, an MLP head, one output."""
+
+import keras
+
+from applications.multimodal_backbone import MultimodalBackbone
+
+
+def sentiment_head(x, head_units=(64, 32), head_dropout=0.3, output_name="sentiment_output"):
+    """The head of §3.2: Dense → BatchNorm → ReLU → Dropout, then smaller
+    ReLU Dense layers, then one float32 output unit named `output_name`."""
+    x = keras.layers.Dense(head_units[0], name="head_dense_0")(x)
+    x = keras.layers.BatchNormalization(name="head_batch_norm")(x)
+    x = keras.layers.ReLU(name="head_relu")(x)
+    x = keras.layers.Dropout(head_dropout, name="head_dropout")(x)
+    for index, units in enumerate(head_units[1:], start=1):
+        x = keras.layers.Dense(units, activation="relu", name=f"head_dense_{index}")(x)
+    return keras.layers.Dense(1, name=output_name, dtype="float32")(x)
+
+
+class SentimentTask(keras.Model):
+    """A backbone with the §3.2 head: the common part of the classifier and
+    the regressor (keras-hub's `Task` pattern).
+
+    Subclasses name their output (`OUTPUT_NAME`) and give `compile()` its
+    default loss and metrics (`default_loss`, `default_metrics`); the
+    default optimizer is the paper's Adam (learning rate 4e-5, weight decay
+    1e-2, §4.2). The task shares the backbone it is given (pass
+    `backbone.clone()` to keep a pre-trained one apart) and carries an
+    optional fitted `mosi_keras.data.Preprocessor` in its config, so a
+    `.keras` file holds everything needed to score new data.
+
+    Args:
+        backbone: a `MultimodalBackbone`.
+        head_units: widths of the head's hidden Dense layers; the first is
+            followed by BatchNorm, ReLU and Dropout. Defaults to `(64, 32)`.
+        head_dropout: dropout rate after the first head layer.
+        preprocessor: optional fitted `Preprocessor` of the training data.
+    """
+
+    OUTPUT_NAME = "sentiment_output"
+    PREDICTS_SCORE = False  # whether the output is a sentiment score (else a logit)
+
+    def __init__(self, backbone, head_units=(64, 32), head_dropout=0.3, preprocessor=None, **kwargs):
+        inputs = backbone.input
+        output = sentiment_head(backbone(inputs), head_units, head_dropout, self.OUTPUT_NAME)
+        super().__init__(inputs=inputs, outputs=output, **kwargs)
+        # Set after the functional graph exists (PyTorch modules refuse attributes before).
+        self.backbone = backbone
+        self.preprocessor = preprocessor
+        self.head_units = tuple(head_units)
+        self.head_dropout = head_dropout
+
+    def default_loss(self):
+        raise NotImplementedError
+
+    def default_metrics(self):
+        return []
+
+    def compile(self, optimizer="auto", loss="auto", *, metrics="auto", **kwargs):
+        """`keras.Model.compile`, where `"auto"` means the task's defaults."""
+        if optimizer == "auto":
+            optimizer = keras.optimizers.Adam(4e-5, weight_decay=1e-2)
+        if loss == "auto":
+            loss = self.default_loss()
+        if metrics == "auto":
+            metrics = self.default_metrics()
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "head_units": list(self.head_units),
+            "head_dropout": self.head_dropout,
+            "preprocessor": (
+                None if self.preprocessor is None else keras.saving.serialize_keras_object(self.preprocessor)
+            ),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        if config.get("preprocessor") is not None:
+            config["preprocessor"] = keras.saving.deserialize_keras_object(config["preprocessor"])
+        return cls(**config)
+
+    @classmethod
+    def from_hyperparameters(cls, feature_dims, max_len=None, head_units=(64, 32), head_dropout=0.3,
+                             preprocessor=None, **backbone_kwargs):
+        """A task on a new `MultimodalBackbone(feature_dims, max_len, **backbone_kwargs)`."""
+        backbone = MultimodalBackbone(feature_dims, max_len, **backbone_kwargs)
+        return cls(backbone, head_units, head_dropout, preprocessor)
