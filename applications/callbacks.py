@@ -3,12 +3,14 @@
 import keras
 import numpy as np
 
+from mosi_keras.data import predict_in_buckets
+
 
 def predict_assignments(model, x, batch_size=256):
     """Soft assignments `Q` of `x` under `model`, as NumPy."""
     if hasattr(model, "jax_state_sync"):  # JAX keeps the live weights aside during fit.
         model.jax_state_sync()
-    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0)["q"])
+    return predict_in_buckets(model, x, batch_size)["q"]
 
 
 class TargetRefresh(keras.callbacks.Callback):

@@ -9,14 +9,21 @@ from mosi_keras.layers import ModalityTransformerEncoder
 def model_inputs(feature_dims, max_len=None):
     """One feature input `(T, d)` and one padding-mask input `(T,)` per modality.
 
+    The time axis is free (`None`): a batch may be padded to any length up
+    to `max_len`, e.g. only to its own longest member
+    (`mosi_keras.data.LengthBucketedBatches`). Only utterance-level data
+    (`max_len=1`) gets a fixed length of 1, which lets attention skip its
+    scores (one key: every weight is 1).
+
     Masks are int32 (1 on valid steps, 0 on padding), as keras-hub's
     `padding_mask`; boolean arrays are converted on a single device, but
     `tf.distribute` strategies need integer masks.
     """
+    time = 1 if max_len == 1 else None
     inputs = {}
     for modality, dim in feature_dims.items():
-        inputs[modality] = keras.Input((max_len, dim), name=modality)
-        inputs[mask_name(modality)] = keras.Input((max_len,), dtype="int32", name=mask_name(modality))
+        inputs[modality] = keras.Input((time, dim), name=modality)
+        inputs[mask_name(modality)] = keras.Input((time,), dtype="int32", name=mask_name(modality))
     return inputs
 
 
@@ -34,7 +41,9 @@ class MultimodalBackbone(keras.Model):
         feature_dims: dict modality → feature width, e.g.
             `{"text": 300, "audio": 74, "visual": 35}`. The order is the
             order of concatenation.
-        max_len: sequence length, or `None` for any length.
+        max_len: the longest sequence it is meant for (the decoder emits that
+            many steps); batches may be shorter. `None`: no limit. `1`:
+            utterance-level vectors.
         hidden_dim: width of each modality's encoder, so `z` has
             `len(feature_dims) * hidden_dim` units. Defaults to `128`.
         num_blocks, num_heads, intermediate_dim: Transformer blocks per

@@ -1,55 +1,84 @@
 """The decoder of DEC pre-training: `z` back to every modality's sequence (§3.3)."""
 
 import keras
+from keras import ops
 
+from mosi_keras.data import mask_name
 from mosi_keras.layers import PositionalEncoding
+
+
+@keras.saving.register_keras_serializable(package="mosi_keras")
+class RepeatToLength(keras.layers.Layer):
+    """Repeats vectors `(batch, d)` over the time axis of `reference` `(batch, T, ...)`.
+
+    `keras.layers.RepeatVector` with the length taken from a tensor, so a
+    decoder emits exactly as many steps as the batch it reconstructs.
+
+    Call arguments:
+        inputs: `(batch, d)`.
+        reference: any tensor whose axis 1 is the length, e.g. a padding
+            mask `(batch, T)`.
+
+    Returns:
+        `(batch, T, d)`.
+    """
+
+    def call(self, inputs, reference):
+        shape = ops.shape(inputs)
+        return ops.broadcast_to(inputs[:, None, :], (shape[0], ops.shape(reference)[1], shape[1]))
+
+    def compute_output_spec(self, inputs, reference):
+        return keras.KerasTensor((inputs.shape[0], reference.shape[1], inputs.shape[-1]), dtype=inputs.dtype)
 
 
 @keras.saving.register_keras_serializable(package="mosi_keras")
 class MultimodalDecoder(keras.Model):
     """Reconstructs every modality's sequence from the joint embedding `z`.
 
-    Per modality: Dense(hidden_dim, ReLU) → repeated over the modality's
-    steps → `PositionalEncoding` (so the steps can differ) →
-    Dense(hidden_dim, ReLU) → Dense(d) per step. With a backbone it makes
-    the autoencoder whose reconstruction term is eq. 4.
+    Per modality: Dense(hidden_dim, ReLU) → repeated over the steps of the
+    modality's padding mask → `PositionalEncoding` (so the steps can differ)
+    → Dense(hidden_dim, ReLU) → Dense(d) per step. It emits as many steps as
+    the batch has (each step depends on `z` and its position only). With a
+    backbone it makes the autoencoder whose reconstruction term is eq. 4.
 
     Args:
         latent_dim: width of `z` (the backbone's output width).
         feature_dims: dict modality → feature width.
-        max_len: steps to emit: one int for every modality, or a dict
-            modality → steps when the modalities have different lengths.
+        max_len: the mask inputs' length: `1` for utterance vectors, else
+            free (`None`; an int or a dict modality → int is accepted and
+            read the same way).
         hidden_dim: width of the decoder's hidden layers. Defaults to `128`.
 
     Call arguments:
-        inputs: `z`, `(batch, latent_dim)`.
+        inputs: dict with `z` `(batch, latent_dim)` and `<modality>_mask`
+            `(batch, T)` for every modality (the backbone's masks).
 
     Returns:
-        dict modality → reconstruction `(batch, steps, d)`.
+        dict modality → reconstruction `(batch, T, d)`.
 
     Example:
 
     >>> decoder = MultimodalDecoder(16, {"text": 8, "audio": 4}, max_len=5, hidden_dim=8)
     >>> {name: tuple(t.shape) for name, t in decoder.output.items()}
-    {'text': (None, 5, 8), 'audio': (None, 5, 4)}
+    {'text': (None, None, 8), 'audio': (None, None, 4)}
 
     References:
         Saadatinia et al., §3.3 and eq. 4 (Fig. 2).
     """
 
-    def __init__(self, latent_dim, feature_dims, max_len, hidden_dim=128, name="multimodal_decoder", **kwargs):
+    def __init__(self, latent_dim, feature_dims, max_len=None, hidden_dim=128, name="multimodal_decoder", **kwargs):
         steps = dict(max_len) if isinstance(max_len, dict) else {modality: max_len for modality in feature_dims}
-        if any(steps.get(modality) is None for modality in feature_dims):
-            raise ValueError("the decoder needs a fixed length per modality to know how many steps to emit.")
-        z = keras.Input((latent_dim,), name="z")
+        inputs = {"z": keras.Input((latent_dim,), name="z")}
         outputs = {}
         for modality, dim in feature_dims.items():
-            x = keras.layers.Dense(hidden_dim, activation="relu", name=f"{modality}_decoder_in")(z)
-            x = keras.layers.RepeatVector(steps[modality], name=f"{modality}_decoder_repeat")(x)
+            mask = keras.Input((1 if steps.get(modality) == 1 else None,), dtype="int32", name=mask_name(modality))
+            inputs[mask_name(modality)] = mask
+            x = keras.layers.Dense(hidden_dim, activation="relu", name=f"{modality}_decoder_in")(inputs["z"])
+            x = RepeatToLength(name=f"{modality}_decoder_repeat")(x, mask)
             x = PositionalEncoding(name=f"{modality}_decoder_position")(x)
             x = keras.layers.Dense(hidden_dim, activation="relu", name=f"{modality}_decoder_hidden")(x)
             outputs[modality] = keras.layers.Dense(dim, name=f"{modality}_reconstruction", dtype="float32")(x)
-        super().__init__(inputs=z, outputs=outputs, name=name, **kwargs)
+        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
         self.latent_dim = latent_dim
         self.feature_dims = dict(feature_dims)
         self.max_len = max_len

@@ -47,8 +47,8 @@ RENAMED = {
 class SemiSupervisedDEC(keras.Model):
     """Backbone + `ClusteringLayer` (+ decoder) trained on eq. 8 with `fit`.
 
-    `call` returns `{"z", "q"}` (and `"reconstruction"`, a dict per modality,
-    when there is a decoder). The loss is computed in `compute_loss`, which
+    `call` returns `{"z", "q"}`; the decoder's reconstruction (`reconstruct`)
+    is computed for the loss only. The loss is computed in `compute_loss`, which
     every backend's default `train_step` and `test_step` call, so the same
     code trains on TensorFlow, JAX and PyTorch, jit-compiled or not, and the
     target `P` is computed on the device inside the step:
@@ -77,8 +77,8 @@ class SemiSupervisedDEC(keras.Model):
     Args:
         backbone: a `MultimodalBackbone` (shared, not copied), or any model
             from that inputs dict to `z`.
-        decoder: optional `MultimodalDecoder`; without one the
-            reconstruction term is 0.
+        decoder: optional `MultimodalDecoder` (called with `z` and the
+            masks); without one the reconstruction term is 0.
         n_clusters: number of clusters.
         alpha: degrees of freedom of the Student's t kernel (eq. 2), as in
             `ClusteringLayer` and DEC. Defaults to `1.0`.
@@ -153,10 +153,14 @@ class SemiSupervisedDEC(keras.Model):
 
     def call(self, inputs, training=None):
         z = self.backbone(inputs, training=training)
-        outputs = {"z": z, "q": self.clustering(z)}
-        if self.decoder is not None:
-            outputs["reconstruction"] = self.decoder(z, training=training)
-        return outputs
+        return {"z": z, "q": self.clustering(z)}
+
+    def reconstruct(self, inputs, z):
+        """The decoder's reconstruction of every modality from `z`, as long as
+        the masks of `inputs` (computed for the loss, not by `call`, so that
+        `predict` returns `z` and `Q` of any batch length)."""
+        masks = {mask_name(name): ops.convert_to_tensor(inputs[mask_name(name)]) for name in self.modalities}
+        return self.decoder({"z": z, **masks})
 
     def target(self, q):
         """Eq. 3 on the device, with dataset-wide frequencies once refreshed."""
@@ -175,7 +179,9 @@ class SemiSupervisedDEC(keras.Model):
         zero = ops.zeros((), "float32")
         terms = {
             "cluster_loss": clustering_kl(self.target(q), q) if self.cluster_weight else zero,
-            "reconstruction_loss": self.reconstruction_term(x, y_pred) if self.reconstruction_weight else zero,
+            "reconstruction_loss": (
+                self.reconstruction_term(x, y_pred["z"]) if self.reconstruction_weight else zero
+            ),
             "supervised_loss": (
                 semi_supervised_crossentropy(y, q) if (self.supervised_weight and y is not None) else zero
             ),
@@ -192,12 +198,13 @@ class SemiSupervisedDEC(keras.Model):
             total = total + ops.cast(extra, "float32")
         return scale_for_replicas(total)
 
-    def reconstruction_term(self, x, y_pred):
+    def reconstruction_term(self, x, z):
         """Eq. 4, averaged over the modalities, padded steps excluded."""
         if self.decoder is None:
             return ops.zeros((), "float32")
+        reconstruction = self.reconstruct(x, z)
         values = [
-            masked_reconstruction_loss(x[name], y_pred["reconstruction"][name], x.get(mask_name(name)))
+            masked_reconstruction_loss(x[name], reconstruction[name], x[mask_name(name)])
             for name in self.modalities
         ]
         return ops.mean(ops.stack(values))

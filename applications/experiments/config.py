@@ -57,9 +57,14 @@ RENAMED = {
 class TrainingConfig:
     """Hyper-parameters of the whole schedule; defaults are the paper's (§3.2, §4).
 
-    Epoch counts are maxima: every stage stops early once its validation
-    loss has not improved for `patience` epochs and keeps its best weights,
-    and the epochs actually run are recorded. The loss weights of eq. 8
+    Epoch counts are maxima: the autoencoder stage and the classifier stop
+    early once their validation loss has not improved for `patience` epochs
+    and keep their best weights. The clustering stage (stage 2) runs its
+    `dec_epochs`, or until DEC's `tol` criterion when `update_interval` is
+    set, as the paper does: its validation loss (KL to a target made from
+    the model's own Q) is no model-selection signal, and rewinding by it
+    undid the stage (`dec_early_stopping=True` restores that behaviour).
+    The epochs actually run are recorded. The loss weights of eq. 8
     (α, β, γ in the paper) are named for what they weigh.
     """
 
@@ -85,7 +90,8 @@ class TrainingConfig:
     dec_supervised_weight: float = 0.5
     dec_disentangle_weight: float = 0.0
     update_interval: int = 0  # 0: target per batch; N: refresh over the training set every N steps
-    tol: float = 0.001
+    tol: float = 0.001  # with update_interval: stop once fewer assignments than this changed (DEC)
+    dec_early_stopping: bool = False  # stop stage 2 on validation loss and rewind to its best epoch
     kmeans_n_init: int = 20
     # Baseline and fine-tuning (§4.2).
     epochs: int = 500

@@ -1,27 +1,44 @@
-"""How training and validation arrays reach `fit`."""
+"""How training and validation arrays reach `fit`, and predictions leave `predict`.
+
+Word-level sequences go in length buckets, each batch padded only to its
+own longest member (`mosi_keras.data.LengthBucketedBatches`); on
+TensorFlow through a `tf.data` pipeline with a free time axis
+(`to_tf_dataset`), repeated with `steps_per_epoch` so that one iterator
+serves the whole `fit`. Utterance-level data (length 1) has nothing to trim:
+arrays on JAX and PyTorch, a repeated `tf.data` pipeline on TensorFlow.
+"""
 
 import math
 
 import keras
+import numpy as np
+
+from mosi_keras.data import LengthBucketedBatches, predict_in_buckets, to_tf_dataset
+from mosi_keras.data.bucketing import time_steps
 
 
-def fit_arguments(x, y, batch_size, shuffle=True):
+def fit_arguments(x, y, batch_size, shuffle=True, seed=None):
     """Keyword arguments of `fit` that feed `(x, y)` in batches of `batch_size`.
 
-    Other backends take the arrays as they are. On TensorFlow, Keras turns
-    arrays into a new `tf.data` iterator twice per epoch, which costs as
-    much as a training step on utterance-level data; a repeated pipeline
-    with `steps_per_epoch` keeps one iterator for the whole `fit` (the
-    same batches: reshuffled every epoch, last batch partial). See
-    `docs/PERFORMANCE.md`.
+    Every row is served once per epoch, reshuffled every epoch when
+    `shuffle` (inside and across length buckets for sequences), the same
+    batches for the same `seed` (default: drawn from NumPy's generator,
+    which `keras.utils.set_random_seed` seeds). See `docs/PERFORMANCE.md`.
     """
+    if time_steps(x) > 1:
+        batches = LengthBucketedBatches(x, y, batch_size, shuffle=shuffle, seed=seed)
+        if keras.backend.backend() != "tensorflow":
+            return dict(x=batches)
+        return dict(x=to_tf_dataset(batches), steps_per_epoch=len(batches), shuffle=False)
     if keras.backend.backend() != "tensorflow":
         return dict(x=x, y=y, batch_size=batch_size, shuffle=shuffle)
     import tensorflow as tf
 
+    # Keras turns arrays into a new tf.data iterator twice per epoch, which
+    # costs as much as a training step on utterance-level data.
     dataset = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
-        dataset = dataset.shuffle(len(y), reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
     return dict(
         x=dataset.batch(batch_size).repeat(),
         steps_per_epoch=math.ceil(len(y) / batch_size),
@@ -34,4 +51,16 @@ def validation_arguments(x, y, batch_size):
     arguments = fit_arguments(x, y, batch_size, shuffle=False)
     if "steps_per_epoch" in arguments:
         return dict(validation_data=arguments["x"], validation_steps=arguments["steps_per_epoch"])
+    if "y" not in arguments:
+        return dict(validation_data=arguments["x"])
     return dict(validation_data=(x, y), validation_batch_size=batch_size)
+
+
+def predict(model, x, batch_size=256):
+    """`model.predict(x)` as NumPy, in row order, sequences in length buckets."""
+    return predict_in_buckets(model, x, batch_size)
+
+
+def predict_outputs(model, x, batch_size=256):
+    """A sentiment task's output per row `(N,)`: logits or scores."""
+    return np.asarray(predict(model, x, batch_size)).reshape(-1)

@@ -13,15 +13,14 @@ from applications.experiments.run import RunRecord, run_name, write_json_atomica
 
 def save_figures(result, out_dir, name):
     """Fig. 3 (losses) for every run, Fig. 4 (t-SNE of the clustering space) for DEC runs."""
-    import numpy as np
-
+    from applications.experiments.feeding import predict
     from applications.experiments.reports import plot_losses, plot_tsne
 
     plot_losses(result.histories, os.path.join(out_dir, f"{name}_losses.png"), name)
     if result.dec is not None:
         rows, labels = result.prepared.pretrain_train  # every training row; -1 where unlabelled
-        out = result.dec.predict(rows, verbose=0)
-        plot_tsne(np.asarray(out["z"]), np.asarray(out["q"]).argmax(1), labels,
+        out = predict(result.dec, rows)
+        plot_tsne(out["z"], out["q"].argmax(1), labels,
                   os.path.join(out_dir, f"{name}_tsne.png"))
 
 

@@ -8,6 +8,9 @@ PAPER_PARAMS = 851_713
 METRICS = ("acc2", "acc2_non0", "f1", "f1_non0", "acc7", "mae", "corr")
 """What the table can show: the MOSI literature's set (the last three for score predictions)."""
 PERCENT = {"acc2", "acc2_non0", "f1", "f1_non0", "acc7"}
+PARTS = ("val", "val_all", "test")
+"""Where a run is measured: the labelled validation videos (model selection), every
+validation video (labelled or not), the held-out data."""
 
 
 def summarize(runs):
@@ -19,7 +22,7 @@ def summarize(runs):
     for (experiment, fraction), members in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         row = {"experiment": experiment, "label_fraction": fraction, "seeds": len(members),
                "params": members[0].params}
-        for part in ("val", "test"):
+        for part in PARTS:
             results = [getattr(m, part) for m in members]
             if all(results):
                 for metric in METRICS:
@@ -34,7 +37,7 @@ def summarize(runs):
 def format_table(summary):
     """Plain-text table: mean ± std over seeds (accuracies and F1 in %),
     the paper's accuracy alongside; Acc-7, MAE and Corr when scores were predicted."""
-    parts = ["val"] + (["test"] if any("test_acc2" in row for row in summary) else [])
+    parts = [part for part in PARTS if part == "val" or any(f"{part}_acc2" in row for row in summary)]
     shown = [m for m in ("acc2", "acc2_non0", "f1") if any(f"val_{m}" in row for row in summary)]
     if any("val_acc7" in row for row in summary):  # some runs predicted scores
         shown += ["acc7", "mae", "corr"]

@@ -10,17 +10,14 @@ import keras
 import numpy as np
 
 from applications.experiments.config import TrainingConfig, experiment as find_experiment
-from applications.experiments.schedule import epochs_run, pretrain_dec, train_task
+from applications.experiments.feeding import predict, predict_outputs
+from applications.experiments.schedule import epochs_run, pretrain_dec, train_task, weight_shift
+from applications.multimodal_backbone import MultimodalBackbone
 from mosi_keras.data import Preprocessor, binary_labels, semi_supervised_split
 from mosi_keras.evaluation import clustering_metrics, sentiment_metrics
 from mosi_keras.losses import UNLABELLED
 
 PAPER_MAX_LEN = 30
-
-
-def predict_outputs(model, inputs, batch_size=256):
-    """The task's output per row `(N,)`: logits or scores."""
-    return np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0)).reshape(-1)
 
 
 def evaluate_task(model, dataset, preprocessor=None):
@@ -129,13 +126,15 @@ class RunRecord:
     val: dict
     test: dict = None
     seconds: float = 0.0
+    val_all: dict = None  # every validation video, labelled or not (no label of theirs is trained on)
+    backbone_shift: float = None  # ‖Δw‖/‖w‖ of the backbone during the task's training
     clustering_val: dict = None  # DEC runs: clusters of the labelled validation rows after stage 2
+    clusters: dict = None  # DEC runs: `schedule.cluster_diagnostics` at the start and end of stage 2
 
     def to_dict(self):
-        values = dataclasses.asdict(self)
-        if values["clustering_val"] is None:
-            del values["clustering_val"]
-        return values
+        """The JSON form: fields that do not apply to this run (None) are left out."""
+        return {key: value for key, value in dataclasses.asdict(self).items()
+                if value is not None or key == "test"}
 
     @classmethod
     def from_dict(cls, values):
@@ -173,8 +172,10 @@ def run_experiment(
     (`config.EXPERIMENTS`) names the task (classifier or regressor) and
     whether its backbone is first pre-trained by semi-supervised DEC on every
     training row (labels of the unlabelled part hidden); the task is then
-    trained on the labelled training rows. It is measured on the labelled
-    validation videos, and on `test_dataset` when given.
+    trained on the labelled training rows, early-stopped on the labelled
+    validation videos. It is measured on those (`val`), on every validation
+    video (`val_all`: the unlabelled part's validation videos too, whose
+    labels are used for nothing else), and on `test_dataset` when given.
 
     Returns:
         A `RunResult`; with `out_dir`, also writes `<run>.keras` (with its
@@ -190,17 +191,22 @@ def run_experiment(
     scores = setup.task == "regressor"
     train, validation = prepared.labelled("train", scores), prepared.labelled("val", scores)
     histories, epochs = {}, {}
+    every_val = prepared.rows(split.val), prepared.labels[split.val]  # measured on, never trained on
     pre = None
     if setup.dec_pretraining:
         pre = pretrain_dec(
             *prepared.pretrain_train, prepared.pretrain_val,
-            config, dataset.feature_dims, max_len, seed=seed, verbose=verbose,
+            config, dataset.feature_dims, max_len, seed=seed, verbose=verbose, diagnose=every_val,
         )
         histories.update(pre.histories)
         epochs.update(pre.epochs)
+    backbone = (
+        MultimodalBackbone(dataset.feature_dims, max_len, **config.backbone_kwargs()) if pre is None
+        else pre.backbone.clone()
+    )
+    start = backbone.get_weights()
     model, history = train_task(
-        setup.task, train, validation, config, dataset.feature_dims, max_len,
-        pretrained_backbone=None if pre is None else pre.backbone,
+        setup.task, train, validation, config, dataset.feature_dims, max_len, backbone=backbone,
         preprocessor=prepared.preprocessor, verbose=verbose,
     )
     histories[setup.task] = history.history
@@ -216,12 +222,16 @@ def run_experiment(
         n_val=int(len(split.labelled_val)),
         val=sentiment_metrics(dataset.sentiment[split.labelled_val], predict_outputs(model, validation[0]),
                               predicts_score=model.PREDICTS_SCORE),
+        val_all=sentiment_metrics(dataset.sentiment[split.val], predict_outputs(model, every_val[0]),
+                                  predicts_score=model.PREDICTS_SCORE),
+        backbone_shift=weight_shift(start, model.backbone.get_weights()),
         test=None if test_dataset is None else evaluate_task(model, test_dataset),
         seconds=round(time.time() - started, 1),
     )
     if pre is not None:
-        q = np.asarray(pre.dec.predict(prepared.labelled_val[0], verbose=0)["q"])
+        q = predict(pre.dec, prepared.labelled_val[0])["q"]
         record.clustering_val = clustering_metrics(prepared.labelled_val[1], q.argmax(1))
+        record.clusters = pre.diagnostics
     if out_dir is not None:
         name = run_name(experiment, label_fraction, seed)
         os.makedirs(out_dir, exist_ok=True)

@@ -13,8 +13,8 @@ from applications.semi_supervised_dec import SemiSupervisedDEC
 from applications.sentiment_classifier import SentimentClassifier
 from applications.sentiment_regressor import SentimentRegressor
 from applications.experiments.devices import resolve_jit_compile
-from applications.experiments.feeding import fit_arguments, validation_arguments
-from mosi_keras.evaluation import match_clusters_to_classes
+from applications.experiments.feeding import fit_arguments, predict, validation_arguments
+from mosi_keras.evaluation import clustering_metrics, match_clusters_to_classes
 
 TASKS = {"classifier": SentimentClassifier, "regressor": SentimentRegressor}
 """The task class of each `Experiment.task`."""
@@ -63,25 +63,24 @@ def build_task(task, config, feature_dims, max_len, backbone=None, preprocessor=
     return TASKS[task](backbone, config.head_units, config.head_dropout, preprocessor=preprocessor)
 
 
-def train_task(task, train, validation, config, feature_dims, max_len, pretrained_backbone=None,
+def train_task(task, train, validation, config, feature_dims, max_len, backbone=None,
                preprocessor=None, callbacks=(), verbose=0):
     """Trains a sentiment task on labelled rows: the baseline, or the
-    fine-tuning of §4.3 when `pretrained_backbone` is given.
+    fine-tuning of §4.3 when `backbone` is a pre-trained one.
 
     Args:
         task: `"classifier"` (targets: binary labels) or `"regressor"`
             (targets: sentiment scores).
         train, validation: `(inputs, targets)` pairs.
-        pretrained_backbone: a backbone pre-trained by DEC; the task is
-            built on a clone of it (`MultimodalBackbone.clone`), so the DEC
-            model keeps its own. `None` trains from scratch.
+        backbone: the backbone to build the task on (trained with it): for
+            fine-tuning, `pretrained.clone()` keeps the DEC model's own.
+            `None`: a new one with the config's sizes (the baseline).
         preprocessor: the fitted `Preprocessor`, saved with the model.
 
     Returns:
         `(model, history)`; the model holds the weights of the epoch with
         the best validation loss.
     """
-    backbone = None if pretrained_backbone is None else pretrained_backbone.clone()
     model = build_task(task, config, feature_dims, max_len, backbone, preprocessor)
     compile_task(model, config)
     history = model.fit(
@@ -90,6 +89,13 @@ def train_task(task, train, validation, config, feature_dims, max_len, pretraine
         epochs=config.epochs, verbose=verbose, callbacks=[early_stopping(config.patience), *callbacks],
     )
     return model, history
+
+
+def weight_shift(before, after):
+    """`‖after − before‖ / ‖before‖` over all the weights: how far training moved a model."""
+    change = sum(float(np.sum((np.asarray(a) - np.asarray(b)) ** 2)) for a, b in zip(after, before))
+    size = sum(float(np.sum(np.asarray(b) ** 2)) for b in before)
+    return float(np.sqrt(change / size)) if size else 0.0
 
 
 def initialize_centroids(dec, x, labels=None, n_init=20, seed=0, batch_size=256):
@@ -104,7 +110,7 @@ def initialize_centroids(dec, x, labels=None, n_init=20, seed=0, batch_size=256)
     Returns:
         The initial hard assignments `(N,)`.
     """
-    z = np.asarray(dec.backbone.predict(x, batch_size=batch_size, verbose=0))
+    z = predict(dec.backbone, x, batch_size)
     kmeans = KMeans(dec.n_clusters, n_init=n_init, random_state=seed).fit(z)
     centres, assignments = kmeans.cluster_centers_, kmeans.labels_
     if labels is not None:
@@ -150,21 +156,27 @@ class DECPretraining:
         dec: the stage-2 `SemiSupervisedDEC` (it holds `backbone`).
         histories: `{"autoencoder": ..., "clustering": ...}` Keras histories.
         epochs: the epochs each stage ran.
+        diagnostics: `cluster_diagnostics` at the k-means start of stage 2
+            and after it, when `pretrain_dec` was given rows to diagnose.
     """
 
     backbone: MultimodalBackbone
     dec: SemiSupervisedDEC
     histories: dict
     epochs: dict
+    diagnostics: dict = dataclasses.field(default_factory=dict)
 
 
-def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbose=0):
+def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbose=0, diagnose=None):
     """Stages 1 and 2 of §4.3 on labelled + unlabelled rows.
 
     Args:
         x: inputs of every training row; y: classes with `-1` for unlabelled.
         validation: `(inputs, classes)` of the validation videos, for early
-            stopping.
+            stopping of stage 1 (and of stage 2 with `dec_early_stopping`).
+        diagnose: optional `(inputs, true classes)` on which to measure the
+            clusters at the start and end of stage 2 (`cluster_diagnostics`);
+            measurement only, never used for training or selection.
 
     Returns:
         A `DECPretraining`.
@@ -180,14 +192,33 @@ def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbos
     stage2 = make_dec_stage(backbone, decoder, config, stage=2)
     stage2(keras.tree.map_structure(lambda a: a[:1], x))  # build
     initialize_centroids(stage2, x, y, n_init=config.kmeans_n_init, seed=seed)
-    callbacks = [early_stopping(config.patience, config.pretrain_min_delta)]
+    callbacks = [early_stopping(config.patience, config.pretrain_min_delta)] if config.dec_early_stopping else []
     if config.update_interval:
         refresh = TargetRefresh(x, update_interval=config.update_interval)
         callbacks += [refresh, AssignmentChangeStopping(refresh, tol=config.tol)]
-    history2 = stage2.fit(**feed, epochs=config.dec_epochs, verbose=verbose, callbacks=callbacks)
+    diagnostics = {}
+    if diagnose is not None:
+        diagnostics["kmeans_start"] = cluster_diagnostics(stage2, x, *diagnose)
+    # Without the rewind nothing reads stage 2's validation loss: skip computing it.
+    feed2 = feed if config.dec_early_stopping else fit_arguments(x, y, config.batch_size)
+    history2 = stage2.fit(**feed2, epochs=config.dec_epochs, verbose=verbose, callbacks=callbacks)
+    if diagnose is not None:
+        diagnostics["after_clustering"] = cluster_diagnostics(stage2, x, *diagnose)
     return DECPretraining(
         backbone=backbone,
         dec=stage2,
         histories={"autoencoder": history1.history, "clustering": history2.history},
         epochs={"autoencoder": epochs_run(history1), "clustering": epochs_run(history2)},
+        diagnostics=diagnostics,
     )
+
+
+def cluster_diagnostics(dec, x_train, x_eval, labels_eval):
+    """How the clusters relate to sentiment: cluster accuracy, NMI and ARI of
+    the hard assignments of `x_eval` against `labels_eval`, and the share of
+    training rows in each cluster (a collapse shows as one share near 1)."""
+    train_clusters = predict(dec, x_train)["q"].argmax(1)
+    shares = np.bincount(train_clusters, minlength=dec.n_clusters) / len(train_clusters)
+    values = clustering_metrics(labels_eval, predict(dec, x_eval)["q"].argmax(1))
+    values["train_cluster_shares"] = [round(float(share), 4) for share in shares]
+    return values

@@ -1,5 +1,6 @@
 """Data: readers for the field's formats, §3.1 preprocessing, splits, generated data."""
 
+from mosi_keras.data.bucketing import LengthBucketedBatches, predict_in_buckets, to_tf_dataset
 from mosi_keras.data.dataset import DataError, MultimodalDataset, from_arrays, is_mask_name, mask_name
 from mosi_keras.data.kit_format import write_dataset
 from mosi_keras.data.preprocessing import Preprocessor, binary_labels, pad_or_truncate
@@ -11,6 +12,7 @@ from mosi_keras.data.synthetic import make_synthetic_mosi
 __all__ = [
     "DataError",
     "HDF5Sequence",
+    "LengthBucketedBatches",
     "MultimodalDataset",
     "Preprocessor",
     "SemiSupervisedSplit",
@@ -24,6 +26,8 @@ __all__ = [
     "make_synthetic_mosi",
     "mask_name",
     "pad_or_truncate",
+    "predict_in_buckets",
     "semi_supervised_split",
+    "to_tf_dataset",
     "write_dataset",
 ]

@@ -6,6 +6,7 @@ import h5py
 import keras
 import numpy as np
 
+from mosi_keras.data.bucketing import trim_padding
 from mosi_keras.data.dataset import DataError
 from mosi_keras.data.kit_format import RESERVED, arrays_to_dataset
 from mosi_keras.data.preprocessing import binary_labels
@@ -44,7 +45,11 @@ class HDF5Sequence(keras.utils.PyDataset):
 
     Only one batch is in memory at a time, so the file can be far larger
     than memory. Fit the preprocessing first in one streaming pass:
-    `Preprocessor().fit_batches(iter_hdf5_chunks(path, train_rows))`.
+    `Preprocessor().fit_batches(iter_hdf5_chunks(path, train_rows))`. Each
+    batch is padded only to its own longest row (rounded up to a multiple
+    of `pad_to_multiple_of` steps), so batch shapes vary: on TensorFlow,
+    fit on `mosi_keras.data.to_tf_dataset(sequence)` with
+    `steps_per_epoch=len(sequence)`.
 
     Args:
         path: HDF5 file in the kit layout (`write_dataset` writes one).
@@ -56,6 +61,8 @@ class HDF5Sequence(keras.utils.PyDataset):
         batch_size: rows per batch.
         shuffle: reshuffle the rows every epoch (seeded).
         seed: shuffling seed.
+        pad_to_multiple_of: batches are padded to a multiple of this many
+            steps. Defaults to `4`.
         **kwargs: `keras.utils.PyDataset` arguments (`workers`,
             `use_multiprocessing`, `max_queue_size`).
 
@@ -67,12 +74,12 @@ class HDF5Sequence(keras.utils.PyDataset):
     >>> write_dataset(make_synthetic_mosi(n_videos=3, seed=0), path)
     >>> prep = Preprocessor().fit_batches(iter_hdf5_chunks(path, chunk_rows=10))
     >>> x, y = HDF5Sequence(path, prep, batch_size=8)[0]
-    >>> x["text"].shape, y.shape
-    ((8, 30, 300), (8,))
+    >>> x["text"].shape[1] <= 30, x["text"].shape[1] % 4 in (0, 30 % 4), y.shape
+    (True, True, (8,))
     """
 
     def __init__(self, path, preprocessor, rows=None, labels="binary", batch_size=128, shuffle=False,
-                 seed=0, **kwargs):
+                 seed=0, pad_to_multiple_of=4, **kwargs):
         super().__init__(**kwargs)
         self.path = str(path)
         self.preprocessor = preprocessor
@@ -80,6 +87,7 @@ class HDF5Sequence(keras.utils.PyDataset):
         self.labels = labels
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
+        self.pad_to_multiple_of = int(pad_to_multiple_of)
         self.rng = np.random.default_rng(seed)
         self.order = self.rng.permutation(self.rows) if shuffle else self.rows
         self._file = None
@@ -93,7 +101,7 @@ class HDF5Sequence(keras.utils.PyDataset):
         wanted = self.order[index * self.batch_size : (index + 1) * self.batch_size]
         rows, inverse = np.unique(wanted, return_inverse=True)  # h5py reads increasing rows
         batch = read_hdf5_rows(self._file, rows, self.path).subset(inverse)
-        inputs = self.preprocessor.transform(batch)
+        inputs = trim_padding(self.preprocessor.transform(batch), self.pad_to_multiple_of)
         if isinstance(self.labels, str):
             if self.labels == "binary":
                 target = binary_labels(batch.sentiment).astype("float32")

@@ -17,8 +17,8 @@ def masked_reconstruction_loss(x, x_hat, mask=None):
     The squared error is averaged over every valid entry (valid time step ×
     feature) of the batch; padded steps (`mask` false) count for nothing.
     This is eq. 4 divided by the number of entries per sample, i.e. the
-    mean-squared error the paper says it uses, so that the weight `alpha` of
-    eq. 8 does not depend on feature width or sequence length.
+    mean-squared error the paper says it uses, so that its weight in eq. 8
+    (α, `reconstruction_weight`) does not depend on feature width or sequence length.
 
     Args:
         x: target `(batch, time, features)`.

@@ -116,12 +116,17 @@ def test_dec_refuses_the_old_argument_names_and_names_the_new_ones():
         SemiSupervisedDEC(backbone, decoder, beta=0.5, gamma=0.0)
 
 
-def test_decoder_mirrors_the_backbone_and_rebuilds_from_its_config(tiny):
+def test_decoder_emits_the_masks_length_and_rebuilds_from_its_config(tiny):
     x, _, _ = tiny
     backbone, decoder = make_backbone_decoder()
-    outputs = decoder(backbone(x))
+    masks = {f"{name}_mask": ops.convert_to_tensor(x[f"{name}_mask"]) for name in DIMS}
+    outputs = decoder({"z": backbone(x), **masks})
     for name, dim in DIMS.items():
         assert tuple(outputs[name].shape) == (48, MAX_LEN, dim)
+    short = decoder({"z": backbone(x), **{k: v[:, :3] for k, v in masks.items()}})
+    for name in DIMS:  # as many steps as the masks, each step the same as in the longer batch
+        np.testing.assert_allclose(ops.convert_to_numpy(short[name]),
+                                   ops.convert_to_numpy(outputs[name])[:, :3], atol=1e-6)
     twin = MultimodalDecoder.from_config(decoder.get_config())
     assert twin.count_params() == decoder.count_params()
     assert decoder.latent_dim == 3 * SMALL["hidden_dim"]

@@ -18,7 +18,7 @@ def epoch_rows(arguments, epochs):
 
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the tf.data feed is TensorFlow's")
-def test_fit_arguments_feed_every_row_once_per_epoch_reshuffled():
+def test_utterance_vectors_are_fed_every_row_once_per_epoch_reshuffled():
     x = {"row": np.arange(10, dtype="float32")[:, None]}
     arguments = fit_arguments(x, np.zeros(10), batch_size=4)
     assert arguments["steps_per_epoch"] == 3  # the last batch is partial, as with arrays
@@ -31,10 +31,29 @@ def test_fit_arguments_feed_every_row_once_per_epoch_reshuffled():
     assert list(rows[0]) == [0, 1, 2, 3]  # validation keeps the order
 
 
-def test_fit_arguments_leave_arrays_alone_on_other_backends():
+def test_utterance_vectors_stay_arrays_on_other_backends():
     x = {"row": np.arange(10, dtype="float32")[:, None]}
     arguments = fit_arguments(x, np.zeros(10), batch_size=4)
     if keras.backend.backend() != "tensorflow":
         assert arguments["x"] is x and arguments["batch_size"] == 4
     else:
         assert "batch_size" not in arguments
+
+
+@pytest.mark.backend_agnostic
+def test_sequences_are_fed_in_length_buckets_and_a_task_trains_on_them(tiny):
+    from applications.experiments.config import TrainingConfig
+    from applications.experiments.schedule import train_task
+    from mosi_keras.data import LengthBucketedBatches
+    from tests.applications.conftest import DIMS, MAX_LEN, SMALL
+
+    x, labels, _ = tiny
+    arguments = fit_arguments(x, labels, batch_size=16, seed=0)
+    expected = len(LengthBucketedBatches(x, labels, batch_size=16, seed=0))
+    if keras.backend.backend() == "tensorflow":
+        assert arguments["steps_per_epoch"] == expected
+    else:
+        assert isinstance(arguments["x"], LengthBucketedBatches) and len(arguments["x"]) == expected
+    config = TrainingConfig(**SMALL, head_units=(8,), epochs=3, patience=5, batch_size=16, learning_rate=1e-2)
+    model, history = train_task("classifier", (x, labels), (x, labels), config, DIMS, MAX_LEN)
+    assert len(history.history["val_loss"]) == 3 and np.all(np.isfinite(history.history["loss"]))

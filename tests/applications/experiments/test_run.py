@@ -6,10 +6,12 @@ from mosi_keras.data import binary_labels, make_synthetic_mosi
 
 def test_run_record_round_trips_through_its_json_form():
     record = RunRecord("dec", 0.4, 3, 100, {"classifier": 2}, 10, 20, 5, {"acc2": 0.5}, None, 1.5,
-                       {"cluster_acc": 0.6})
+                       val_all={"acc2": 0.6}, backbone_shift=0.1, clustering_val={"cluster_acc": 0.6},
+                       clusters={"kmeans_start": {"nmi": 0.1}})
     assert RunRecord.from_dict(record.to_dict()) == record
     baseline = RunRecord("baseline", 1.0, 0, 100, {"classifier": 2}, 30, 0, 5, {"acc2": 0.5})
-    assert "clustering_val" not in baseline.to_dict()  # only DEC runs have clusters
+    assert {"clustering_val", "clusters"}.isdisjoint(baseline.to_dict())  # only DEC runs have clusters
+    assert baseline.to_dict()["test"] is None
 
 
 def test_prepared_experiment_gives_labels_or_scores_of_the_labelled_videos_only():

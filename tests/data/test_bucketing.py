@@ -1,0 +1,77 @@
+import keras
+import numpy as np
+import pytest
+
+from mosi_keras.data import LengthBucketedBatches, Preprocessor, make_synthetic_mosi, to_tf_dataset
+
+pytestmark = pytest.mark.backend_agnostic
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    data = make_synthetic_mosi(n_videos=12, segments_per_video=(5, 9), max_len=30,
+                               feature_dims={"text": 4, "audio": 3}, seed=4)
+    data.lengths["audio"] = np.minimum(data.lengths["audio"], 20)  # modalities of different lengths
+    return Preprocessor(30).fit(data).transform(data)
+
+
+def epoch(batches):
+    return [batch for batch in (batches[i] for i in range(len(batches)))]
+
+
+def test_a_bucketed_epoch_serves_every_row_exactly_once(inputs):
+    n = len(inputs["text"])
+    batches = LengthBucketedBatches(inputs, np.arange(n), batch_size=16, seed=0)
+    for _ in range(3):
+        served = np.concatenate([y for _, y in epoch(batches)])
+        assert sorted(served) == list(range(n))
+        batches.on_epoch_end()
+
+
+def test_a_seed_gives_the_same_batches_and_each_epoch_a_new_order(inputs):
+    n = len(inputs["text"])
+    first = LengthBucketedBatches(inputs, np.arange(n), batch_size=16, seed=7)
+    second = LengthBucketedBatches(inputs, np.arange(n), batch_size=16, seed=7)
+    orders = []
+    for _ in range(2):
+        assert np.array_equal(first.order, second.order)
+        orders.append(first.order)
+        first.on_epoch_end()
+        second.on_epoch_end()
+    assert not np.array_equal(orders[0], orders[1])
+    assert not np.array_equal(LengthBucketedBatches(inputs, batch_size=16, seed=8).order, orders[0])
+
+
+def test_batches_are_cut_to_their_bucket_and_keep_every_valid_step(inputs):
+    batches = LengthBucketedBatches(inputs, np.arange(len(inputs["text"])), batch_size=16, seed=0)
+    shapes = set()
+    for x, rows in epoch(batches):
+        length = x["text"].shape[1]
+        shapes.add((length, x["audio"].shape[1]))
+        assert length % 4 == 0 or length == 30
+        for name in ("text", "audio"):
+            assert x[f"{name}_mask"].shape == x[name].shape[:2]
+            np.testing.assert_array_equal(x[f"{name}_mask"].sum(1), inputs[f"{name}_mask"][rows].sum(1))
+            np.testing.assert_array_equal(x[name], inputs[name][rows][:, : x[name].shape[1]])
+        longest = max(inputs["text_mask"][rows].sum(1).max(), inputs["audio_mask"][rows].sum(1).max())
+        assert length - 4 < longest <= length  # the shortest bucket that holds every row
+    assert len(shapes) == len(batches.buckets) <= 8  # a handful of shapes, not one per batch
+
+
+def test_restore_order_puts_outputs_back_in_row_order(inputs):
+    batches = LengthBucketedBatches(inputs, batch_size=16, shuffle=False)
+    outputs = np.concatenate([x["text_mask"].sum(1) for x in epoch(batches)])
+    np.testing.assert_array_equal(batches.restore_order(outputs), inputs["text_mask"].sum(1))
+    assert batches.restore_order({"a": outputs})["a"].shape == outputs.shape
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.data is TensorFlow's")
+def test_tf_dataset_leaves_the_time_axis_free_and_repeats_epochs(inputs):
+    n = len(inputs["text"])
+    batches = LengthBucketedBatches(inputs, np.arange(n), batch_size=16, seed=0)
+    dataset = to_tf_dataset(batches)
+    assert dataset.element_spec[0]["text"].shape.as_list() == [None, None, 4]
+    iterator = iter(dataset)
+    for _ in range(2):
+        served = np.concatenate([np.asarray(next(iterator)[1]) for _ in range(len(batches))])
+        assert sorted(served) == list(range(n))
