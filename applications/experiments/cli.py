@@ -17,9 +17,12 @@ def _quiet_tensorflow():
 
 
 def print_table(records):
-    from applications.experiments.reports import format_table, summarize
+    from applications.experiments.reports import format_paired, format_table, summarize
 
     print(format_table(summarize(records)))
+    paired = format_paired(records)
+    if paired:
+        print(paired)
 
 
 def cmd_demo(args):

@@ -104,3 +104,45 @@ def plot_tsne(z, clusters, labels, path, seed=0, max_points=1000):
     figure.tight_layout()
     figure.savefig(path, dpi=90)
     plt.close(figure)
+
+
+def paired_differences(runs, treatment="dec", control="baseline", part="val", metric="acc2", confidence=0.95):
+    """`treatment − control` per seed (same split, same fraction), in points,
+    with the mean and a paired Student-t confidence interval.
+
+    Returns:
+        dict label fraction → `{"differences": {seed: points}, "mean", "low",
+        "high"}` over the seeds that have both runs (interval `None` for
+        fewer than two seeds).
+    """
+    from scipy import stats
+
+    by_key = {(r.experiment, r.label_fraction, r.seed): r for r in runs}
+    out = {}
+    for fraction in sorted({r.label_fraction for r in runs}):
+        differences = {}
+        for seed in sorted({r.seed for r in runs}):
+            a, b = by_key.get((treatment, fraction, seed)), by_key.get((control, fraction, seed))
+            if a and b and getattr(a, part) and getattr(b, part):
+                differences[seed] = 100 * (getattr(a, part)[metric] - getattr(b, part)[metric])
+        if not differences:
+            continue
+        values = np.array(list(differences.values()))
+        low = high = None
+        if len(values) > 1:
+            half = stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+            low, high = float(values.mean() - half), float(values.mean() + half)
+        out[fraction] = {"differences": differences, "mean": float(values.mean()), "low": low, "high": high}
+    return out
+
+
+def format_paired(runs, treatment="dec", control="baseline", metric="acc2"):
+    """Lines of `paired_differences` on the labelled and on every validation video."""
+    lines = []
+    for part in ("val", "val_all"):
+        for fraction, result in paired_differences(runs, treatment, control, part, metric).items():
+            seeds = " ".join(f"{value:+.2f}" for value in result["differences"].values())
+            interval = "" if result["low"] is None else f", 95% CI [{result['low']:+.2f}, {result['high']:+.2f}]"
+            lines.append(f"{treatment} − {control}, {part} {metric}, {int(fraction * 100)}% labels: per seed {seeds}; "
+                         f"mean {result['mean']:+.2f}{interval}")
+    return "\n".join(lines)

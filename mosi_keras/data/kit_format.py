@@ -49,11 +49,15 @@ def arrays_to_dataset(arrays, source):
 
 
 def read_npz(path):
+    with open(path, "rb") as file:
+        head = file.read(4)
+    if not head.startswith(b"PK"):  # every zip archive, hence every .npz, starts so
+        raise DataError(f"{path}: not a .npz (zip) archive: it starts with the bytes {head!r}.")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
     except (zipfile.BadZipFile, OSError, EOFError) as error:
-        raise DataError(f"{path}: not a readable .npz file ({error}).") from None
+        raise DataError(f"{path}: a damaged or truncated .npz archive ({error}).") from None
     except ValueError as error:
         raise DataError(f"{path}: holds pickled objects, which are not loaded ({error}).") from None
     return arrays_to_dataset(arrays, str(path))

@@ -179,3 +179,18 @@ def test_requested_absent_modality_is_named(tmp_path, small):
 def test_non_numeric_modality_is_refused():
     with pytest.raises(DataError, match="not numeric"):
         from_arrays({"text": np.array([["a"]])}, [0.0])
+
+
+def test_random_bytes_named_npz_are_called_not_an_archive(tmp_path):
+    path = tmp_path / "x.npz"
+    path.write_bytes(np.random.default_rng(0).bytes(256))
+    with pytest.raises(DataError, match=r"x.npz: not a .npz \(zip\) archive"):
+        load_dataset(path)
+
+
+def test_truncated_npz_is_called_damaged(tmp_path, small):
+    path = tmp_path / "cut.npz"
+    write_dataset(small, path)
+    path.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(DataError, match="cut.npz: a damaged or truncated .npz archive"):
+        load_dataset(path)

@@ -17,3 +17,15 @@ def test_table_gives_mean_and_std_in_percent_and_score_columns_only_for_scores()
     table = format_table(summarize(runs))
     assert "val mae" in table and "0.90 ± 0.00" in table  # MAE is not a percentage
     assert "val corr" in table
+
+
+def test_paired_differences_are_per_seed_with_a_t_interval():
+    from applications.experiments.reports import format_paired, paired_differences
+
+    runs = [record("baseline", s, {"acc2": 0.5}) for s in range(3)]
+    runs += [record("dec", s, {"acc2": 0.5 + d}) for s, d in enumerate((0.01, 0.03, 0.02))]
+    result = paired_differences(runs)[0.4]
+    assert result["differences"] == pytest.approx({0: 1.0, 1: 3.0, 2: 2.0})
+    # mean 2, sd 1, t(0.975, 2) = 4.303: half-width 4.303 / sqrt(3)
+    assert (result["low"], result["high"]) == pytest.approx((2 - 2.4843, 2 + 2.4843), abs=1e-3)
+    assert "per seed +1.00 +3.00 +2.00; mean +2.00" in format_paired(runs)
