@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-import keras
 from keras import ops
 
 from mosi_keras.layers import ModalityTransformerEncoder
