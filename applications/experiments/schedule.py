@@ -217,8 +217,10 @@ def cluster_diagnostics(dec, x_train, x_eval, labels_eval):
     """How the clusters relate to sentiment: cluster accuracy, NMI and ARI of
     the hard assignments of `x_eval` against `labels_eval`, and the share of
     training rows in each cluster (a collapse shows as one share near 1)."""
-    train_clusters = predict(dec, x_train)["q"].argmax(1)
+    both = keras.tree.map_structure(lambda a, b: np.concatenate([a, b]), x_train, x_eval)  # one prediction
+    clusters = predict(dec, both)["q"].argmax(1)
+    train_clusters, eval_clusters = clusters[: len(clusters) - len(labels_eval)], clusters[-len(labels_eval):]
     shares = np.bincount(train_clusters, minlength=dec.n_clusters) / len(train_clusters)
-    values = clustering_metrics(labels_eval, predict(dec, x_eval)["q"].argmax(1))
+    values = clustering_metrics(labels_eval, eval_clusters)
     values["train_cluster_shares"] = [round(float(share), 4) for share in shares]
     return values
