@@ -11,8 +11,7 @@ import numpy as np
 
 from applications.experiments.config import TrainingConfig, experiment as find_experiment
 from applications.experiments.feeding import predict, predict_outputs
-from applications.experiments.schedule import epochs_run, pretrain_dec, train_task, weight_shift
-from applications.multimodal_backbone import MultimodalBackbone
+from applications.experiments.schedule import build_backbone, epochs_run, pretrain_dec, train_task, weight_shift
 from mosi_keras.data import Preprocessor, binary_labels, semi_supervised_split
 from mosi_keras.evaluation import clustering_metrics, sentiment_metrics
 from mosi_keras.losses import UNLABELLED
@@ -200,10 +199,7 @@ def run_experiment(
         )
         histories.update(pre.histories)
         epochs.update(pre.epochs)
-    backbone = (
-        MultimodalBackbone(dataset.feature_dims, max_len, **config.backbone_kwargs()) if pre is None
-        else pre.backbone.clone()
-    )
+    backbone = build_backbone(config, dataset.feature_dims, max_len) if pre is None else pre.backbone.clone()
     start = backbone.get_weights()
     model, history = train_task(
         setup.task, train, validation, config, dataset.feature_dims, max_len, backbone=backbone,
@@ -229,8 +225,8 @@ def run_experiment(
         seconds=round(time.time() - started, 1),
     )
     if pre is not None:
-        q = predict(pre.dec, prepared.labelled_val[0])["q"]
-        record.clustering_val = clustering_metrics(prepared.labelled_val[1], q.argmax(1))
+        q = predict(pre.dec, validation[0])["q"]  # the labelled validation rows, already gathered
+        record.clustering_val = clustering_metrics(prepared.labels[split.labelled_val], q.argmax(1))
         record.clusters = pre.diagnostics
     if out_dir is not None:
         name = run_name(experiment, label_fraction, seed)

@@ -55,11 +55,16 @@ def compile_task(model, config):
     return build_optimizer(model)
 
 
+def build_backbone(config, feature_dims, max_len):
+    """A new `MultimodalBackbone` with the config's sizes."""
+    return MultimodalBackbone(feature_dims, max_len, **config.backbone_kwargs())
+
+
 def build_task(task, config, feature_dims, max_len, backbone=None, preprocessor=None):
     """The `task` (`"classifier"` or `"regressor"`) with the config's head, on
     `backbone`, or on a new `MultimodalBackbone` with the config's sizes."""
     if backbone is None:
-        backbone = MultimodalBackbone(feature_dims, max_len, **config.backbone_kwargs())
+        backbone = build_backbone(config, feature_dims, max_len)
     return TASKS[task](backbone, config.head_units, config.head_dropout, preprocessor=preprocessor)
 
 
@@ -181,7 +186,7 @@ def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbos
     Returns:
         A `DECPretraining`.
     """
-    backbone = MultimodalBackbone(feature_dims, max_len, **config.backbone_kwargs())
+    backbone = build_backbone(config, feature_dims, max_len)
     decoder = MultimodalDecoder.for_backbone(backbone, max_len, config.decoder_hidden_dim)
     stage1 = make_dec_stage(backbone, decoder, config, stage=1)
     feed = dict(**fit_arguments(x, y, config.batch_size), **validation_arguments(*validation, config.batch_size))

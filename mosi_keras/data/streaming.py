@@ -6,7 +6,7 @@ import h5py
 import keras
 import numpy as np
 
-from mosi_keras.data.bucketing import trim_padding
+from mosi_keras.data.bucketing import PAD_TO_MULTIPLE_OF, trim_padding
 from mosi_keras.data.dataset import DataError
 from mosi_keras.data.kit_format import RESERVED, arrays_to_dataset
 from mosi_keras.data.preprocessing import binary_labels
@@ -62,7 +62,7 @@ class HDF5Sequence(keras.utils.PyDataset):
         shuffle: reshuffle the rows every epoch (seeded).
         seed: shuffling seed.
         pad_to_multiple_of: batches are padded to a multiple of this many
-            steps. Defaults to `4`.
+            steps. Defaults to `PAD_TO_MULTIPLE_OF` (4).
         **kwargs: `keras.utils.PyDataset` arguments (`workers`,
             `use_multiprocessing`, `max_queue_size`).
 
@@ -79,7 +79,7 @@ class HDF5Sequence(keras.utils.PyDataset):
     """
 
     def __init__(self, path, preprocessor, rows=None, labels="binary", batch_size=128, shuffle=False,
-                 seed=0, pad_to_multiple_of=4, **kwargs):
+                 seed=0, pad_to_multiple_of=PAD_TO_MULTIPLE_OF, **kwargs):
         super().__init__(**kwargs)
         self.path = str(path)
         self.preprocessor = preprocessor

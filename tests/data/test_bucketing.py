@@ -75,3 +75,11 @@ def test_tf_dataset_leaves_the_time_axis_free_and_repeats_epochs(inputs):
     for _ in range(2):
         served = np.concatenate([np.asarray(next(iterator)[1]) for _ in range(len(batches))])
         assert sorted(served) == list(range(n))
+
+
+def test_unshuffled_batches_leave_numpys_generator_alone(inputs):
+    np.random.seed(3)
+    expected = np.random.randint(1000)
+    np.random.seed(3)
+    LengthBucketedBatches(inputs, batch_size=16, shuffle=False)
+    assert np.random.randint(1000) == expected
