@@ -7,22 +7,37 @@ score, as MulT/MMSA report it) and `SemiSupervisedDEC` (§3.3, with a
 paper's experiments is `applications.experiments`.
 """
 
-from applications.callbacks import AssignmentChangeStopping, TargetRefresh
-from applications.multimodal_backbone import MultimodalBackbone, model_inputs
-from applications.multimodal_decoder import MultimodalDecoder
-from applications.semi_supervised_dec import SemiSupervisedDEC
-from applications.sentiment_classifier import SentimentClassifier
-from applications.sentiment_regressor import SentimentRegressor
-from applications.sentiment_task import SentimentTask
+import importlib
 
-__all__ = [
-    "AssignmentChangeStopping",
-    "MultimodalBackbone",
-    "MultimodalDecoder",
-    "SemiSupervisedDEC",
-    "SentimentClassifier",
-    "SentimentRegressor",
-    "SentimentTask",
-    "TargetRefresh",
-    "model_inputs",
-]
+_EXPORTS = {
+    "AssignmentChangeStopping": "applications.callbacks",
+    "TargetRefresh": "applications.callbacks",
+    "MultimodalBackbone": "applications.multimodal_backbone",
+    "model_inputs": "applications.multimodal_backbone",
+    "MultimodalDecoder": "applications.multimodal_decoder",
+    "SemiSupervisedDEC": "applications.semi_supervised_dec",
+    "SentimentClassifier": "applications.sentiment_classifier",
+    "SentimentRegressor": "applications.sentiment_regressor",
+    "SentimentTask": "applications.sentiment_task",
+}
+"""Each public name and its module, imported on first use (PEP 562), so that
+`mosi-keras --help` answers without loading Keras and TensorFlow.
+
+Importing a class registers it (and what it is built from) for
+`keras.saving.load_model`: `from applications import SentimentClassifier`
+before loading a file that holds one (`mosi-keras evaluate` and
+`applications.experiments.run.load_task` import them all)."""
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'applications' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -23,14 +23,18 @@ SECTIONS = {
     "Models (`applications`)": [f"applications:{name}" for name in (
         "MultimodalBackbone", "SentimentClassifier", "SentimentRegressor", "MultimodalDecoder",
         "SemiSupervisedDEC")],
-    "Callbacks (`applications`)": ["applications:TargetRefresh", "applications:AssignmentChangeStopping"],
+    "Callbacks (`applications`)": ["applications:TargetRefresh", "applications:AssignmentChangeStopping",
+                                   "applications.callbacks:StageProgress"],
     "Experiments (`applications.experiments`)": [
         "applications.experiments.config:TrainingConfig", "applications.experiments.config:Experiment",
         "applications.experiments.devices:resolve_jit_compile",
         "applications.experiments.schedule:train_task", "applications.experiments.schedule:pretrain_dec",
         "applications.experiments.schedule:initialize_centroids",
+        "applications.experiments.schedule:train_autoencoder",
         "applications.experiments.run:run_experiment", "applications.experiments.run:RunRecord",
-        "applications.experiments.run:RunResult", "applications.experiments.grid:run_grid"],
+        "applications.experiments.run:RunResult", "applications.experiments.run:predict_segments",
+        "applications.experiments.grid:run_grid",
+        "applications.experiments.console:filter_backend_noise"],
     "Tuning (`applications.experiments.tuning`)": [
         f"applications.experiments.tuning:{name}" for name in (
             "SentimentClassifierHyperModel", "DECHyperModel", "make_tuner", "search")],

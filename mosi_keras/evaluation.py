@@ -30,7 +30,8 @@ def sentiment_metrics(sentiment, predictions, predicts_score=False):
 
     Returns:
         dict of floats (accuracies as fractions in [0, 1]) with the sample
-        counts `n` and `n_non0`.
+        counts `n` and `n_non0`, and `predicted_positive`, the share of
+        predictions >= 0 (0 or 1: one class predicted for everything).
 
     Example:
 
@@ -47,6 +48,7 @@ def sentiment_metrics(sentiment, predictions, predicts_score=False):
         "acc2": float(np.mean(predicted == truth)),
         "f1": float(f1_score(truth, predicted, average="weighted")),
         "n": int(len(sentiment)),
+        "predicted_positive": float(np.mean(predicted)),
     }
     non0 = sentiment != 0
     if non0.any():

@@ -1,7 +1,10 @@
-"""`mosi-keras`: demo, reproduce, train, tune and evaluate from the command line.
+"""`mosi-keras`: demo, reproduce, train, tune, evaluate and predict from the command line.
 
 This module parses arguments and prints; the work is done in the modules
-beside it, imported only once a command runs.
+beside it, imported only once a command runs, so `--help` answers without
+loading Keras. Unless `--verbose`, the backend's C++ start-up lines are
+kept off standard error (`console.filter_backend_noise`), in worker
+processes too; real warnings still show.
 """
 
 import argparse
@@ -10,10 +13,6 @@ import os
 import sys
 
 from applications.experiments.config import DEMO, EXPERIMENTS, PAPER_EXPERIMENTS, QUICK, load_config
-
-
-def _quiet_tensorflow():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def print_table(records):
@@ -31,9 +30,11 @@ def cmd_demo(args):
 
     config = load_config(args.hyperparameters, DEMO)
     dataset = make_synthetic_mosi(n_videos=args.videos, seed=args.seed)
-    print(f"demo: {len(dataset)} generated segments from {args.videos} videos, "
-          f"features {dataset.feature_dims}, T={dataset.modalities['text'].shape[1]}")
-    print_table(run_grid(dataset, [args.label_fraction], [args.seed], config, args.out, jobs=args.jobs))
+    say = quiet_print(args)
+    say(f"demo: {len(dataset)} generated segments from {args.videos} videos, "
+        f"features {dataset.feature_dims}, T={dataset.modalities['text'].shape[1]}")
+    print_table(run_grid(dataset, [args.label_fraction], [args.seed], config, args.out, jobs=args.jobs,
+                         log=say, progress=not args.quiet))
 
 
 def cmd_reproduce(args):
@@ -45,10 +46,10 @@ def cmd_reproduce(args):
     dataset = load_dataset(args.data)
     test = load_dataset(args.test_data) if args.test_data else None
     fractions = sorted({args.label_fraction, 1.0})
-    print(f"reproduce: {len(dataset)} segments, {len(set(dataset.video_ids))} videos; "
-          f"experiments {list(args.experiments)}; label fractions {fractions}; seeds {seeds}; out {args.out}")
+    say = quiet_print(args)
+    say(f"reproduce: {len(dataset)} segments, {len(set(dataset.video_ids))} videos from {args.data}")
     print_table(run_grid(dataset, fractions, seeds, config, args.out, test, jobs=args.jobs,
-                         experiments=args.experiments))
+                         experiments=args.experiments, log=say, progress=not args.quiet))
 
 
 def cmd_train(args):
@@ -58,7 +59,8 @@ def cmd_train(args):
     config = load_config(args.hyperparameters)
     dataset = load_dataset(args.data)
     test = load_dataset(args.test_data) if args.test_data else None
-    result = run_experiment(dataset, args.experiment, args.label_fraction, args.seed, config, test, args.out)
+    result = run_experiment(dataset, args.experiment, args.label_fraction, args.seed, config, test, args.out,
+                            verbose=0 if args.quiet else 1)
     print(json.dumps(result.record.to_dict(), indent=2))
 
 
@@ -70,13 +72,24 @@ def cmd_evaluate(args):
     print(json.dumps(evaluate_task(model, load_dataset(args.data), preprocessor), indent=2))
 
 
+def cmd_predict(args):
+    from applications.experiments.run import load_task, predict_segments, write_csv_atomically
+    from mosi_keras.data import load_dataset
+
+    model, preprocessor = load_task(args.model, args.preprocessor)
+    columns = predict_segments(model, load_dataset(args.data, require_sentiment=False), preprocessor)
+    write_csv_atomically(columns, args.out)
+    classes = columns["predicted_class"]
+    quiet_print(args)(f"{len(classes)} segments ({int(classes.sum())} predicted positive) written to {args.out}")
+
+
 def cmd_tune(args):
     from applications.experiments.tuning import search
     from mosi_keras.data import load_dataset
 
     path, summary = search(
         load_dataset(args.data), args.model, args.tuner, args.out, args.max_trials, args.epochs,
-        args.label_fraction, args.seed, load_config(args.hyperparameters), args.verbose,
+        args.label_fraction, args.seed, load_config(args.hyperparameters), 0 if args.quiet else 1,
     )
     print(f"best val_accuracy {summary['val_accuracy']:.4f} after {summary['trials']} trial(s):")
     for name, value in sorted(summary["searched"].items()):
@@ -84,17 +97,32 @@ def cmd_tune(args):
     print(f"written to {path}; use it with --hyperparameters {path}")
 
 
+def quiet_print(args):
+    """`print` (flushed), or nothing with `--quiet`."""
+    return (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
+
+
 JOBS_HELP = "runs at once, each in its own process (default: one per CPU core; 1 with a GPU)"
 
 
 def build_parser():
+    common = argparse.ArgumentParser(add_help=False)
+    chatter = common.add_mutually_exclusive_group()
+    chatter.add_argument("--quiet", action="store_true",
+                         help="print results only: no plan, progress or time estimates")
+    chatter.add_argument("--verbose", action="store_true",
+                         help="let the backend's start-up and C++ log lines through to standard error")
     parser = argparse.ArgumentParser(
         prog="mosi-keras",
         description="Multimodal sentiment classification with semi-supervised DEC pre-training.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    add_parser = sub.add_parser
 
-    demo = sub.add_parser("demo", help="the whole pipeline on generated data (a few minutes on a CPU)")
+    def command(name, **kwargs):
+        return add_parser(name, parents=[common], **kwargs)
+
+    demo = command("demo", help="the whole pipeline on generated data (a few minutes on a CPU)")
     demo.add_argument("--videos", type=int, default=40, help="generated videos (default 40)")
     demo.add_argument("--label-fraction", type=float, default=0.4, help="share of labelled rows (default 0.4)")
     demo.add_argument("--seed", type=int, default=0)
@@ -103,7 +131,7 @@ def build_parser():
     demo.add_argument("--jobs", type=int, help=JOBS_HELP)
     demo.set_defaults(func=cmd_demo)
 
-    reproduce = sub.add_parser("reproduce", help="Table 1: baseline vs DEC at a label fraction and at 100 %%")
+    reproduce = command("reproduce", help="Table 1: baseline vs DEC at a label fraction and at 100 %%")
     reproduce.add_argument("--data", required=True, help="dataset file or folder (npz, HDF5, .csd folder, MMSA pickle)")
     reproduce.add_argument("--test-data", help="held-out dataset, evaluated with each run's preprocessing")
     reproduce.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5; 1 with --quick)")
@@ -117,7 +145,7 @@ def build_parser():
     reproduce.add_argument("--jobs", type=int, help=JOBS_HELP)
     reproduce.set_defaults(func=cmd_reproduce)
 
-    train = sub.add_parser("train", help="train one model and print its record as JSON")
+    train = command("train", help="train one model (Keras's progress bar) and print its record as JSON")
     train.add_argument("--data", required=True)
     train.add_argument("--test-data")
     train.add_argument("--experiment", choices=sorted(EXPERIMENTS), default="dec")
@@ -127,7 +155,7 @@ def build_parser():
     train.add_argument("--hyperparameters", help="JSON file of TrainingConfig values")
     train.set_defaults(func=cmd_train)
 
-    tune = sub.add_parser("tune", help="keras-tuner search; resumable; writes the best hyper-parameters as JSON")
+    tune = command("tune", help="keras-tuner search; resumable; writes the best hyper-parameters as JSON")
     tune.add_argument("--data", required=True)
     tune.add_argument("--model", choices=["classifier", "dec"], default="classifier",
                       help="search the classifier alone or DEC pre-training + fine-tuning")
@@ -138,21 +166,35 @@ def build_parser():
     tune.add_argument("--seed", type=int, default=0)
     tune.add_argument("--out", default="runs/tune", help="tuner directory; rerun with it to resume")
     tune.add_argument("--hyperparameters", help="JSON of fixed TrainingConfig values (epoch counts, ...)")
-    tune.add_argument("--verbose", type=int, default=0)
     tune.set_defaults(func=cmd_tune)
 
-    evaluate = sub.add_parser("evaluate", help="metrics of a saved model on a dataset, as JSON")
+    evaluate = command("evaluate", help="metrics of a saved model on a dataset, as JSON")
     evaluate.add_argument("model", help="a .keras file written by train or reproduce")
     evaluate.add_argument("--data", required=True)
     evaluate.add_argument("--preprocessor",
                           help="preprocessing JSON, for models saved before 0.2 (newer ones carry theirs)")
     evaluate.set_defaults(func=cmd_evaluate)
+
+    predict = command("predict", help="predict the sentiment of new segments (no labels needed) into a CSV")
+    predict.add_argument("model", help="a .keras file written by train or reproduce")
+    predict.add_argument("--data", required=True,
+                         help="segments to predict on: a dataset file or folder; 'sentiment' may be absent")
+    predict.add_argument("--out", default="predictions.csv",
+                         help="CSV to write: segment_id, video_id, probability (or score), predicted_class "
+                              "(default predictions.csv)")
+    predict.add_argument("--preprocessor",
+                         help="preprocessing JSON, for models saved before 0.2 (newer ones carry theirs)")
+    predict.set_defaults(func=cmd_predict)
     return parser
 
 
 def main(argv=None):
-    _quiet_tensorflow()
     args = build_parser().parse_args(argv)
+    if not args.verbose:
+        from applications.experiments.console import filter_backend_noise
+
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's own Python-side logging
+        filter_backend_noise()
     from mosi_keras.data import DataError
 
     try:

@@ -14,11 +14,18 @@ class Experiment:
             `"regressor"` (`SentimentRegressor`, a score).
         dec_pretraining: whether the backbone is first pre-trained by
             semi-supervised DEC on labelled + unlabelled rows.
+        overrides: `TrainingConfig` values this experiment sets on top of
+            the run's, as `(name, value)` pairs.
     """
 
     name: str
     task: str
     dec_pretraining: bool
+    overrides: tuple = ()
+
+    def config(self, config):
+        """`config` with this experiment's overrides."""
+        return dataclasses.replace(config, **dict(self.overrides)) if self.overrides else config
 
 
 EXPERIMENTS = {
@@ -26,6 +33,10 @@ EXPERIMENTS = {
     for experiment in (
         Experiment("baseline", "classifier", False),
         Experiment("dec", "classifier", True),
+        # The control of `dec`: the same schedule with the KL term of eq. 8
+        # off in stage 2, so that only the extra supervised + reconstruction
+        # training remains; `dec − dec_without_kl` is what clustering adds.
+        Experiment("dec_without_kl", "classifier", True, (("dec_cluster_weight", 0.0),)),
         Experiment("baseline_regression", "regressor", False),
         Experiment("dec_regression", "regressor", True),
     )
@@ -57,13 +68,16 @@ RENAMED = {
 class TrainingConfig:
     """Hyper-parameters of the whole schedule; defaults are the paper's (§3.2, §4).
 
-    Epoch counts are maxima: the autoencoder stage and the classifier stop
-    early once their validation loss has not improved for `patience` epochs
-    and keep their best weights. The clustering stage (stage 2) runs its
-    `dec_epochs`, or until DEC's `tol` criterion when `update_interval` is
-    set, as the paper does: its validation loss (KL to a target made from
-    the model's own Q) is no model-selection signal, and rewinding by it
-    undid the stage (`dec_early_stopping=True` restores that behaviour).
+    The classifier (baseline and fine-tuning) stops early once its
+    validation loss has not improved for `patience` epochs and keeps its
+    best weights (§4.1 selects checkpoints on validation). The two
+    pre-training stages run their epochs as §4.3 does: the autoencoder its
+    `ae_epochs`, the clustering stage its `dec_epochs` or until DEC's `tol`
+    criterion when `update_interval` is set. The clustering stage's
+    validation loss (KL to a target made from the model's own Q) is no
+    model-selection signal, and rewinding by it undid the stage;
+    `ae_early_stopping` / `dec_early_stopping` stop a stage on its
+    validation loss (`patience`, `pretrain_min_delta`) and rewind it.
     The epochs actually run are recorded. The loss weights of eq. 8
     (α, β, γ in the paper) are named for what they weigh.
     """
@@ -83,9 +97,11 @@ class TrainingConfig:
     ae_learning_rate: float = 5e-4
     ae_reconstruction_weight: float = 1.0
     ae_disentangle_weight: float = 1e-3
+    ae_early_stopping: bool = False  # stop stage 1 on validation loss and rewind (§4.3 runs its 200 epochs)
     # Stage 2: clustering + reconstruction + supervision (§4.3).
     dec_epochs: int = 100
     dec_learning_rate: float = 1e-4
+    dec_cluster_weight: float = 1.0  # weight of KL(P‖Q), 1 in eq. 8; 0 is the control without clustering
     dec_reconstruction_weight: float = 0.1
     dec_supervised_weight: float = 0.5
     dec_disentangle_weight: float = 0.0
@@ -96,6 +112,7 @@ class TrainingConfig:
     # Baseline and fine-tuning (§4.2).
     epochs: int = 500
     learning_rate: float = 4e-5
+    finetune_learning_rate: float = None  # fine-tuning a pre-trained backbone; None: learning_rate (§4.3 gives none)
     weight_decay: float = 1e-2
     patience: int = 20
     pretrain_min_delta: float = 1e-3  # smallest val-loss gain that counts in stages 1-2

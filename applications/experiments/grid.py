@@ -34,8 +34,14 @@ def _start_worker(threads, payload):
     _WORKER.update(pickle.loads(payload))
 
 
-def run_and_report(experiment, fraction, seed, dataset, config, test_dataset, out_dir):
-    """One run with its files and figures; returns its `RunRecord`."""
+def print_line(line):
+    """`print`, flushed: progress lines of worker processes reach the log at once."""
+    print(line, flush=True)
+
+
+def run_and_report(experiment, fraction, seed, dataset, config, test_dataset, out_dir, progress=True):
+    """One run with its files and figures; returns its `RunRecord`.
+    With `progress`, its stages print their progress (`StageProgress`)."""
     import keras
 
     from applications.experiments.run import run_experiment
@@ -43,7 +49,8 @@ def run_and_report(experiment, fraction, seed, dataset, config, test_dataset, ou
     # Many models are built in this process, one run after another: start
     # each from a clean Keras state rather than let traced graphs pile up.
     keras.backend.clear_session()
-    result = run_experiment(dataset, experiment, fraction, seed, config, test_dataset, out_dir)
+    result = run_experiment(dataset, experiment, fraction, seed, config, test_dataset, out_dir,
+                            log=print_line if progress else None)
     save_figures(result, out_dir, run_name(experiment, fraction, seed))
     return result.record
 
@@ -57,14 +64,42 @@ def plan_runs(experiments, fractions, seeds):
     return [(e, f, s) for f in fractions for e in experiments for s in seeds]
 
 
+def longest_first(runs):
+    """`runs` in the order to start them: DEC runs first, and among them one
+    per seed before a second of the same seed (the first trains the seed's
+    autoencoder, which the others then read), more labels first; so that
+    no core idles at the end and runs that share stage 1 rarely overlap."""
+    rank, seen = {}, {}
+    for run in sorted(runs, key=lambda run: -run[1]):
+        if EXPERIMENTS[run[0]].dec_pretraining:
+            rank[run] = seen.get(run[2], 0)
+            seen[run[2]] = rank[run] + 1
+    return sorted(runs, key=lambda run: (run not in rank, rank.get(run, 0), -run[1]))
+
+
+def estimate_left(records, pending, jobs):
+    """Seconds left for the `pending` runs: the mean time of the finished runs
+    of each experiment (of all finished runs for an experiment not seen yet),
+    `jobs` at a time."""
+    seconds = {}
+    for record in records:
+        seconds.setdefault(record.experiment, []).append(record.seconds)
+    overall = [value for values in seconds.values() for value in values]
+    mean = {name: sum(values) / len(values) for name, values in seconds.items()}
+    default = sum(overall) / len(overall) if overall else 0.0
+    return sum(mean.get(run[0], default) for run in pending) / max(1, jobs)
+
+
 def run_grid(dataset, fractions, seeds, config, out_dir, test_dataset=None, jobs=None,
-             experiments=PAPER_EXPERIMENTS, log=print):
+             experiments=PAPER_EXPERIMENTS, log=None, progress=True):
     """Runs each experiment at each label fraction and seed; resumable via `out_dir`.
 
     `jobs` runs go at once in separate processes (default:
     `devices.default_jobs`). Every run writes its own files when it ends,
     so an interrupted grid keeps what finished; `results.json` lists the
-    finished runs and is rewritten atomically after each.
+    finished runs and is rewritten atomically after each. `log` gets the
+    plan, a line per finished run and an estimate of the time left;
+    `progress` makes each run's stages report theirs too.
 
     Returns:
         The `RunRecord`s of the plan, in table order.
@@ -98,28 +133,35 @@ def run_grid(dataset, fractions, seeds, config, out_dir, test_dataset=None, jobs
             results_path,
         )
 
+    timed = []  # the records of the runs finished in this call
+
     def finished(run, record):
         records[run] = record
+        timed.append(record)
         write_results()
         val = record.val
+        left = [r for r in pending if r not in records]
+        estimate = f"; about {estimate_left(timed, left, jobs) / 60:.0f} min left" if left else ""
         log(
             f"[{len(records)}/{len(plan)}] {run_name(*run)}: val acc2 {100 * val['acc2']:.2f} "
             f"acc2_non0 {100 * val.get('acc2_non0', float('nan')):.2f} f1 {100 * val['f1']:.2f} "
-            f"epochs {record.epochs} ({record.seconds:.0f} s)"
+            f"epochs {record.epochs} ({record.seconds:.0f} s){estimate}"
         )
 
     jobs = default_jobs(len(pending)) if jobs is None else max(1, min(jobs, len(pending)))
+    log(f"plan: {len(plan)} runs ({', '.join(experiments)} × label fractions {list(fractions)} × seeds "
+        f"{list(seeds)}), {len(plan) - len(pending)} already done; {len(pending)} to run, {jobs} at a time"
+        f"{' in separate processes' if jobs > 1 else ''}; output {out_dir}")
     if jobs == 1:
         for run in pending:
-            finished(run, run_and_report(*run, dataset, config, test_dataset, out_dir))
+            finished(run, run_and_report(*run, dataset, config, test_dataset, out_dir, progress))
     elif pending:
-        log(f"{len(pending)} runs, {jobs} at a time in separate processes")
-        payload = pickle.dumps(dict(dataset=dataset, config=config, test_dataset=test_dataset, out_dir=out_dir))
+        payload = pickle.dumps(dict(dataset=dataset, config=config, test_dataset=test_dataset, out_dir=out_dir,
+                                    progress=progress))
         threads = max(1, (os.cpu_count() or 1) // jobs)
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_start_worker, initargs=(threads, payload)) as pool:
-            # Longest runs first (DEC, more labels), so that no core idles at the end.
-            order = sorted(pending, key=lambda run: (not EXPERIMENTS[run[0]].dec_pretraining, -run[1]))
+            order = longest_first(pending)
             futures = {pool.submit(_run_in_worker, *run): run for run in order}
             try:
                 for future in as_completed(futures):

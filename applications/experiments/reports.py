@@ -136,13 +136,28 @@ def paired_differences(runs, treatment="dec", control="baseline", part="val", me
     return out
 
 
-def format_paired(runs, treatment="dec", control="baseline", metric="acc2"):
-    """Lines of `paired_differences` on the labelled and on every validation video."""
+COMPARISONS = (
+    ("dec", "baseline"),
+    ("dec", "dec_without_kl"),
+    ("dec_without_kl", "baseline"),
+    ("dec_regression", "baseline_regression"),
+)
+"""`(treatment, control)` pairs that `format_paired` reports when both were run:
+DEC's gain, what its KL term adds over the same training without it, and the gain of that control."""
+
+
+def format_paired(runs, comparisons=COMPARISONS, metric="acc2"):
+    """Lines of `paired_differences` on the labelled and on every validation
+    video, for each comparison whose two experiments are among `runs`."""
     lines = []
-    for part in ("val", "val_all"):
-        for fraction, result in paired_differences(runs, treatment, control, part, metric).items():
-            seeds = " ".join(f"{value:+.2f}" for value in result["differences"].values())
-            interval = "" if result["low"] is None else f", 95% CI [{result['low']:+.2f}, {result['high']:+.2f}]"
-            lines.append(f"{treatment} − {control}, {part} {metric}, {int(fraction * 100)}% labels: per seed {seeds}; "
-                         f"mean {result['mean']:+.2f}{interval}")
+    names = {r.experiment for r in runs}
+    for treatment, control in comparisons:
+        if treatment not in names or control not in names:
+            continue
+        for part in ("val", "val_all"):
+            for fraction, result in paired_differences(runs, treatment, control, part, metric).items():
+                seeds = " ".join(f"{value:+.2f}" for value in result["differences"].values())
+                interval = "" if result["low"] is None else f", 95% CI [{result['low']:+.2f}, {result['high']:+.2f}]"
+                lines.append(f"{treatment} − {control}, {part} {metric}, {int(fraction * 100)}% labels: per seed "
+                             f"{seeds}; mean {result['mean']:+.2f}{interval}")
     return "\n".join(lines)

@@ -9,14 +9,17 @@ import time
 import keras
 import numpy as np
 
+from applications.callbacks import StageProgress
 from applications.experiments.config import TrainingConfig, experiment as find_experiment
 from applications.experiments.feeding import predict, predict_outputs
 from applications.experiments.schedule import build_backbone, epochs_run, pretrain_dec, train_task, weight_shift
-from mosi_keras.data import Preprocessor, binary_labels, semi_supervised_split
+from mosi_keras.data import DataError, Preprocessor, binary_labels, semi_supervised_split
 from mosi_keras.evaluation import clustering_metrics, sentiment_metrics
 from mosi_keras.losses import UNLABELLED
 
 PAPER_MAX_LEN = 30
+AUTOENCODER_DIR = "autoencoders"
+"""The folder of `out_dir` where DEC runs keep stage 1 for the runs that share it."""
 
 
 def evaluate_task(model, dataset, preprocessor=None):
@@ -29,14 +32,51 @@ def evaluate_task(model, dataset, preprocessor=None):
     )
 
 
-def write_history_csv(history, path):
-    keys = sorted(history)
-    rows = zip(*(history[k] for k in keys))
-    with open(path, "w", newline="") as file:
+def predict_segments(model, dataset, preprocessor=None):
+    """A sentiment task's prediction for each segment of `dataset` (labels not needed).
+
+    The file's modalities must be the model's, with the widths it was
+    trained on (a `DataError` names the ones that differ).
+
+    Returns:
+        dict of columns: `segment_id`, `video_id`, then `probability` (of
+        positive sentiment, a classifier) or `score` (a regressor), and
+        `predicted_class` (1: positive, sentiment ≥ 0; 0: negative).
+    """
+    preprocessor = preprocessor or model.preprocessor
+    trained = {name: len(stats["min"]) for name, stats in preprocessor.statistics.items()}
+    given = dataset.feature_dims
+    if set(given) != set(trained):
+        raise DataError(
+            f"{dataset.source}: modalities {sorted(given)} differ from the model's {sorted(trained)}"
+            + "".join(f"; {label} {names}" for label, names in (
+                ("missing", sorted(set(trained) - set(given))), ("not in the model", sorted(set(given) - set(trained))))
+                if names) + "."
+        )
+    outputs = predict_outputs(model, preprocessor.transform(dataset))
+    if getattr(model, "PREDICTS_SCORE", False):
+        column, value = "score", outputs
+    else:
+        column, value = "probability", 1.0 / (1.0 + np.exp(-outputs))
+    return {"segment_id": dataset.ids, "video_id": dataset.video_ids, column: value,
+            "predicted_class": (outputs >= 0).astype(int)}
+
+
+def write_csv_atomically(columns, path):
+    """Writes a dict of equal-length columns as CSV (header first) through a
+    temporary file renamed into place."""
+    with open(path + ".tmp", "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["epoch", *keys])
-        for epoch, row in enumerate(rows):
-            writer.writerow([epoch, *row])
+        writer.writerow(list(columns))
+        writer.writerows(zip(*columns.values()))
+    os.replace(path + ".tmp", path)
+
+
+def write_history_csv(history, path):
+    """One row per epoch: `epoch`, then each history key in name order."""
+    keys = sorted(history)
+    epochs = len(history[keys[0]]) if keys else 0
+    write_csv_atomically({"epoch": range(epochs), **{key: history[key] for key in keys}}, path)
 
 
 def write_json_atomically(value, path):
@@ -161,7 +201,8 @@ class RunResult:
 
 
 def run_experiment(
-    dataset, experiment, label_fraction=0.4, seed=0, config=None, test_dataset=None, out_dir=None, verbose=0
+    dataset, experiment, label_fraction=0.4, seed=0, config=None, test_dataset=None, out_dir=None, verbose=0,
+    log=None,
 ):
     """Trains and evaluates one model under the paper's protocol.
 
@@ -176,13 +217,16 @@ def run_experiment(
     video (`val_all`: the unlabelled part's validation videos too, whose
     labels are used for nothing else), and on `test_dataset` when given.
 
+    With `log` (a function of one line, e.g. `print`), each stage reports
+    its progress there (`callbacks.StageProgress`); `verbose` is `fit`'s.
+
     Returns:
         A `RunResult`; with `out_dir`, also writes `<run>.keras` (with its
         preprocessing), `<run>_history_<stage>.csv` and, last, `<run>.json`
         (its presence marks the run as finished).
     """
     setup = find_experiment(experiment)
-    config = config or TrainingConfig()
+    config = setup.config(config or TrainingConfig())
     keras.utils.set_random_seed(seed)
     started = time.time()
     prepared = prepare_experiment(dataset, label_fraction, seed)
@@ -190,12 +234,19 @@ def run_experiment(
     scores = setup.task == "regressor"
     train, validation = prepared.labelled("train", scores), prepared.labelled("val", scores)
     histories, epochs = {}, {}
+    name = run_name(experiment, label_fraction, seed)
+
+    def progress(stage, stage_epochs):
+        return [StageProgress(name, stage, stage_epochs, log)] if log else []
+
     every_val = prepared.rows(split.val), prepared.labels[split.val]  # measured on, never trained on
     pre = None
     if setup.dec_pretraining:
         pre = pretrain_dec(
             *prepared.pretrain_train, prepared.pretrain_val,
             config, dataset.feature_dims, max_len, seed=seed, verbose=verbose, diagnose=every_val,
+            autoencoder_cache=None if out_dir is None else os.path.join(out_dir, AUTOENCODER_DIR),
+            progress=progress,
         )
         histories.update(pre.histories)
         epochs.update(pre.epochs)
@@ -203,7 +254,8 @@ def run_experiment(
     start = backbone.get_weights()
     model, history = train_task(
         setup.task, train, validation, config, dataset.feature_dims, max_len, backbone=backbone,
-        preprocessor=prepared.preprocessor, verbose=verbose,
+        preprocessor=prepared.preprocessor, verbose=verbose, callbacks=progress(setup.task, config.epochs),
+        learning_rate=None if pre is None else config.finetune_learning_rate,
     )
     histories[setup.task] = history.history
     epochs[setup.task] = epochs_run(history)
@@ -229,7 +281,6 @@ def run_experiment(
         record.clustering_val = clustering_metrics(prepared.labels[split.labelled_val], q.argmax(1))
         record.clusters = pre.diagnostics
     if out_dir is not None:
-        name = run_name(experiment, label_fraction, seed)
         os.makedirs(out_dir, exist_ok=True)
         model.save(os.path.join(out_dir, f"{name}.keras"))
         for stage, values in histories.items():

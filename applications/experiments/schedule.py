@@ -1,6 +1,9 @@
 """The paper's training schedule (§4): baseline, DEC stages 1-2, fine-tuning."""
 
 import dataclasses
+import hashlib
+import json
+import os
 
 import keras
 import numpy as np
@@ -29,7 +32,9 @@ def early_stopping(patience, min_delta=0.0):
 
 
 def epochs_run(history):
-    return len(next(iter(history.history.values()))) if history.history else 0
+    """Epochs in a Keras `History` or its `history` dict."""
+    values = getattr(history, "history", history)
+    return len(next(iter(values.values()), []))
 
 
 def build_optimizer(model):
@@ -44,11 +49,11 @@ def build_optimizer(model):
     return model
 
 
-def compile_task(model, config):
-    """Compiles a sentiment task with the config's Adam (learning rate,
-    weight decay) and the task's default loss and metrics."""
+def compile_task(model, config, learning_rate=None):
+    """Compiles a sentiment task with the config's Adam (`learning_rate`,
+    default the config's; weight decay) and the task's default loss and metrics."""
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate, weight_decay=config.weight_decay),
+        optimizer=keras.optimizers.Adam(learning_rate or config.learning_rate, weight_decay=config.weight_decay),
         jit_compile=resolve_jit_compile(config.jit_compile),
         run_eagerly=config.run_eagerly,
     )
@@ -69,7 +74,7 @@ def build_task(task, config, feature_dims, max_len, backbone=None, preprocessor=
 
 
 def train_task(task, train, validation, config, feature_dims, max_len, backbone=None,
-               preprocessor=None, callbacks=(), verbose=0):
+               preprocessor=None, callbacks=(), verbose=0, learning_rate=None):
     """Trains a sentiment task on labelled rows: the baseline, or the
     fine-tuning of §4.3 when `backbone` is a pre-trained one.
 
@@ -81,13 +86,15 @@ def train_task(task, train, validation, config, feature_dims, max_len, backbone=
             fine-tuning, `pretrained.clone()` keeps the DEC model's own.
             `None`: a new one with the config's sizes (the baseline).
         preprocessor: the fitted `Preprocessor`, saved with the model.
+        learning_rate: Adam's rate; default `config.learning_rate` (for
+            fine-tuning, `run_experiment` passes `finetune_learning_rate`).
 
     Returns:
         `(model, history)`; the model holds the weights of the epoch with
         the best validation loss.
     """
     model = build_task(task, config, feature_dims, max_len, backbone, preprocessor)
-    compile_task(model, config)
+    compile_task(model, config, learning_rate)
     history = model.fit(
         **fit_arguments(train[0], np.asarray(train[1], "float32"), config.batch_size),
         **validation_arguments(validation[0], np.asarray(validation[1], "float32"), config.batch_size),
@@ -139,7 +146,8 @@ def make_dec_stage(backbone, decoder, config, stage):
                        supervised_weight=0.0, disentangle_weight=config.ae_disentangle_weight)
         learning_rate = config.ae_learning_rate
     else:
-        weights = dict(reconstruction_weight=config.dec_reconstruction_weight,
+        weights = dict(cluster_weight=config.dec_cluster_weight,
+                       reconstruction_weight=config.dec_reconstruction_weight,
                        supervised_weight=config.dec_supervised_weight,
                        disentangle_weight=config.dec_disentangle_weight)
         learning_rate = config.dec_learning_rate
@@ -172,28 +180,109 @@ class DECPretraining:
     diagnostics: dict = dataclasses.field(default_factory=dict)
 
 
-def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbose=0, diagnose=None):
+AUTOENCODER_FIELDS = (
+    "hidden_dim", "num_blocks", "num_heads", "intermediate_dim", "dropout", "decoder_hidden_dim",
+    "n_clusters", "batch_size", "ae_epochs", "ae_learning_rate", "ae_reconstruction_weight",
+    "ae_disentangle_weight", "ae_early_stopping", "patience", "pretrain_min_delta",
+)
+"""The `TrainingConfig` fields that stage 1 (the label-free autoencoder) depends on."""
+
+
+def autoencoder_key(config, seed, x, validation_x):
+    """A name for stage 1's result: it depends on these fields, the seed and
+    the rows (not on labels), so runs that share them share stage 1."""
+    digest = hashlib.sha256(json.dumps(
+        {name: getattr(config, name) for name in AUTOENCODER_FIELDS} | {"seed": seed}, sort_keys=True
+    ).encode())
+    for rows in (x, validation_x):
+        for name in sorted(rows):
+            digest.update(name.encode() + np.ascontiguousarray(rows[name]).tobytes())
+    return f"seed{seed}_{digest.hexdigest()[:16]}"
+
+
+def train_autoencoder(stage1, x, y, validation, config, verbose=0, cache_dir=None, key=None, callbacks=()):
+    """Stage 1 (`stage1.fit`), or its weights and history from `cache_dir`
+    when a run with the same `key` (`autoencoder_key`) already trained it.
+
+    Stage 1 sees no label (reconstruction and disentanglement only), so the
+    DEC runs of one seed at every label fraction, and every experiment
+    with DEC pre-training, train the very same autoencoder: `reproduce`
+    trains it once per seed. The weights are written before the history,
+    each to a temporary file renamed into place, so a run killed halfway
+    leaves no stage 1 that looks finished.
+
+    Returns:
+        The stage's Keras history dict.
+    """
+    paths = None
+    if cache_dir is not None:
+        stem = os.path.join(cache_dir, key)
+        paths = stem + ".weights.h5", stem + ".json"
+        if os.path.exists(paths[1]):
+            stage1(keras.tree.map_structure(lambda a: a[:1], x))  # build, then load
+            stage1.load_weights(paths[0])
+            with open(paths[1]) as file:
+                return json.load(file)
+    feed = fit_arguments(x, y, config.batch_size)
+    if config.ae_early_stopping:  # otherwise nothing reads the validation loss: it is not computed
+        feed.update(validation_arguments(*validation, config.batch_size))
+        callbacks = [early_stopping(config.patience, config.pretrain_min_delta), *callbacks]
+    history = stage1.fit(**feed, epochs=config.ae_epochs, verbose=verbose, callbacks=list(callbacks)).history
+    history = {name: [float(v) for v in values] for name, values in history.items()}
+    if paths is not None:
+        os.makedirs(cache_dir, exist_ok=True)
+        partial = paths[0][: -len(".weights.h5")] + ".partial.weights.h5"
+        stage1.save_weights(partial)
+        os.replace(partial, paths[0])
+        with open(paths[1] + ".partial", "w") as file:
+            json.dump(history, file)
+        os.replace(paths[1] + ".partial", paths[1])
+    return history
+
+
+def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbose=0, diagnose=None,
+                 autoencoder_cache=None, progress=None):
     """Stages 1 and 2 of §4.3 on labelled + unlabelled rows.
 
     Args:
         x: inputs of every training row; y: classes with `-1` for unlabelled.
         validation: `(inputs, classes)` of the validation videos, for early
-            stopping of stage 1 (and of stage 2 with `dec_early_stopping`).
+            stopping of stage 1 with `ae_early_stopping` and of stage 2 with
+            `dec_early_stopping`.
+        seed: the random seed; stage 2 starts from `set_random_seed(seed)`
+            whether stage 1 was trained here or read from the cache, so a
+            run's result does not depend on which.
         diagnose: optional `(inputs, true classes)` on which to measure the
             clusters at the start and end of stage 2 (`cluster_diagnostics`);
             measurement only, never used for training or selection.
+        autoencoder_cache: optional folder where stage 1's weights are kept
+            and looked up (`train_autoencoder`).
+        progress: optional `progress(stage, epochs)` → callbacks for the
+            stage `"autoencoder"` or `"clustering"` (e.g. `StageProgress`).
 
     Returns:
         A `DECPretraining`.
     """
-    backbone = build_backbone(config, feature_dims, max_len)
-    decoder = MultimodalDecoder.for_backbone(backbone, max_len, config.decoder_hidden_dim)
-    stage1 = make_dec_stage(backbone, decoder, config, stage=1)
-    feed = dict(**fit_arguments(x, y, config.batch_size), **validation_arguments(*validation, config.batch_size))
-    history1 = stage1.fit(
-        **feed, epochs=config.ae_epochs, verbose=verbose,
-        callbacks=[early_stopping(config.patience, config.pretrain_min_delta)],
-    )
+    def autoencoder(weights_from=None):
+        backbone = build_backbone(config, feature_dims, max_len)
+        decoder = MultimodalDecoder.for_backbone(backbone, max_len, config.decoder_hidden_dim)
+        if weights_from is not None:
+            backbone.set_weights(weights_from.backbone.get_weights())
+            decoder.set_weights(weights_from.decoder.get_weights())
+        return backbone, decoder
+
+    stage1 = make_dec_stage(*autoencoder(), config, stage=1)
+    key = None if autoencoder_cache is None else autoencoder_key(config, seed, x, validation[0])
+    def stage_callbacks(stage, epochs):
+        return list(progress(stage, epochs)) if progress else []
+
+    history1 = train_autoencoder(stage1, x, y, validation, config, verbose, autoencoder_cache, key,
+                                 stage_callbacks("autoencoder", config.ae_epochs))
+    # Stage 2 starts from the same random state however stage 1 was had:
+    # reseeded, on new layers (whose dropout seed states stage 1 did not
+    # advance) holding stage 1's weights.
+    keras.utils.set_random_seed(seed)
+    backbone, decoder = autoencoder(weights_from=stage1)
     stage2 = make_dec_stage(backbone, decoder, config, stage=2)
     stage2(keras.tree.map_structure(lambda a: a[:1], x))  # build
     initialize_centroids(stage2, x, y, n_init=config.kmeans_n_init, seed=seed)
@@ -205,14 +294,17 @@ def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbos
     if diagnose is not None:
         diagnostics["kmeans_start"] = cluster_diagnostics(stage2, x, *diagnose)
     # Without the rewind nothing reads stage 2's validation loss: skip computing it.
-    feed2 = feed if config.dec_early_stopping else fit_arguments(x, y, config.batch_size)
-    history2 = stage2.fit(**feed2, epochs=config.dec_epochs, verbose=verbose, callbacks=callbacks)
+    feed = fit_arguments(x, y, config.batch_size)
+    if config.dec_early_stopping:
+        feed.update(validation_arguments(*validation, config.batch_size))
+    history2 = stage2.fit(**feed, epochs=config.dec_epochs, verbose=verbose,
+                          callbacks=callbacks + stage_callbacks("clustering", config.dec_epochs))
     if diagnose is not None:
         diagnostics["after_clustering"] = cluster_diagnostics(stage2, x, *diagnose)
     return DECPretraining(
         backbone=backbone,
         dec=stage2,
-        histories={"autoencoder": history1.history, "clustering": history2.history},
+        histories={"autoencoder": history1, "clustering": history2.history},
         epochs={"autoencoder": epochs_run(history1), "clustering": epochs_run(history2)},
         diagnostics=diagnostics,
     )

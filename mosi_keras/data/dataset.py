@@ -41,6 +41,8 @@ class MultimodalDataset:
         folds: optional `(N,)` array of the source's own fold names
             (`"train"`, `"valid"`, `"test"`), or `None`.
         source: where the data came from (for error messages).
+        labelled: `False` for segments without sentiment (to predict on):
+            `sentiment` is then NaN.
     """
 
     modalities: dict
@@ -50,6 +52,7 @@ class MultimodalDataset:
     video_ids: np.ndarray
     folds: np.ndarray = None
     source: str = "<memory>"
+    labelled: bool = True
 
     def __post_init__(self):
         self.validate()
@@ -84,6 +87,7 @@ class MultimodalDataset:
             video_ids=self.video_ids[indices].copy(),
             folds=None if self.folds is None else self.folds[indices].copy(),
             source=self.source,
+            labelled=self.labelled,
         )
 
     def select_modalities(self, names):
@@ -133,6 +137,8 @@ class MultimodalDataset:
                     f"{where}: '{name}_lengths' of sample {bad} is {int(lengths[bad])}, "
                     f"outside [0, {array.shape[1]}] (the arrays' time steps)."
                 )
+        if not self.labelled:
+            return
         sentiment = self.sentiment
         bad = ~np.isfinite(sentiment) | (np.abs(sentiment) > 3.0)
         if np.any(bad):
@@ -161,7 +167,8 @@ def from_arrays(arrays, sentiment, lengths=None, ids=None, video_ids=None, folds
 
     2-D arrays `(N, d)` become length-1 sequences. Missing lengths mean every
     step is valid; missing ids are numbered; missing video ids make every
-    sample its own video.
+    sample its own video. `sentiment=None`: unlabelled segments (NaN
+    sentiment, `labelled=False`), e.g. new data to predict on.
     """
     lengths = dict(lengths or {})
     modalities = {}
@@ -177,6 +184,9 @@ def from_arrays(arrays, sentiment, lengths=None, ids=None, video_ids=None, folds
             lengths[name] = np.asarray(lengths[name]).astype("int64")
         else:
             lengths[name] = np.full(len(array), array.shape[1] if array.ndim == 3 else 1, "int64")
+    labelled = sentiment is not None
+    if not labelled:
+        sentiment = np.full(len(next(iter(modalities.values()))) if modalities else 0, np.nan)
     sentiment = np.asarray(sentiment, dtype="float32").reshape(-1)
     n = len(sentiment)
     ids = np.asarray(ids).astype(str) if ids is not None else np.array([str(i) for i in range(n)])
@@ -189,4 +199,5 @@ def from_arrays(arrays, sentiment, lengths=None, ids=None, video_ids=None, folds
         video_ids=video_ids,
         folds=None if folds is None else np.asarray(folds).astype(str),
         source=source,
+        labelled=labelled,
     )

@@ -23,9 +23,11 @@ def _decode(array):
     return array
 
 
-def arrays_to_dataset(arrays, source):
-    """Turns the kit layout (a dict of arrays) into a `MultimodalDataset`."""
-    if "sentiment" not in arrays:
+def arrays_to_dataset(arrays, source, require_sentiment=True):
+    """Turns the kit layout (a dict of arrays) into a `MultimodalDataset`;
+    without `require_sentiment` a file with no `sentiment` gives unlabelled
+    segments (`labelled=False`)."""
+    if "sentiment" not in arrays and require_sentiment:
         raise DataError(f"{source}: no 'sentiment' array (keys: {sorted(arrays)}).")
     modalities, lengths = {}, {}
     for key, array in arrays.items():
@@ -34,12 +36,16 @@ def arrays_to_dataset(arrays, source):
         if array.ndim in (2, 3) and np.issubdtype(array.dtype, np.number):
             modalities[key] = array
             lengths[key] = arrays.get(f"{key}_lengths")
+        elif array.ndim > 3:
+            raise DataError(
+                f"{source}: '{key}' has shape {array.shape}; a modality is (N, d) or (N, T, d)."
+            )
     orphans = [k for k in arrays if k.endswith("_lengths") and k[: -len("_lengths")] not in modalities]
     if orphans:
         raise DataError(f"{source}: {orphans} given but there is no such modality array.")
     return from_arrays(
         modalities,
-        arrays["sentiment"],
+        arrays.get("sentiment"),
         lengths=lengths,
         ids=_decode(arrays["segment_id"]) if "segment_id" in arrays else None,
         video_ids=_decode(arrays["video_id"]) if "video_id" in arrays else None,
@@ -48,7 +54,7 @@ def arrays_to_dataset(arrays, source):
     )
 
 
-def read_npz(path):
+def read_npz(path, require_sentiment=True):
     with open(path, "rb") as file:
         head = file.read(4)
     if not head.startswith(b"PK"):  # every zip archive, hence every .npz, starts so
@@ -60,10 +66,10 @@ def read_npz(path):
         raise DataError(f"{path}: a damaged or truncated .npz archive ({error}).") from None
     except ValueError as error:
         raise DataError(f"{path}: holds pickled objects, which are not loaded ({error}).") from None
-    return arrays_to_dataset(arrays, str(path))
+    return arrays_to_dataset(arrays, str(path), require_sentiment)
 
 
-def read_hdf5(path):
+def read_hdf5(path, require_sentiment=True):
     try:
         with h5py.File(path, "r") as file:
             arrays = {
@@ -71,7 +77,7 @@ def read_hdf5(path):
             }
     except OSError as error:
         raise DataError(f"{path}: not a readable HDF5 file ({error}).") from None
-    return arrays_to_dataset(arrays, str(path))
+    return arrays_to_dataset(arrays, str(path), require_sentiment)
 
 
 def write_dataset(dataset, path):

@@ -31,7 +31,7 @@ def detect_format(path):
     )
 
 
-def load_dataset(path, format=None, modalities=None):
+def load_dataset(path, format=None, modalities=None, require_sentiment=True):
     """Loads a multimodal sentiment dataset.
 
     Args:
@@ -40,6 +40,8 @@ def load_dataset(path, format=None, modalities=None):
         format: `"npz"`, `"hdf5"`, `"csd"` or `"mmsa"`; detected when `None`.
         modalities: optional list of modality names to keep (an absent one
             is an error).
+        require_sentiment: `False` accepts a kit-layout file without a
+            `sentiment` array (segments to predict on: `labelled=False`).
 
     Returns:
         A `MultimodalDataset`.
@@ -55,7 +57,10 @@ def load_dataset(path, format=None, modalities=None):
     format = format or detect_format(path)
     if format not in READERS:
         raise DataError(f"{path}: unknown format '{format}'; use one of {sorted(READERS)}.")
-    dataset = READERS[format](path)
+    if format in ("npz", "hdf5"):
+        dataset = READERS[format](path, require_sentiment=require_sentiment)
+    else:
+        dataset = READERS[format](path)
     if modalities is not None:
         dataset = dataset.select_modalities(list(modalities))
     return dataset

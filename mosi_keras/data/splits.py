@@ -1,4 +1,4 @@
-"""Seeded, video-grouped splits: labelled/unlabelled, then train/validation."""
+"""Seeded, video-grouped splits: train/validation, then labelled/unlabelled."""
 
 import dataclasses
 
@@ -18,12 +18,13 @@ class SemiSupervisedSplit:
 
     @property
     def train(self):
-        """Every training row, labelled or not (for DEC pre-training)."""
-        return np.concatenate([self.labelled_train, self.unlabelled_train])
+        """Every training row, labelled or not (for DEC pre-training), in row order."""
+        return np.sort(np.concatenate([self.labelled_train, self.unlabelled_train]))
 
     @property
     def val(self):
-        return np.concatenate([self.labelled_val, self.unlabelled_val])
+        """Every validation row, labelled or not, in row order."""
+        return np.sort(np.concatenate([self.labelled_val, self.unlabelled_val]))
 
 
 def split_by_group(groups, indices, fraction, rng):
@@ -54,14 +55,20 @@ def split_by_group(groups, indices, fraction, rng):
 def semi_supervised_split(video_ids, label_fraction=0.4, val_fraction=0.2, seed=0):
     """The paper's split, grouped by video so no video is in two parts.
 
-    Whole videos are assigned to the labelled part until it holds about
-    `label_fraction` of the rows (the rest is unlabelled), then within each
-    part about `val_fraction` of the rows (whole videos) go to validation.
+    Whole videos go to validation until it holds about `val_fraction` of the
+    rows; then, within the training and within the validation videos, whole
+    videos are kept labelled until they hold about `label_fraction` of the
+    rows (the rest is unlabelled). Both the labelled and the unlabelled
+    parts are thus split about 80 / 20 (§4.1), and for one seed the
+    training and validation videos do not depend on `label_fraction`: the
+    runs of a seed at 40 % and 100 % labels see the same rows (the
+    label-free autoencoder stage is the same for both) and are measured on
+    the same validation videos.
 
     Args:
         video_ids: `(N,)` video of each row.
         label_fraction: share of rows whose labels are kept. `1.0` keeps all.
-        val_fraction: share of each part held out for validation.
+        val_fraction: share of rows (whole videos) held out for validation.
         seed: the same seed gives the same split.
     """
     video_ids = np.asarray(video_ids)
@@ -72,12 +79,14 @@ def semi_supervised_split(video_ids, label_fraction=0.4, val_fraction=0.2, seed=
     if len(np.unique(video_ids)) < 2:
         raise DataError("a video-grouped split needs at least 2 videos.")
     rng = np.random.default_rng(seed)
-    labelled, unlabelled = split_by_group(video_ids, np.arange(len(video_ids)), label_fraction, rng)
-    labelled_val, labelled_train = split_by_group(video_ids, labelled, val_fraction, rng)
-    unlabelled_val, unlabelled_train = split_by_group(video_ids, unlabelled, val_fraction, rng)
+    val, train = split_by_group(video_ids, np.arange(len(video_ids)), val_fraction, rng)
+    # One generator per part, so that the labelled share drawn in one part
+    # leaves the other's draw (and the train/validation cut) unchanged.
+    train_rng, val_rng = (np.random.default_rng([seed, part]) for part in (1, 2))
+    labelled_train, unlabelled_train = split_by_group(video_ids, train, label_fraction, train_rng)
+    labelled_val, unlabelled_val = split_by_group(video_ids, val, label_fraction, val_rng)
     if len(labelled_train) == 0 or len(labelled_val) == 0:
         raise DataError(
             f"too few videos ({len(np.unique(video_ids))}) for labelled train and validation parts."
         )
     return SemiSupervisedSplit(labelled_train, labelled_val, unlabelled_train, unlabelled_val)
-

@@ -14,6 +14,8 @@ def make_synthetic_mosi(
     feature_dims=None,
     n_clusters=4,
     signal=(0.07, 0.05, 0.06),
+    separation=1.5,
+    speaker=0.2,
     seed=0,
 ):
     """Generates a dataset shaped like CMU-MOSI word-aligned features.
@@ -22,11 +24,18 @@ def make_synthetic_mosi(
     own typical sentiment (from strongly negative to strongly positive); its
     sentiment is drawn around the group's centre, clipped to [-3, 3] and
     rounded to a multiple of 0.2 like averaged annotations (so some scores
-    are exactly 0). Every modality sees a random linear view of (sentiment,
-    group) at each valid step, buried under per-step noise and a per-video
-    (speaker) offset, with a different signal strength per modality.
-    Lengths vary from 3 steps to `max_len`. A classifier has to pool over
-    steps and combine modalities to do well: learnable, not trivial.
+    are exactly 0). A group's latent code is its side of zero (the binary
+    class), scaled by `separation`, then a smaller random part of its own:
+    the groups gather in two clusters, one per class, with structure inside
+    each, so the cluster assumption that semi-supervised clustering relies
+    on holds (a few segments of the groups near zero fall on the other
+    side: clusters and labels agree mostly, not always). Every modality
+    sees a random linear view of (code, sentiment) at each valid step,
+    buried under per-step noise and a per-video (speaker) offset, with a
+    different signal strength per modality. Lengths vary from 3 steps to
+    `max_len`. A classifier has to pool over steps and combine modalities
+    to do well, and unlabelled segments show where the clusters are:
+    learnable, not trivial.
 
     Args:
         n_videos: number of videos (speakers).
@@ -36,6 +45,9 @@ def make_synthetic_mosi(
             visual 35.
         n_clusters: latent groups.
         signal: signal-to-noise scale per modality, in `feature_dims` order.
+        separation: distance of the two classes' groups along the code's
+            first axis (`0`: groups placed at random, unrelated to the class).
+        speaker: scale of the per-video offset of every feature.
         seed: the same seed gives the same data.
 
     Returns:
@@ -44,7 +56,8 @@ def make_synthetic_mosi(
     feature_dims = dict(feature_dims or MOSI_DIMS)
     rng = np.random.default_rng(seed)
     centres = np.linspace(-2.2, 2.2, n_clusters)
-    group_codes = rng.normal(size=(n_clusters, 4))
+    side = np.where(centres < 0, -1.0, 1.0)
+    group_codes = np.concatenate([separation * side[:, None], 0.5 * rng.normal(size=(n_clusters, 3))], axis=1)
     counts = rng.integers(segments_per_video[0], segments_per_video[1] + 1, size=n_videos)
     n = int(counts.sum())
     video_index = np.repeat(np.arange(n_videos), counts)
@@ -57,9 +70,9 @@ def make_synthetic_mosi(
     modalities = {}
     for (name, dim), strength in zip(feature_dims.items(), signal):
         projection = rng.normal(size=(latent.shape[1], dim)) / np.sqrt(latent.shape[1])
-        speaker = rng.normal(scale=0.5, size=(n_videos, dim))
+        offsets = rng.normal(scale=speaker, size=(n_videos, dim))
         clean = latent @ projection  # (n, dim)
-        steps = strength * clean[:, None, :] + speaker[video_index][:, None, :]
+        steps = strength * clean[:, None, :] + offsets[video_index][:, None, :]
         steps = steps + rng.normal(size=(n, max_len, dim))
         modalities[name] = np.where(valid[:, :, None], steps, 0.0).astype("float32")
     video_names = np.array([f"synthetic_video_{v:03d}" for v in range(n_videos)])

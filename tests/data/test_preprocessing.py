@@ -109,3 +109,32 @@ def test_streaming_fit_over_chunks_equals_fit_on_all_rows(data):
     for name, stats in whole.statistics.items():
         for key, value in stats.items():
             np.testing.assert_allclose(streamed.statistics[name][key], value, rtol=1e-9, atol=1e-12)
+
+
+def test_a_seeds_training_and_validation_videos_do_not_depend_on_the_label_fraction(data):
+    splits = [semi_supervised_split(data.video_ids, fraction, 0.2, seed=4) for fraction in (0.3, 0.4, 1.0)]
+    for split in splits[1:]:
+        np.testing.assert_array_equal(split.train, splits[0].train)
+        np.testing.assert_array_equal(split.val, splits[0].val)
+    forty = splits[1]
+    assert 0.3 < len(forty.labelled_train) / len(forty.train) < 0.5  # labels kept in each part
+    assert 0.2 < len(forty.labelled_val) / len(forty.val) < 0.6
+    assert set(forty.labelled_train) <= set(splits[2].labelled_train)
+
+
+def test_generated_data_clusters_by_class_so_unlabelled_rows_can_help():
+    from sklearn.cluster import KMeans
+    from sklearn.preprocessing import StandardScaler
+
+    from mosi_keras.evaluation import cluster_accuracy
+
+    def kmeans_accuracy(**options):
+        data = make_synthetic_mosi(n_videos=40, seed=0, **options)
+        masks = data.masks()
+        pooled = np.concatenate([(data.modalities[name] * masks[name][..., None]).sum(1) / masks[name].sum(1)[:, None]
+                                 for name in data.modalities], axis=1)
+        clusters = KMeans(2, n_init=5, random_state=0).fit_predict(StandardScaler().fit_transform(pooled))
+        return cluster_accuracy(binary_labels(data.sentiment), clusters)
+
+    assert kmeans_accuracy() > 0.85  # the two clusters are the two classes, up to the groups near zero
+    assert kmeans_accuracy(separation=0.0, speaker=0.5) < 0.65  # groups at random: clusters are not classes

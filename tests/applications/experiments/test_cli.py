@@ -46,7 +46,7 @@ def test_reproduce_in_parallel_processes_gives_the_records_of_one_process(files,
 
     sequential, _ = reproduce(1)
     parallel, out = reproduce(2)
-    assert "4 runs, 2 at a time" in capsys.readouterr().out
+    assert "4 to run, 2 at a time in separate processes" in capsys.readouterr().out
     assert [(r["experiment"], r["label_fraction"], r["seed"]) for r in parallel] == [
         (r["experiment"], r["label_fraction"], r["seed"]) for r in sequential]
     for one, two in zip(sequential, parallel):
@@ -103,3 +103,78 @@ def test_unknown_hyperparameter_is_a_clear_error(files, capsys):
         json.dump({"hiden_dim": 3}, file)
     assert main(["train", "--data", str(files / "train.npz"), "--hyperparameters", str(files / "bad.json")]) == 2
     assert "hiden_dim" in capsys.readouterr().err
+
+
+def test_predict_writes_one_row_per_segment_of_a_file_without_labels(files, capsys):
+    import csv
+
+    import numpy as np
+
+    out = files / "trained"
+    assert main(["train", "--data", str(files / "train.npz"), "--experiment", "baseline", "--quiet",
+                 "--out", str(out), "--hyperparameters", str(files / "hp.json")]) == 0
+    model = str(out / "baseline_labels040_seed0.keras")
+    with np.load(files / "train.npz") as archive:
+        arrays = {key: archive[key] for key in archive.files if key != "sentiment"}
+    np.savez(files / "new.npz", **arrays)
+    capsys.readouterr()
+    assert main(["predict", model, "--data", str(files / "new.npz"), "--out", str(files / "p.csv")]) == 0
+    assert "written to" in capsys.readouterr().out
+    with open(files / "p.csv") as file:
+        rows = list(csv.DictReader(file))
+    assert list(rows[0]) == ["segment_id", "video_id", "probability", "predicted_class"]
+    assert [row["segment_id"] for row in rows] == arrays["segment_id"].tolist()
+    for row in rows:
+        assert 0.0 <= float(row["probability"]) <= 1.0
+        assert int(row["predicted_class"]) == int(float(row["probability"]) >= 0.5)
+    arrays["audio"] = arrays["audio"][..., :2]
+    np.savez(files / "narrow.npz", **arrays)
+    assert main(["predict", model, "--data", str(files / "narrow.npz"), "--out", str(files / "q.csv")]) == 2
+    assert "modality 'audio' has 2 features" in capsys.readouterr().err
+    assert not (files / "q.csv").exists()
+
+
+def test_help_of_every_command_loads_no_backend():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from applications.experiments.cli import main\n"
+        "for command in ([], ['demo'], ['reproduce'], ['train'], ['tune'], ['evaluate'], ['predict']):\n"
+        "    try:\n"
+        "        main(command + ['--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print('LOADED', sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "LOADED []" in done.stdout
+
+
+def test_reproduce_prints_its_plan_stage_progress_and_time_left_unless_quiet(files, capsys):
+    argv = ["reproduce", "--data", str(files / "train.npz"), "--seeds", "1", "--jobs", "1",
+            "--label-fraction", "1.0", "--hyperparameters", str(files / "hp.json")]
+    assert main(argv + ["--out", str(files / "loud")]) == 0
+    printed = capsys.readouterr().out
+    assert "plan: 2 runs (baseline, dec × label fractions [1.0] × seeds [0]), 0 already done" in printed
+    for stage in ("autoencoder", "clustering", "classifier"):
+        assert f"dec_labels100_seed0: {stage} started" in printed
+        assert f"dec_labels100_seed0: {stage} done" in printed
+    assert "min left" in printed
+    assert main(argv + ["--out", str(files / "quiet"), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "plan:" not in printed and "started" not in printed and "min left" not in printed
+    assert "acc2" in printed  # the table is still printed
+
+
+def test_demo_dec_matches_or_beats_its_baseline_and_predicts_both_classes(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--quiet"]) == 0
+    runs = {r["experiment"]: r for r in json.loads((tmp_path / "results.json").read_text())["runs"]}
+    dec, baseline = runs["dec"], runs["baseline"]
+    for part in ("val", "val_all"):
+        assert dec[part]["acc2"] >= baseline[part]["acc2"]
+        assert 0.2 < dec[part]["predicted_positive"] < 0.8
+    # the generated data's clusters are its classes: stage 2 finds them
+    assert dec["clusters"]["after_clustering"]["cluster_acc"] > 0.8

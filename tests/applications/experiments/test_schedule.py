@@ -34,8 +34,8 @@ def test_initialize_centroids_matches_clusters_to_classes(tiny):
     assert agree >= 0.5  # matched, so at least as good as the swapped assignment
 
 
-def stage_two_callbacks(monkeypatch, tiny, **options):
-    """Runs `pretrain_dec` on the tiny data; returns (its result, stage 2's callbacks)."""
+def stage_callbacks(monkeypatch, tiny, **options):
+    """Runs `pretrain_dec` on the tiny data; returns (its result, {stage model: callbacks})."""
     import keras
 
     from applications.experiments.schedule import pretrain_dec
@@ -50,15 +50,15 @@ def stage_two_callbacks(monkeypatch, tiny, **options):
     monkeypatch.setattr(SemiSupervisedDEC, "fit", recording_fit)
     x, labels, semi = tiny
     config = TrainingConfig(**SMALL, decoder_hidden_dim=8, ae_epochs=1, dec_epochs=4, patience=1,
-                            kmeans_n_init=1, batch_size=16, **options)
+                            kmeans_n_init=1, batch_size=16, run_eagerly=True, **options)
     keras.utils.set_random_seed(0)
     result = pretrain_dec(x, semi, (x, semi), config, DIMS, MAX_LEN, diagnose=(x, labels))
-    return result, seen["dec_stage_2"]
+    return result, seen
 
 
 def test_stage_two_runs_its_epochs_and_is_never_rewound_by_default(monkeypatch, tiny):
-    result, callbacks = stage_two_callbacks(monkeypatch, tiny)
-    assert "EarlyStopping" not in callbacks
+    result, callbacks = stage_callbacks(monkeypatch, tiny)
+    assert "EarlyStopping" not in callbacks["dec_stage_2"]
     assert result.epochs["clustering"] == 4
     for moment in ("kmeans_start", "after_clustering"):
         assert set(result.diagnostics[moment]) >= {"cluster_acc", "nmi", "train_cluster_shares"}
@@ -66,8 +66,17 @@ def test_stage_two_runs_its_epochs_and_is_never_rewound_by_default(monkeypatch, 
 
 
 def test_dec_early_stopping_option_puts_the_rewind_back(monkeypatch, tiny):
-    _, callbacks = stage_two_callbacks(monkeypatch, tiny, dec_early_stopping=True)
-    assert "EarlyStopping" in callbacks
+    _, callbacks = stage_callbacks(monkeypatch, tiny, dec_early_stopping=True)
+    assert "EarlyStopping" in callbacks["dec_stage_2"]
+
+
+def test_stage_one_runs_its_epochs_without_validation_unless_ae_early_stopping(monkeypatch, tiny):
+    result, callbacks = stage_callbacks(monkeypatch, tiny)
+    assert "EarlyStopping" not in callbacks["dec_stage_1"]
+    assert "val_loss" not in result.histories["autoencoder"]
+    result, callbacks = stage_callbacks(monkeypatch, tiny, ae_early_stopping=True)
+    assert "EarlyStopping" in callbacks["dec_stage_1"]
+    assert "val_loss" in result.histories["autoencoder"]
 
 
 def test_weight_shift_is_the_relative_distance_moved():
@@ -75,3 +84,48 @@ def test_weight_shift_is_the_relative_distance_moved():
 
     assert weight_shift([np.ones(4)], [np.ones(4) * 1.5]) == pytest.approx(0.5)
     assert weight_shift([np.ones(4)], [np.ones(4)]) == 0.0
+
+
+def test_dec_cluster_weight_sets_the_kl_weight_of_stage_two_only():
+    config = TrainingConfig(**SMALL, dec_cluster_weight=0.0)
+    assert make_dec_stage(*make_backbone_decoder(), config, stage=2).cluster_weight == 0.0
+    assert make_dec_stage(*make_backbone_decoder(), TrainingConfig(**SMALL), stage=2).cluster_weight == 1.0
+    assert make_dec_stage(*make_backbone_decoder(), config, stage=1).cluster_weight == 0.0
+
+
+def test_fine_tuning_trains_at_the_given_learning_rate(tiny):
+    from applications.experiments.schedule import train_task
+
+    x, labels, _ = tiny
+    config = TrainingConfig(**SMALL, head_units=(4,), epochs=1, batch_size=16, run_eagerly=True)
+    model, _ = train_task("classifier", (x, labels), (x, labels), config, DIMS, MAX_LEN, learning_rate=3e-3)
+    assert float(model.optimizer.learning_rate) == pytest.approx(3e-3)
+    model, _ = train_task("classifier", (x, labels), (x, labels), config, DIMS, MAX_LEN)
+    assert float(model.optimizer.learning_rate) == pytest.approx(config.learning_rate)
+
+
+def test_stage_one_is_read_back_by_a_run_that_shares_it_with_the_same_result(tmp_path, tiny):
+    import keras
+
+    from applications.experiments.feeding import predict
+    from applications.experiments.schedule import pretrain_dec
+
+    x, labels, semi = tiny
+    config = TrainingConfig(**SMALL, decoder_hidden_dim=8, ae_epochs=2, dec_epochs=2, patience=5,
+                            kmeans_n_init=1, batch_size=16, run_eagerly=True)
+
+    def pretrain(y, cache):
+        keras.utils.set_random_seed(0)
+        return pretrain_dec(x, y, (x, y), config, DIMS, MAX_LEN, seed=0, autoencoder_cache=cache)
+
+    trained = pretrain(labels, str(tmp_path))  # all labels: trains stage 1 and keeps it
+    kept = sorted(path.name for path in tmp_path.iterdir())
+    assert len(kept) == 2 and kept[0].endswith(".json") and kept[1].endswith(".weights.h5")
+    read = pretrain(semi, str(tmp_path))  # other labels, same rows: stage 1 read back, not trained
+    alone = pretrain(semi, None)  # the same run training stage 1 itself
+    assert read.histories["autoencoder"] == trained.histories["autoencoder"]
+    np.testing.assert_allclose(predict(read.dec, x)["q"], predict(alone.dec, x)["q"], atol=1e-6)
+    other = TrainingConfig(**{**config.to_dict(), "ae_learning_rate": 1e-2})
+    keras.utils.set_random_seed(0)
+    pretrain_dec(x, semi, (x, semi), other, DIMS, MAX_LEN, seed=0, autoencoder_cache=str(tmp_path))
+    assert len(list(tmp_path.iterdir())) == 4  # another stage 1: its own entry

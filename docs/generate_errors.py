@@ -1,0 +1,155 @@
+"""Writes docs/errors.md: each bad input tried, and the message it gets.
+
+Run: python docs/generate_errors.py   (tests/data/test_errors.py runs every
+case, checks that its message names the problem, and that the page is current)
+"""
+
+import os
+import pickle
+import tempfile
+
+import numpy as np
+
+GOOD = dict(text=np.ones((4, 5, 3), "float32"), text_lengths=np.array([5, 3, 2, 1]),
+            audio=np.ones((4, 5, 2), "float32"), audio_lengths=np.array([5, 3, 2, 1]),
+            sentiment=np.array([-1.0, 0.0, 0.4, 2.0]), video_id=np.array(["a", "a", "b", "b"]))
+"""A valid kit-layout file of four segments, which each case spoils in one way."""
+
+
+def npz(folder, name="data.npz", **changes):
+    arrays = {key: value for key, value in {**GOOD, **changes}.items() if value is not None}
+    path = os.path.join(folder, name)
+    np.savez(path, **arrays)
+    return path
+
+
+def write(folder, name, data):
+    path = os.path.join(folder, name)
+    with open(path, "wb") as file:
+        file.write(data)
+    return path
+
+
+class RunsCode:
+    def __reduce__(self):
+        return (os.system, ("echo this would run",))
+
+
+def evil_pickle(folder):
+    path = os.path.join(folder, "features.pkl")
+    with open(path, "wb") as file:
+        pickle.dump({"train": {"text": np.ones((2, 3)), "extra": RunsCode()}}, file)
+    return path
+
+
+def trained_model(folder):
+    """A tiny classifier trained on GOOD's modalities, saved with its preprocessing."""
+    import keras
+
+    from applications import MultimodalBackbone, SentimentClassifier
+    from mosi_keras.data import Preprocessor, load_dataset
+
+    keras.utils.set_random_seed(0)
+    dataset = load_dataset(npz(folder, "train.npz"))
+    preprocessor = Preprocessor(5).fit(dataset)
+    backbone = MultimodalBackbone(dataset.feature_dims, 5, hidden_dim=4, num_heads=1, intermediate_dim=4)
+    model = SentimentClassifier(backbone, (4,), preprocessor=preprocessor)
+    path = os.path.join(folder, "model.keras")
+    model.save(path)
+    return path
+
+
+def load(path, **kwargs):
+    from mosi_keras.data import load_dataset
+
+    return load_dataset(path, **kwargs)
+
+
+def predict(folder, **changes):
+    from applications.experiments.run import load_task, predict_segments
+
+    model, preprocessor = load_task(trained_model(folder))
+    return predict_segments(model, load(npz(folder, "new.npz", sentiment=None, **changes),
+                                        require_sentiment=False), preprocessor)
+
+
+CASES = [
+    # (the bad input, what is tried, words the message must hold)
+    ("a path that does not exist", lambda d: load(os.path.join(d, "nothing.npz")), "nothing.npz: no such file"),
+    ("random bytes named `x.npz`", lambda d: load(write(d, "x.npz", np.random.default_rng(0).bytes(64))),
+     "not a .npz (zip) archive"),
+    ("a `.npz` cut short (truncated download)",
+     lambda d: load(write(d, "cut.npz", open(npz(d), "rb").read()[:200])), "damaged or truncated"),
+    ("a `.npz` holding an object (pickled) array",
+     lambda d: load(npz(d, transcript=np.array([{"a": 1}] * 4, dtype=object))), "holds pickled objects"),
+    ("a text file named `data.h5`", lambda d: load(write(d, "data.h5", b"segment,score\n1,0.5\n")),
+     "not a readable HDF5 file"),
+    ("an MMSA pickle that would run code when unpickled", lambda d: load(evil_pickle(d)),
+     "which is not plain data"),
+    ("a file of an unknown kind (`data.csv`)", lambda d: load(write(d, "data.csv", b"a,b\n")), "unknown format"),
+    ("no `sentiment` array (for training or evaluation)", lambda d: load(npz(d, sentiment=None)),
+     "no 'sentiment' array"),
+    ("a modality with more segments than `sentiment`",
+     lambda d: load(npz(d, audio=np.ones((5, 5, 2)), audio_lengths=np.ones(5, int))),
+     "modality 'audio' has 5 samples"),
+    ("a modality of four dimensions", lambda d: load(npz(d, visual=np.ones((4, 5, 2, 2)))),
+     "'visual' has shape (4, 5, 2, 2)"),
+    ("`<modality>_lengths` longer than the time axis", lambda d: load(npz(d, text_lengths=np.array([5, 9, 2, 1]))),
+     "'text_lengths' of sample 1 is 9"),
+    ("`<modality>_lengths` of the wrong shape", lambda d: load(npz(d, text_lengths=np.array([5, 3]))),
+     "'text_lengths' has shape (2,)"),
+    ("`<modality>_lengths` without its modality", lambda d: load(npz(d, visual_lengths=np.ones(4, int))),
+     "['visual_lengths'] given but there is no such modality"),
+    ("a sentiment outside [-3, 3]", lambda d: load(npz(d, sentiment=np.array([0.0, 4.5, 0.0, 0.0]))),
+     "'sentiment' of sample 1"),
+    ("a NaN sentiment", lambda d: load(npz(d, sentiment=np.array([0.0, 0.0, np.nan, 0.0]))),
+     "'sentiment' of sample 2"),
+    ("no segment at all", lambda d: load(npz(d, text=np.ones((0, 5, 3)), text_lengths=np.ones(0, int),
+                                              audio=np.ones((0, 5, 2)), audio_lengths=np.ones(0, int),
+                                              sentiment=np.zeros(0), video_id=np.array([], str))),
+     "empty"),
+    ("a modality asked for that the file lacks", lambda d: load(npz(d), modalities=["text", "visual"]),
+     "modality ['visual'] requested"),
+    ("`predict` on a file whose text is wider than the model's",
+     lambda d: predict(d, text=np.ones((4, 5, 7))), "modality 'text' has 7 features"),
+    ("`predict` on a file without a modality of the model",
+     lambda d: predict(d, audio=None, audio_lengths=None), "missing ['audio']"),
+    ("`predict` on a file with a modality the model was not trained on",
+     lambda d: predict(d, visual=np.ones((4, 5, 2))), "not in the model ['visual']"),
+]
+
+
+def message(case):
+    """What the case's input gets: the error's message, with the temporary folder left out."""
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            case[1](folder)
+        except Exception as error:  # every reader's error is a DataError, FileNotFoundError or ValueError
+            return type(error).__name__, str(error).replace(folder + os.sep, "")
+    return None, None
+
+
+def render():
+    lines = [
+        "# Bad input and the message it gets",
+        "",
+        "Each row was produced by running the case (`python docs/generate_errors.py`;",
+        "`tests/data/test_errors.py` runs every row and keeps this page current).",
+        "On the command line each message follows `mosi-keras <command>: error:` and the",
+        "command exits with status 2, without a traceback.",
+        "",
+        "| bad input | error | message |",
+        "|---|---|---|",
+    ]
+    for case in CASES:
+        kind, text = message(case)
+        lines.append(f"| {case[0]} | `{kind}` | {text.replace('|', '/')} |")
+    lines += ["", "Non-finite feature values are not an error: they are replaced by the training",
+              "mean, with a warning that names the file, the modality and the count.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "errors.md"), "w") as file:
+        file.write(render())
