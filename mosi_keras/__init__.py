@@ -9,7 +9,7 @@ from mosi_keras.layers import (
     PositionalEncoding,
 )
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "ClusteringLayer",

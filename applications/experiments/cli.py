@@ -73,7 +73,8 @@ def cmd_evaluate(args):
 
 
 def cmd_predict(args):
-    from applications.experiments.run import load_task, predict_segments, write_csv_atomically
+    from applications.experiments.files import write_csv_atomically
+    from applications.experiments.run import load_task, predict_segments
     from mosi_keras.data import load_dataset
 
     model, preprocessor = load_task(args.model, args.preprocessor)
@@ -117,10 +118,10 @@ def build_parser():
         description="Multimodal sentiment classification with semi-supervised DEC pre-training.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    add_parser = sub.add_parser
 
     def command(name, **kwargs):
-        return add_parser(name, parents=[common], **kwargs)
+        """A subcommand with the common `--quiet` / `--verbose`."""
+        return sub.add_parser(name, parents=[common], **kwargs)
 
     demo = command("demo", help="the whole pipeline on generated data (a few minutes on a CPU)")
     demo.add_argument("--videos", type=int, default=40, help="generated videos (default 40)")

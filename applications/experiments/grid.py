@@ -8,20 +8,8 @@ import pickle
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from applications.experiments.config import EXPERIMENTS, PAPER_EXPERIMENTS
-from applications.experiments.run import RunRecord, run_name, write_json_atomically
-
-
-def save_figures(result, out_dir, name):
-    """Fig. 3 (losses) for every run, Fig. 4 (t-SNE of the clustering space) for DEC runs."""
-    from applications.experiments.feeding import predict
-    from applications.experiments.reports import plot_losses, plot_tsne
-
-    plot_losses(result.histories, os.path.join(out_dir, f"{name}_losses.png"), name)
-    if result.dec is not None:
-        rows, labels = result.prepared.pretrain_train  # every training row; -1 where unlabelled
-        out = predict(result.dec, rows)
-        plot_tsne(out["z"], out["q"].argmax(1), labels,
-                  os.path.join(out_dir, f"{name}_tsne.png"))
+from applications.experiments.files import write_json_atomically
+from applications.experiments.run import RunRecord, run_name
 
 
 _WORKER = {}
@@ -50,8 +38,7 @@ def run_and_report(experiment, fraction, seed, dataset, config, test_dataset, ou
     # each from a clean Keras state rather than let traced graphs pile up.
     keras.backend.clear_session()
     result = run_experiment(dataset, experiment, fraction, seed, config, test_dataset, out_dir,
-                            log=print_line if progress else None)
-    save_figures(result, out_dir, run_name(experiment, fraction, seed))
+                            log=print_line if progress else None, figures=True)
     return result.record
 
 
@@ -77,17 +64,41 @@ def longest_first(runs):
     return sorted(runs, key=lambda run: (run not in rank, rank.get(run, 0), -run[1]))
 
 
-def estimate_left(records, pending, jobs):
-    """Seconds left for the `pending` runs: the mean time of the finished runs
-    of each experiment (of all finished runs for an experiment not seen yet),
-    `jobs` at a time."""
-    seconds = {}
-    for record in records:
-        seconds.setdefault(record.experiment, []).append(record.seconds)
-    overall = [value for values in seconds.values() for value in values]
-    mean = {name: sum(values) / len(values) for name, values in seconds.items()}
-    default = sum(overall) / len(overall) if overall else 0.0
-    return sum(mean.get(run[0], default) for run in pending) / max(1, jobs)
+def estimate_left(records, pending, jobs, config, trained=()):
+    """Seconds left for the `pending` runs, `jobs` at a time.
+
+    Work is counted as epochs × training rows of each stage: the
+    autoencoder's only where a run trains it (the first DEC run of a seed
+    not in `trained`, the seeds whose autoencoder is already kept; the
+    others read it), the clustering stage's for DEC runs, the task's with
+    the mean epochs of `records`, the runs timed so far, which also give the
+    seconds per unit of work.
+    """
+    def task_epochs(record):
+        return sum(n for stage, n in record.epochs.items() if stage not in ("autoencoder", "clustering"))
+
+    def work(record):
+        rows = record.n_train_labelled + record.n_train_unlabelled
+        done = task_epochs(record) * record.n_train_labelled + record.epochs.get("clustering", 0) * rows
+        if record.autoencoder_reused is False:
+            done += record.epochs.get("autoencoder", 0) * rows
+        return done
+
+    if not records:
+        return 0.0
+    rate = sum(r.seconds for r in records) / max(1.0, sum(work(r) for r in records))
+    rows = sum(r.n_train_labelled + r.n_train_unlabelled for r in records) / len(records)
+    epochs = sum(task_epochs(r) for r in records) / len(records)
+    trained = set(trained) | {r.seed for r in records if EXPERIMENTS[r.experiment].dec_pretraining}
+    left = 0.0
+    for experiment, fraction, seed in pending:
+        left += epochs * fraction * rows
+        if EXPERIMENTS[experiment].dec_pretraining:
+            left += config.dec_epochs * rows
+            if seed not in trained:
+                left += config.ae_epochs * rows
+                trained.add(seed)
+    return left * rate / max(1, jobs)
 
 
 def run_grid(dataset, fractions, seeds, config, out_dir, test_dataset=None, jobs=None,
@@ -141,7 +152,8 @@ def run_grid(dataset, fractions, seeds, config, out_dir, test_dataset=None, jobs
         write_results()
         val = record.val
         left = [r for r in pending if r not in records]
-        estimate = f"; about {estimate_left(timed, left, jobs) / 60:.0f} min left" if left else ""
+        trained = {r.seed for r in records.values() if EXPERIMENTS[r.experiment].dec_pretraining}
+        estimate = f"; about {estimate_left(timed, left, jobs, config, trained) / 60:.0f} min left" if left else ""
         log(
             f"[{len(records)}/{len(plan)}] {run_name(*run)}: val acc2 {100 * val['acc2']:.2f} "
             f"acc2_non0 {100 * val.get('acc2_non0', float('nan')):.2f} f1 {100 * val['f1']:.2f} "

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from applications.experiments.files import write_atomically
+
 PAPER_ACCURACY = {("baseline", 0.4): 73.14, ("dec", 0.4): 75.86, ("dec", 1.0): 81.50}
 PAPER_PARAMS = 851_713
 
@@ -79,7 +81,7 @@ def plot_losses(histories, path, title):
         axis.set_ylabel("loss")
         axis.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=90)
+    write_atomically(path, lambda partial: figure.savefig(partial, dpi=90))
     plt.close(figure)
 
 
@@ -102,7 +104,7 @@ def plot_tsne(z, clusters, labels, path, seed=0, max_points=1000):
         axis.set_title(f"t-SNE of z, coloured by {title}")
         axis.legend(*scatter.legend_elements(), loc="best", fontsize=7)
     figure.tight_layout()
-    figure.savefig(path, dpi=90)
+    write_atomically(path, lambda partial: figure.savefig(partial, dpi=90))
     plt.close(figure)
 
 

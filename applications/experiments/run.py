@@ -1,17 +1,17 @@
 """One run of an experiment: split, preprocess, train, evaluate, write files."""
 
-import csv
 import dataclasses
-import json
 import os
 import time
 
 import keras
 import numpy as np
+from scipy.special import expit
 
 from applications.callbacks import StageProgress
 from applications.experiments.config import TrainingConfig, experiment as find_experiment
 from applications.experiments.feeding import predict, predict_outputs
+from applications.experiments.files import write_atomically, write_history_csv, write_json_atomically
 from applications.experiments.schedule import build_backbone, epochs_run, pretrain_dec, train_task, weight_shift
 from mosi_keras.data import DataError, Preprocessor, binary_labels, semi_supervised_split
 from mosi_keras.evaluation import clustering_metrics, sentiment_metrics
@@ -57,33 +57,9 @@ def predict_segments(model, dataset, preprocessor=None):
     if getattr(model, "PREDICTS_SCORE", False):
         column, value = "score", outputs
     else:
-        column, value = "probability", 1.0 / (1.0 + np.exp(-outputs))
+        column, value = "probability", expit(outputs)  # the logistic function, without overflow
     return {"segment_id": dataset.ids, "video_id": dataset.video_ids, column: value,
             "predicted_class": (outputs >= 0).astype(int)}
-
-
-def write_csv_atomically(columns, path):
-    """Writes a dict of equal-length columns as CSV (header first) through a
-    temporary file renamed into place."""
-    with open(path + ".tmp", "w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(list(columns))
-        writer.writerows(zip(*columns.values()))
-    os.replace(path + ".tmp", path)
-
-
-def write_history_csv(history, path):
-    """One row per epoch: `epoch`, then each history key in name order."""
-    keys = sorted(history)
-    epochs = len(history[keys[0]]) if keys else 0
-    write_csv_atomically({"epoch": range(epochs), **{key: history[key] for key in keys}}, path)
-
-
-def write_json_atomically(value, path):
-    """Writes JSON to a temporary file, then renames it: never half-written."""
-    with open(path + ".tmp", "w") as file:
-        json.dump(value, file, indent=2)
-    os.replace(path + ".tmp", path)
 
 
 def run_name(experiment, label_fraction, seed):
@@ -169,6 +145,7 @@ class RunRecord:
     backbone_shift: float = None  # ‖Δw‖/‖w‖ of the backbone during the task's training
     clustering_val: dict = None  # DEC runs: clusters of the labelled validation rows after stage 2
     clusters: dict = None  # DEC runs: `schedule.cluster_diagnostics` at the start and end of stage 2
+    autoencoder_reused: bool = None  # DEC runs: stage 1 read from another run of the seed, not trained
 
     def to_dict(self):
         """The JSON form: fields that do not apply to this run (None) are left out."""
@@ -202,7 +179,7 @@ class RunResult:
 
 def run_experiment(
     dataset, experiment, label_fraction=0.4, seed=0, config=None, test_dataset=None, out_dir=None, verbose=0,
-    log=None,
+    log=None, figures=False,
 ):
     """Trains and evaluates one model under the paper's protocol.
 
@@ -222,8 +199,10 @@ def run_experiment(
 
     Returns:
         A `RunResult`; with `out_dir`, also writes `<run>.keras` (with its
-        preprocessing), `<run>_history_<stage>.csv` and, last, `<run>.json`
-        (its presence marks the run as finished).
+        preprocessing), `<run>_history_<stage>.csv`, with `figures` the
+        loss curves and t-SNE plots (`save_figures`), and, last,
+        `<run>.json` (its presence marks the run as finished); each file
+        through a temporary one renamed into place (`files`).
     """
     setup = find_experiment(experiment)
     config = setup.config(config or TrainingConfig())
@@ -280,13 +259,28 @@ def run_experiment(
         q = predict(pre.dec, validation[0])["q"]  # the labelled validation rows, already gathered
         record.clustering_val = clustering_metrics(prepared.labels[split.labelled_val], q.argmax(1))
         record.clusters = pre.diagnostics
+        record.autoencoder_reused = pre.autoencoder_reused
+    result = RunResult(record, model, None if pre is None else pre.dec, prepared, histories)
     if out_dir is not None:
         os.makedirs(out_dir, exist_ok=True)
-        model.save(os.path.join(out_dir, f"{name}.keras"))
+        write_atomically(os.path.join(out_dir, f"{name}.keras"), model.save)
         for stage, values in histories.items():
             write_history_csv(values, os.path.join(out_dir, f"{name}_history_{stage}.csv"))
-        write_json_atomically(record.to_dict(), os.path.join(out_dir, f"{name}.json"))
-    return RunResult(record, model, None if pre is None else pre.dec, prepared, histories)
+        if figures:
+            save_figures(result, out_dir, name)
+        write_json_atomically(record.to_dict(), os.path.join(out_dir, f"{name}.json"))  # last: the run is done
+    return result
+
+
+def save_figures(result, out_dir, name):
+    """Fig. 3 (losses) for every run, Fig. 4 (t-SNE of the clustering space) for DEC runs."""
+    from applications.experiments.reports import plot_losses, plot_tsne
+
+    plot_losses(result.histories, os.path.join(out_dir, f"{name}_losses.png"), name)
+    if result.dec is not None:
+        rows, labels = result.prepared.pretrain_train  # every training row; -1 where unlabelled
+        out = predict(result.dec, rows)
+        plot_tsne(out["z"], out["q"].argmax(1), labels, os.path.join(out_dir, f"{name}_tsne.png"))
 
 
 def load_task(path, preprocessor_path=None):

@@ -17,6 +17,7 @@ from applications.sentiment_classifier import SentimentClassifier
 from applications.sentiment_regressor import SentimentRegressor
 from applications.experiments.devices import resolve_jit_compile
 from applications.experiments.feeding import fit_arguments, predict, validation_arguments
+from applications.experiments.files import write_atomically, write_json_atomically
 from mosi_keras.evaluation import clustering_metrics, match_clusters_to_classes
 
 TASKS = {"classifier": SentimentClassifier, "regressor": SentimentRegressor}
@@ -171,6 +172,8 @@ class DECPretraining:
         epochs: the epochs each stage ran.
         diagnostics: `cluster_diagnostics` at the k-means start of stage 2
             and after it, when `pretrain_dec` was given rows to diagnose.
+        autoencoder_reused: whether stage 1 was read from the cache (trained
+            by another run) rather than trained here.
     """
 
     backbone: MultimodalBackbone
@@ -178,6 +181,7 @@ class DECPretraining:
     histories: dict
     epochs: dict
     diagnostics: dict = dataclasses.field(default_factory=dict)
+    autoencoder_reused: bool = False
 
 
 AUTOENCODER_FIELDS = (
@@ -208,11 +212,12 @@ def train_autoencoder(stage1, x, y, validation, config, verbose=0, cache_dir=Non
     DEC runs of one seed at every label fraction, and every experiment
     with DEC pre-training, train the very same autoencoder: `reproduce`
     trains it once per seed. The weights are written before the history,
-    each to a temporary file renamed into place, so a run killed halfway
-    leaves no stage 1 that looks finished.
+    each through a temporary file renamed into place (`files`), so a run
+    killed halfway leaves no stage 1 that looks finished.
 
     Returns:
-        The stage's Keras history dict.
+        `(history, reused)`: the stage's Keras history dict, and whether it
+        was read from `cache_dir` rather than trained.
     """
     paths = None
     if cache_dir is not None:
@@ -222,7 +227,7 @@ def train_autoencoder(stage1, x, y, validation, config, verbose=0, cache_dir=Non
             stage1(keras.tree.map_structure(lambda a: a[:1], x))  # build, then load
             stage1.load_weights(paths[0])
             with open(paths[1]) as file:
-                return json.load(file)
+                return json.load(file), True
     feed = fit_arguments(x, y, config.batch_size)
     if config.ae_early_stopping:  # otherwise nothing reads the validation loss: it is not computed
         feed.update(validation_arguments(*validation, config.batch_size))
@@ -231,13 +236,9 @@ def train_autoencoder(stage1, x, y, validation, config, verbose=0, cache_dir=Non
     history = {name: [float(v) for v in values] for name, values in history.items()}
     if paths is not None:
         os.makedirs(cache_dir, exist_ok=True)
-        partial = paths[0][: -len(".weights.h5")] + ".partial.weights.h5"
-        stage1.save_weights(partial)
-        os.replace(partial, paths[0])
-        with open(paths[1] + ".partial", "w") as file:
-            json.dump(history, file)
-        os.replace(paths[1] + ".partial", paths[1])
-    return history
+        write_atomically(paths[0], stage1.save_weights, ".weights.h5")
+        write_json_atomically(history, paths[1])  # last: stage 1 is kept
+    return history, False
 
 
 def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbose=0, diagnose=None,
@@ -273,11 +274,12 @@ def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbos
 
     stage1 = make_dec_stage(*autoencoder(), config, stage=1)
     key = None if autoencoder_cache is None else autoencoder_key(config, seed, x, validation[0])
+
     def stage_callbacks(stage, epochs):
         return list(progress(stage, epochs)) if progress else []
 
-    history1 = train_autoencoder(stage1, x, y, validation, config, verbose, autoencoder_cache, key,
-                                 stage_callbacks("autoencoder", config.ae_epochs))
+    history1, reused = train_autoencoder(stage1, x, y, validation, config, verbose, autoencoder_cache, key,
+                                         stage_callbacks("autoencoder", config.ae_epochs))
     # Stage 2 starts from the same random state however stage 1 was had:
     # reseeded, on new layers (whose dropout seed states stage 1 did not
     # advance) holding stage 1's weights.
@@ -307,6 +309,7 @@ def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbos
         histories={"autoencoder": history1, "clustering": history2.history},
         epochs={"autoencoder": epochs_run(history1), "clustering": epochs_run(history2)},
         diagnostics=diagnostics,
+        autoencoder_reused=reused,
     )
 
 

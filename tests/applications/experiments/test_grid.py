@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from applications.experiments.grid import estimate_left, longest_first
 from applications.experiments.run import RunRecord
 
@@ -20,13 +22,23 @@ def test_dec_runs_start_first_one_per_seed_before_a_second_of_the_same_seed():
     assert {run[0] for run in order[8:]} == {"baseline"}
 
 
-def test_time_left_is_the_mean_time_of_each_experiment_over_the_jobs():
-    def record(experiment, seconds):
-        return RunRecord(experiment, 0.4, 0, 1, {}, 1, 1, 1, {}, seconds=seconds)
+def test_time_left_counts_stage_one_once_per_seed_and_the_rate_of_finished_runs():
+    from applications.experiments.config import TrainingConfig
 
-    done = [record("dec", 100.0), record("dec", 300.0), record("baseline", 20.0)]
-    pending = [("dec", 1.0, 2), ("baseline", 1.0, 2), ("dec_without_kl", 1.0, 2)]
-    assert estimate_left(done, pending, jobs=2) == (200.0 + 20.0 + 140.0) / 2
+    config = TrainingConfig(ae_epochs=10, dec_epochs=5)
+
+    def record(experiment, fraction, seed, epochs, seconds, reused=None):
+        return RunRecord(experiment, fraction, seed, 1, epochs, int(100 * fraction), 100 - int(100 * fraction), 1,
+                         {}, seconds=seconds, autoencoder_reused=reused)
+
+    # 10 s per unit of 1,000 epoch-rows: (10 + 5) × 100 + 20 × 100 rows, then 20 × 40.
+    done = [record("dec", 1.0, 0, {"autoencoder": 10, "clustering": 5, "classifier": 20}, 35.0, reused=False),
+            record("baseline", 0.4, 0, {"classifier": 20}, 8.0)]
+    assert estimate_left(done, [("dec", 0.4, 0)], 1, config) == pytest.approx((5 * 100 + 20 * 40) * 0.01)
+    assert estimate_left(done, [("dec", 0.4, 1), ("dec", 1.0, 1)], 2, config) == pytest.approx(
+        ((10 + 5) * 100 + 20 * 40 + 5 * 100 + 20 * 100) * 0.01 / 2)  # seed 1's stage 1 counted once
+    assert estimate_left(done, [("dec", 0.4, 1)], 1, config, trained={1}) == pytest.approx(
+        (5 * 100 + 20 * 40) * 0.01)  # kept by an earlier call: not counted
 
 
 def reproduce(files, out):

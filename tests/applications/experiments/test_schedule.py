@@ -56,25 +56,20 @@ def stage_callbacks(monkeypatch, tiny, **options):
     return result, seen
 
 
-def test_stage_two_runs_its_epochs_and_is_never_rewound_by_default(monkeypatch, tiny):
+def test_both_stages_run_their_epochs_and_are_never_rewound_by_default(monkeypatch, tiny):
     result, callbacks = stage_callbacks(monkeypatch, tiny)
     assert "EarlyStopping" not in callbacks["dec_stage_2"]
+    assert "EarlyStopping" not in callbacks["dec_stage_1"]
+    assert "val_loss" not in result.histories["autoencoder"]  # nothing reads it: not computed
     assert result.epochs["clustering"] == 4
     for moment in ("kmeans_start", "after_clustering"):
         assert set(result.diagnostics[moment]) >= {"cluster_acc", "nmi", "train_cluster_shares"}
         assert sum(result.diagnostics[moment]["train_cluster_shares"]) == pytest.approx(1.0, abs=1e-3)
 
 
-def test_dec_early_stopping_option_puts_the_rewind_back(monkeypatch, tiny):
-    _, callbacks = stage_callbacks(monkeypatch, tiny, dec_early_stopping=True)
+def test_early_stopping_options_put_each_stages_rewind_back(monkeypatch, tiny):
+    result, callbacks = stage_callbacks(monkeypatch, tiny, dec_early_stopping=True, ae_early_stopping=True)
     assert "EarlyStopping" in callbacks["dec_stage_2"]
-
-
-def test_stage_one_runs_its_epochs_without_validation_unless_ae_early_stopping(monkeypatch, tiny):
-    result, callbacks = stage_callbacks(monkeypatch, tiny)
-    assert "EarlyStopping" not in callbacks["dec_stage_1"]
-    assert "val_loss" not in result.histories["autoencoder"]
-    result, callbacks = stage_callbacks(monkeypatch, tiny, ae_early_stopping=True)
     assert "EarlyStopping" in callbacks["dec_stage_1"]
     assert "val_loss" in result.histories["autoencoder"]
 
@@ -125,7 +120,16 @@ def test_stage_one_is_read_back_by_a_run_that_shares_it_with_the_same_result(tmp
     alone = pretrain(semi, None)  # the same run training stage 1 itself
     assert read.histories["autoencoder"] == trained.histories["autoencoder"]
     np.testing.assert_allclose(predict(read.dec, x)["q"], predict(alone.dec, x)["q"], atol=1e-6)
-    other = TrainingConfig(**{**config.to_dict(), "ae_learning_rate": 1e-2})
-    keras.utils.set_random_seed(0)
-    pretrain_dec(x, semi, (x, semi), other, DIMS, MAX_LEN, seed=0, autoencoder_cache=str(tmp_path))
-    assert len(list(tmp_path.iterdir())) == 4  # another stage 1: its own entry
+
+def test_stage_one_key_changes_with_what_stage_one_depends_on_only(tiny):
+    from applications.experiments.schedule import autoencoder_key
+
+    x, _, _ = tiny
+    config = TrainingConfig(**SMALL)
+    key = autoencoder_key(config, 0, x, x)
+    for changed in (dict(ae_learning_rate=1e-2), dict(hidden_dim=16), dict(ae_early_stopping=True)):
+        assert autoencoder_key(TrainingConfig(**{**config.to_dict(), **changed}), 0, x, x) != key
+    assert autoencoder_key(config, 1, x, x) != key
+    assert autoencoder_key(config, 0, {**x, "text": x["text"] + 1}, x) != key
+    for unrelated in (dict(dec_learning_rate=1e-2), dict(dec_cluster_weight=0.0), dict(learning_rate=1e-3)):
+        assert autoencoder_key(TrainingConfig(**{**config.to_dict(), **unrelated}), 0, x, x) == key
