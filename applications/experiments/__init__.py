@@ -10,5 +10,7 @@
 | `grid` | the runs of `reproduce`: seeds × label fractions × experiments, resumable, in parallel processes |
 | `tuning` | keras-tuner hyper-models |
 | `reports` | tables and figures |
+| `files` | every file a run writes, through a temporary file renamed into place |
+| `console` | what reaches the terminal: the backend's C++ start-up lines filtered out |
 | `cli` | the `mosi-keras` command line: parses arguments and prints |
 """

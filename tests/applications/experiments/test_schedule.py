@@ -105,7 +105,7 @@ def test_stage_one_is_read_back_by_a_run_that_shares_it_with_the_same_result(tmp
     from applications.experiments.feeding import predict
     from applications.experiments.schedule import pretrain_dec
 
-    x, labels, semi = tiny
+    x, _, semi = tiny
     config = TrainingConfig(**SMALL, decoder_hidden_dim=8, ae_epochs=2, dec_epochs=2, patience=5,
                             kmeans_n_init=1, batch_size=16, run_eagerly=True)
 
@@ -113,13 +113,13 @@ def test_stage_one_is_read_back_by_a_run_that_shares_it_with_the_same_result(tmp
         keras.utils.set_random_seed(0)
         return pretrain_dec(x, y, (x, y), config, DIMS, MAX_LEN, seed=0, autoencoder_cache=cache)
 
-    trained = pretrain(labels, str(tmp_path))  # all labels: trains stage 1 and keeps it
+    trained = pretrain(semi, str(tmp_path))  # trains stage 1 and keeps it
     kept = sorted(path.name for path in tmp_path.iterdir())
     assert len(kept) == 2 and kept[0].endswith(".json") and kept[1].endswith(".weights.h5")
-    read = pretrain(semi, str(tmp_path))  # other labels, same rows: stage 1 read back, not trained
-    alone = pretrain(semi, None)  # the same run training stage 1 itself
+    read = pretrain(semi, str(tmp_path))  # the same run again: stage 1 read back, not trained
+    assert read.autoencoder_reused and not trained.autoencoder_reused
     assert read.histories["autoencoder"] == trained.histories["autoencoder"]
-    np.testing.assert_allclose(predict(read.dec, x)["q"], predict(alone.dec, x)["q"], atol=1e-6)
+    np.testing.assert_allclose(predict(read.dec, x)["q"], predict(trained.dec, x)["q"], atol=1e-6)
 
 def test_stage_one_key_changes_with_what_stage_one_depends_on_only(tiny):
     from applications.experiments.schedule import autoencoder_key
