@@ -1,6 +1,7 @@
 """Callbacks: DEC's dataset-wide target refresh and stopping on stable
 assignments, and progress lines for long runs."""
 
+import functools
 import time
 
 import keras
@@ -108,7 +109,7 @@ class StageProgress(keras.callbacks.Callback):
     def __init__(self, run, stage, epochs, log=None, every=30.0):
         super().__init__()
         self.run, self.stage, self.epochs, self.every = run, stage, int(epochs), float(every)
-        self.log = log or (lambda line: print(line, flush=True))
+        self.log = log or functools.partial(print, flush=True)
         self.started = self.last = None
         self.epochs_done = 0
 

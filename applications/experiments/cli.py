@@ -100,7 +100,9 @@ def cmd_tune(args):
 
 def quiet_print(args):
     """`print` (flushed), or nothing with `--quiet`."""
-    return (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
+    from applications.experiments.console import print_line
+
+    return (lambda line: None) if args.quiet else print_line
 
 
 JOBS_HELP = "runs at once, each in its own process (default: one per CPU core; 1 with a GPU)"

@@ -26,6 +26,11 @@ NOISE = re.compile(
 _installed = []
 
 
+def print_line(line):
+    """`print`, flushed: progress lines (of worker processes too) reach the terminal or log at once."""
+    print(line, flush=True)
+
+
 def is_backend_noise(line):
     """Whether `line` (bytes) is a start-up/log line of the backend's C++ runtime."""
     return bool(NOISE.match(line))

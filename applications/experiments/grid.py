@@ -8,6 +8,7 @@ import pickle
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from applications.experiments.config import EXPERIMENTS, PAPER_EXPERIMENTS
+from applications.experiments.console import print_line
 from applications.experiments.files import write_json_atomically
 from applications.experiments.run import RunRecord, run_name
 
@@ -20,11 +21,6 @@ def _start_worker(threads, payload):
     for variable in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
         os.environ[variable] = str(threads)
     _WORKER.update(pickle.loads(payload))
-
-
-def print_line(line):
-    """`print`, flushed: progress lines of worker processes reach the log at once."""
-    print(line, flush=True)
 
 
 def run_and_report(experiment, fraction, seed, dataset, config, test_dataset, out_dir, progress=True):
