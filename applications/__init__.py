@@ -2,8 +2,10 @@
 
 A `MultimodalBackbone` (one Transformer encoder per modality, fused) and the
 tasks built on it: `SentimentClassifier` (§3.2), `SentimentRegressor` (the
-score, as MulT/MMSA report it) and `SemiSupervisedDEC` (§3.3, with a
-`MultimodalDecoder`), plus the DEC callbacks. The machinery that runs the
+score, as MulT/MMSA report it), `SemiSupervisedDEC` (§3.3, with a
+`MultimodalDecoder`) and `ContextualSentimentClassifier` (the same
+utterance encoder read in its video's context, beyond the paper), plus the
+DEC callbacks. The machinery that runs the
 paper's experiments is `applications.experiments`.
 """
 
@@ -12,6 +14,7 @@ import importlib
 _EXPORTS = {
     "AssignmentChangeStopping": "applications.callbacks",
     "TargetRefresh": "applications.callbacks",
+    "ContextualSentimentClassifier": "applications.contextual_sentiment_classifier",
     "MultimodalBackbone": "applications.multimodal_backbone",
     "model_inputs": "applications.multimodal_backbone",
     "MultimodalDecoder": "applications.multimodal_decoder",

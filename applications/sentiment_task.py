@@ -5,11 +5,15 @@ import keras
 from applications.multimodal_backbone import MultimodalBackbone
 
 
-def sentiment_head(x, head_units=(64, 32), head_dropout=0.3, output_name="sentiment_output"):
+def sentiment_head(x, head_units=(64, 32), head_dropout=0.3, output_name="sentiment_output", mask=None):
     """The head of §3.2: Dense → BatchNorm → ReLU → Dropout, then smaller
-    ReLU Dense layers, then one float32 output unit named `output_name`."""
+    ReLU Dense layers, then one float32 output unit named `output_name`.
+
+    Dense layers act on the last axis, so `x` may be `(batch, d)` or, in a
+    video-level model, `(videos, utterances, d)` with `mask` `(videos,
+    utterances)`: batch statistics then count real utterances only."""
     x = keras.layers.Dense(head_units[0], name="head_dense_0")(x)
-    x = keras.layers.BatchNormalization(name="head_batch_norm")(x)
+    x = keras.layers.BatchNormalization(name="head_batch_norm")(x, mask=mask)
     x = keras.layers.ReLU(name="head_relu")(x)
     x = keras.layers.Dropout(head_dropout, name="head_dropout")(x)
     for index, units in enumerate(head_units[1:], start=1):
@@ -39,16 +43,26 @@ class SentimentTask(keras.Model):
 
     OUTPUT_NAME = "sentiment_output"
     PREDICTS_SCORE = False  # whether the output is a sentiment score (else a logit)
+    OPTIONS = ()  # a subclass's own `__init__` arguments, passed to `assemble` and kept in the config
 
     def __init__(self, backbone, head_units=(64, 32), head_dropout=0.3, preprocessor=None, **kwargs):
-        inputs = backbone.input
-        output = sentiment_head(backbone(inputs), head_units, head_dropout, self.OUTPUT_NAME)
+        options = {name: kwargs.pop(name) for name in self.OPTIONS}
+        inputs, output = self.assemble(backbone, head_units, head_dropout, **options)
         super().__init__(inputs=inputs, outputs=output, **kwargs)
         # Set after the functional graph exists (PyTorch modules refuse attributes before).
         self.backbone = backbone
         self.preprocessor = preprocessor
         self.head_units = tuple(head_units)
         self.head_dropout = head_dropout
+        for name, value in options.items():
+            setattr(self, name, value)
+
+    def assemble(self, backbone, head_units, head_dropout):
+        """The functional graph, `(inputs, output)`: the backbone's inputs,
+        its embedding through `sentiment_head`; subclasses with `OPTIONS`
+        take them as keyword arguments."""
+        inputs = backbone.input
+        return inputs, sentiment_head(backbone(inputs), head_units, head_dropout, self.OUTPUT_NAME)
 
     def default_loss(self):
         raise NotImplementedError
@@ -76,7 +90,7 @@ class SentimentTask(keras.Model):
             "preprocessor": (
                 None if self.preprocessor is None else keras.saving.serialize_keras_object(self.preprocessor)
             ),
-        }
+        } | {name: getattr(self, name) for name in self.OPTIONS}
 
     @classmethod
     def from_config(cls, config):

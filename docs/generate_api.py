@@ -10,19 +10,22 @@ SECTIONS = {
     "Layers (`mosi_keras.layers`)": ["mosi_keras.layers:PositionalEncoding",
                                      "mosi_keras.layers:MultiHeadSelfAttention",
                                      "mosi_keras.layers:ModalityTransformerEncoder",
-                                     "mosi_keras.layers:ClusteringLayer"],
-    "Losses (`mosi_keras.losses`)": [f"mosi_keras.losses:{name}" for name in (
+                                     "mosi_keras.layers:ClusteringLayer",
+                                     "mosi_keras.layers:UtteranceDistributed"],
+    "Losses and metrics (`mosi_keras.losses`, `mosi_keras.metrics`)": [f"mosi_keras.losses:{name}" for name in (
         "target_distribution", "clustering_kl", "ClusteringKLDivergence", "masked_reconstruction_loss",
         "MaskedReconstructionLoss", "latent_covariance", "disentanglement_loss", "DisentanglementLoss",
-        "semi_supervised_crossentropy", "SemiSupervisedCrossentropy", "combined_dec_loss")],
+        "semi_supervised_crossentropy", "SemiSupervisedCrossentropy", "combined_dec_loss",
+        "labelled_binary_crossentropy", "LabelledBinaryCrossentropy")] + ["mosi_keras.metrics:LabelledBinaryAccuracy"],
     "Data (`mosi_keras.data`)": [f"mosi_keras.data:{name}" for name in (
         "load_dataset", "MultimodalDataset", "from_arrays", "write_dataset", "mask_name", "Preprocessor",
-        "binary_labels", "semi_supervised_split", "make_synthetic_mosi", "iter_hdf5_chunks", "HDF5Sequence")],
+        "binary_labels", "semi_supervised_split", "make_synthetic_mosi", "iter_hdf5_chunks", "HDF5Sequence")] + [
+        f"mosi_keras.data.video:{name}" for name in ("video_view", "VideoView", "VideoBatches", "predict_videos")],
     "Evaluation (`mosi_keras.evaluation`)": [f"mosi_keras.evaluation:{name}" for name in (
         "sentiment_metrics", "match_clusters_to_classes", "cluster_accuracy", "clustering_metrics")],
     "Models (`applications`)": [f"applications:{name}" for name in (
         "MultimodalBackbone", "SentimentClassifier", "SentimentRegressor", "MultimodalDecoder",
-        "SemiSupervisedDEC")],
+        "SemiSupervisedDEC", "ContextualSentimentClassifier")],
     "Callbacks (`applications`)": ["applications:TargetRefresh", "applications:AssignmentChangeStopping",
                                    "applications.callbacks:StageProgress"],
     "Experiments (`applications.experiments`)": [

@@ -73,6 +73,14 @@ def predict(folder, **changes):
                                         require_sentiment=False), preprocessor)
 
 
+def video(folder, **changes):
+    from mosi_keras.data import Preprocessor
+    from mosi_keras.data.video import video_view
+
+    dataset = load(npz(folder, **changes))
+    return video_view(Preprocessor(5).fit(dataset).transform(dataset), dataset.video_ids, dataset.segment_index)
+
+
 CASES = [
     # (the bad input, what is tried, words the message must hold)
     ("a path that does not exist", lambda d: load(os.path.join(d, "nothing.npz")), "nothing.npz: no such file"),
@@ -108,6 +116,10 @@ CASES = [
                                               audio=np.ones((0, 5, 2)), audio_lengths=np.ones(0, int),
                                               sentiment=np.zeros(0), video_id=np.array([], str))),
      "empty"),
+    ("a `segment_index` that is not integers", lambda d: load(npz(d, segment_index=np.array([0.5, 1, 1, 2]))),
+     "'segment_index' has dtype float64"),
+    ("two segments of a video at one `segment_index` (the contextual experiments)",
+     lambda d: video(d, segment_index=np.array([1, 1, 1, 2])), "video 'a': two of its segments share"),
     ("a modality asked for that the file lacks", lambda d: load(npz(d), modalities=["text", "visual"]),
      "modality ['visual'] requested"),
     ("`predict` on a file whose text is wider than the model's",

@@ -1,21 +1,24 @@
 """mosi_keras: Keras 3 components for multimodal sentiment classification
 with semi-supervised deep embedded clustering (DEC) pre-training."""
 
-from mosi_keras import layers, losses
+from mosi_keras import layers, losses, metrics
 from mosi_keras.layers import (
     ClusteringLayer,
     ModalityTransformerEncoder,
     MultiHeadSelfAttention,
     PositionalEncoding,
+    UtteranceDistributed,
 )
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 __all__ = [
     "ClusteringLayer",
     "ModalityTransformerEncoder",
     "MultiHeadSelfAttention",
     "PositionalEncoding",
+    "UtteranceDistributed",
     "layers",
     "losses",
+    "metrics",
 ]

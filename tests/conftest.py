@@ -11,6 +11,25 @@ FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 """Files kept in the repository: `v0_1/` holds models saved by mosi_keras 0.1."""
 
 
+def pytest_collection_finish(session):
+    """Starts the JAX and PyTorch runs of `tests/test_backends.py` now, when it is selected."""
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow" and any(
+            item.nodeid.startswith("tests/test_backends.py") for item in session.items):
+        from tests.test_backends import start_backend_runs
+
+        start_backend_runs()
+
+
+def pytest_sessionfinish(session):
+    """Stops backend runs still going (a session cut short, `-x`)."""
+    import sys
+
+    backends = sys.modules.get("tests.test_backends")
+    for process in getattr(backends, "RUNS", {}).values():
+        if process.poll() is None:
+            process.kill()
+
+
 @pytest.fixture(autouse=True)
 def _seed_and_policy():
     keras.utils.set_random_seed(0)

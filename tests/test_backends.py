@@ -8,6 +8,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -15,18 +16,46 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BACKEND_MODULES = {"jax": "jax", "torch": "torch"}
 
 
+RUNS = {}
+"""backend → its pytest process, once started."""
+
+
+def start_backend_runs():
+    """Starts one pytest process per installed backend, all at once; called
+    when the session's tests are collected (`tests/conftest.py`), so they run
+    beside the TensorFlow suite (much of either is single-threaded tracing and
+    start-up), and again, harmlessly, by the tests below."""
+    for backend, module in BACKEND_MODULES.items():
+        if backend in RUNS or importlib.util.find_spec(module) is None:
+            continue
+        output = tempfile.TemporaryFile("w+")  # a file, not a pipe: a full pipe would stall the run
+        RUNS[backend] = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-q", "-m", "backend_agnostic and not slow",
+             "-p", "no:cacheprovider", "tests"],
+            cwd=ROOT, env=dict(os.environ, KERAS_BACKEND=backend), stdout=output, stderr=subprocess.STDOUT,
+        )
+        RUNS[backend].output = output
+
+
+@pytest.fixture(scope="module")
+def backend_runs():
+    start_backend_runs()
+    yield RUNS
+    for process in RUNS.values():
+        if process.poll() is None:
+            process.kill()
+
+
 @pytest.mark.parametrize("backend", sorted(BACKEND_MODULES))
-def test_backend_agnostic_suite_passes_on(backend):
-    if importlib.util.find_spec(BACKEND_MODULES[backend]) is None:
+def test_backend_agnostic_suite_passes_on(backend, backend_runs):
+    if backend not in backend_runs:
         pytest.fail(
             f"the {backend} backend is not installed; install the test extra: "
             "pip install -e '.[test]'"
         )
-    env = dict(os.environ, KERAS_BACKEND=backend)
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-m", "backend_agnostic and not slow",
-         "-p", "no:cacheprovider", "tests"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
-    )
-    assert result.returncode == 0, f"{backend} backend:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
-    assert " passed" in result.stdout
+    process = backend_runs[backend]
+    process.wait(timeout=1200)
+    process.output.seek(0)
+    printed = process.output.read()
+    assert process.returncode == 0, f"{backend} backend:\n{printed[-9000:]}"
+    assert " passed" in printed

@@ -6,6 +6,7 @@ TensorFlow through a `tf.data` pipeline with a free time axis
 (`to_tf_dataset`), repeated with `steps_per_epoch` so that one iterator
 serves the whole `fit`. Utterance-level data (length 1) has nothing to trim:
 arrays on JAX and PyTorch, a repeated `tf.data` pipeline on TensorFlow.
+Video-level models get batches of whole videos (`video_fit_arguments`).
 """
 
 import math
@@ -15,6 +16,24 @@ import numpy as np
 
 from mosi_keras.data import LengthBucketedBatches, predict_in_buckets, to_tf_dataset
 from mosi_keras.data.bucketing import time_steps
+from mosi_keras.data.video import UTTERANCE_MASK, VideoBatches, VideoView, predict_videos, video_view
+
+
+def video_fit_arguments(view, videos_per_batch, shuffle=True, seed=None):
+    """Keyword arguments of `fit` that feed a `VideoView` (and its labels)
+    in batches of whole videos (`mosi_keras.data.video.VideoBatches`)."""
+    batches = VideoBatches(view, videos_per_batch=videos_per_batch, shuffle=shuffle, seed=seed)
+    if keras.backend.backend() != "tensorflow":
+        return dict(x=batches)
+    return dict(x=to_tf_dataset(batches), steps_per_epoch=len(batches), shuffle=False)
+
+
+def video_validation_arguments(view, videos_per_batch):
+    """Keyword arguments of `fit` that validate on a `VideoView` every epoch."""
+    arguments = video_fit_arguments(view, videos_per_batch, shuffle=False)
+    if "steps_per_epoch" in arguments:
+        return dict(validation_data=arguments["x"], validation_steps=arguments["steps_per_epoch"])
+    return dict(validation_data=arguments["x"])
 
 
 def fit_arguments(x, y, batch_size, shuffle=True, seed=None):
@@ -61,6 +80,23 @@ def predict(model, x, batch_size=256):
     return predict_in_buckets(model, x, batch_size)
 
 
-def predict_outputs(model, x, batch_size=256):
-    """A sentiment task's output per row `(N,)`: logits or scores."""
+def is_video_model(model):
+    """Whether `model` reads whole videos (it has an `utterance_mask` input)."""
+    inputs = getattr(model, "input", None)
+    return isinstance(inputs, dict) and UTTERANCE_MASK in inputs
+
+
+def predict_outputs(model, x, batch_size=256, video_ids=None, segment_index=None):
+    """A sentiment task's output per row `(N,)`: logits or scores.
+
+    A video-level model (`is_video_model`) reads the rows grouped by video:
+    pass the rows' `video_ids` (and `segment_index`, their order); `x` may
+    also be a `VideoView` of them.
+    """
+    if isinstance(x, VideoView) or is_video_model(model):
+        if not isinstance(x, VideoView):
+            if video_ids is None:
+                raise ValueError(f"{model.name} reads whole videos: pass the rows' video_ids.")
+            x = video_view(x, video_ids, segment_index)
+        return x.to_rows(predict_videos(model, x)).reshape(-1)
     return np.asarray(predict(model, x, batch_size)).reshape(-1)

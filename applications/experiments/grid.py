@@ -7,7 +7,7 @@ import os
 import pickle
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-from applications.experiments.config import EXPERIMENTS, PAPER_EXPERIMENTS
+from applications.experiments.config import EXPERIMENTS, PAPER_EXPERIMENTS, TrainingConfig
 from applications.experiments.console import print_line
 from applications.experiments.files import write_json_atomically
 from applications.experiments.run import RunRecord, run_name
@@ -117,7 +117,9 @@ def run_grid(dataset, fractions, seeds, config, out_dir, test_dataset=None, jobs
     results_path = os.path.join(out_dir, "results.json")
     if os.path.exists(results_path):
         with open(results_path) as file:
-            previous = json.load(file).get("config")
+            previous = json.load(file).get("config") or {}
+        # A field added since that file was written had its default value then.
+        previous = {**json.loads(json.dumps(TrainingConfig().to_dict())), **previous}
         if previous != json.loads(json.dumps(config.to_dict())):
             raise ValueError(
                 f"{results_path} was produced with other hyper-parameters; resume with the same "

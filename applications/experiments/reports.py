@@ -143,9 +143,14 @@ COMPARISONS = (
     ("dec", "dec_without_kl"),
     ("dec_without_kl", "baseline"),
     ("dec_regression", "baseline_regression"),
+    ("contextual", "baseline"),
+    ("contextual_dec", "dec"),
+    ("contextual_dec", "contextual"),
 )
 """`(treatment, control)` pairs that `format_paired` reports when both were run:
-DEC's gain, what its KL term adds over the same training without it, and the gain of that control."""
+DEC's gain, what its KL term adds over the same training without it, the
+gain of that control, what reading the whole video adds (from scratch and
+DEC-pretrained), and DEC's gain in the contextual model."""
 
 
 def format_paired(runs, comparisons=COMPARISONS, metric="acc2"):

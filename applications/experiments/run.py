@@ -14,6 +14,7 @@ from applications.experiments.feeding import predict, predict_outputs
 from applications.experiments.files import write_atomically, write_history_csv, write_json_atomically
 from applications.experiments.schedule import build_backbone, epochs_run, pretrain_dec, train_task, weight_shift
 from mosi_keras.data import DataError, Preprocessor, binary_labels, semi_supervised_split
+from mosi_keras.data.video import VideoView, video_view
 from mosi_keras.evaluation import clustering_metrics, sentiment_metrics
 from mosi_keras.losses import UNLABELLED
 
@@ -27,9 +28,16 @@ def evaluate_task(model, dataset, preprocessor=None):
     `preprocessor` (default: the one the model carries)."""
     preprocessor = preprocessor or model.preprocessor
     return sentiment_metrics(
-        dataset.sentiment, predict_outputs(model, preprocessor.transform(dataset)),
+        dataset.sentiment, segment_outputs(model, dataset, preprocessor),
         predicts_score=getattr(model, "PREDICTS_SCORE", False),
     )
+
+
+def segment_outputs(model, dataset, preprocessor):
+    """The task's output `(N,)` for each segment of `dataset` (video-level
+    models read the segments grouped by video, in `segment_index` order)."""
+    return predict_outputs(model, preprocessor.transform(dataset), video_ids=dataset.video_ids,
+                           segment_index=dataset.segment_index)
 
 
 def predict_segments(model, dataset, preprocessor=None):
@@ -53,13 +61,18 @@ def predict_segments(model, dataset, preprocessor=None):
                 ("missing", sorted(set(trained) - set(given))), ("not in the model", sorted(set(given) - set(trained))))
                 if names) + "."
         )
-    outputs = predict_outputs(model, preprocessor.transform(dataset))
+    outputs = segment_outputs(model, dataset, preprocessor)
     if getattr(model, "PREDICTS_SCORE", False):
         column, value = "score", outputs
     else:
         column, value = "probability", expit(outputs)  # the logistic function, without overflow
     return {"segment_id": dataset.ids, "video_id": dataset.video_ids, column: value,
             "predicted_class": (outputs >= 0).astype(int)}
+
+
+def model_rows(data):
+    """What a task predicts on: the inputs of an `(inputs, targets)` pair, or a `VideoView`."""
+    return data if isinstance(data, VideoView) else data[0]
 
 
 def run_name(experiment, label_fraction, seed):
@@ -75,6 +88,8 @@ class PreparedExperiment:
     inputs: dict
     sentiment: np.ndarray
     max_len: int
+    video_ids: np.ndarray = None
+    segment_index: np.ndarray = None
 
     @property
     def labels(self):
@@ -105,6 +120,11 @@ class PreparedExperiment:
             semi[part] = self.labels[part]
         return semi
 
+    def videos(self, rows, labels=True):
+        """A `VideoView` of `rows` (video-level models), with their binary labels."""
+        return video_view(self.inputs, self.video_ids, self.segment_index,
+                          self.labels if labels else None, rows=rows)
+
     @property
     def pretrain_train(self):
         return self.rows(self.split.train), self.semi_supervised_labels()[self.split.train]
@@ -123,7 +143,8 @@ def prepare_experiment(dataset, label_fraction=0.4, seed=0):
     longest = max(array.shape[1] for array in dataset.modalities.values())
     max_len = min(PAPER_MAX_LEN, longest)
     preprocessor = Preprocessor(max_len).fit(dataset.subset(split.train))
-    return PreparedExperiment(split, preprocessor, preprocessor.transform(dataset), dataset.sentiment, max_len)
+    return PreparedExperiment(split, preprocessor, preprocessor.transform(dataset), dataset.sentiment, max_len,
+                              dataset.video_ids, dataset.segment_index)
 
 
 @dataclasses.dataclass
@@ -211,7 +232,11 @@ def run_experiment(
     prepared = prepare_experiment(dataset, label_fraction, seed)
     split, max_len = prepared.split, prepared.max_len
     scores = setup.task == "regressor"
-    train, validation = prepared.labelled("train", scores), prepared.labelled("val", scores)
+    contextual = setup.task == "contextual_classifier"  # whole videos: views of the same rows, by video
+    if contextual:
+        train, validation = prepared.videos(split.labelled_train), prepared.videos(split.labelled_val)
+    else:
+        train, validation = prepared.labelled("train", scores), prepared.labelled("val", scores)
     histories, epochs = {}, {}
     name = run_name(experiment, label_fraction, seed)
 
@@ -219,6 +244,7 @@ def run_experiment(
         return [StageProgress(name, stage, stage_epochs, log)] if log else []
 
     every_val = prepared.rows(split.val), prepared.labels[split.val]  # measured on, never trained on
+    measured_val = prepared.videos(split.val, labels=False) if contextual else every_val[0]
     pre = None
     if setup.dec_pretraining:
         pre = pretrain_dec(
@@ -247,16 +273,16 @@ def run_experiment(
         n_train_labelled=int(len(split.labelled_train)),
         n_train_unlabelled=int(len(split.unlabelled_train)),
         n_val=int(len(split.labelled_val)),
-        val=sentiment_metrics(dataset.sentiment[split.labelled_val], predict_outputs(model, validation[0]),
+        val=sentiment_metrics(dataset.sentiment[split.labelled_val], predict_outputs(model, model_rows(validation)),
                               predicts_score=model.PREDICTS_SCORE),
-        val_all=sentiment_metrics(dataset.sentiment[split.val], predict_outputs(model, every_val[0]),
+        val_all=sentiment_metrics(dataset.sentiment[split.val], predict_outputs(model, measured_val),
                                   predicts_score=model.PREDICTS_SCORE),
         backbone_shift=weight_shift(start, model.backbone.get_weights()),
         test=None if test_dataset is None else evaluate_task(model, test_dataset),
         seconds=round(time.time() - started, 1),
     )
     if pre is not None:
-        q = predict(pre.dec, validation[0])["q"]  # the labelled validation rows, already gathered
+        q = predict(pre.dec, prepared.rows(split.labelled_val))["q"]
         record.clustering_val = clustering_metrics(prepared.labels[split.labelled_val], q.argmax(1))
         record.clusters = pre.diagnostics
         record.autoencoder_reused = pre.autoencoder_reused

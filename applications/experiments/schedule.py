@@ -10,17 +10,25 @@ import numpy as np
 from sklearn.cluster import KMeans
 
 from applications.callbacks import AssignmentChangeStopping, TargetRefresh
+from applications.contextual_sentiment_classifier import ContextualSentimentClassifier
 from applications.multimodal_backbone import MultimodalBackbone
 from applications.multimodal_decoder import MultimodalDecoder
 from applications.semi_supervised_dec import SemiSupervisedDEC
 from applications.sentiment_classifier import SentimentClassifier
 from applications.sentiment_regressor import SentimentRegressor
 from applications.experiments.devices import resolve_jit_compile
-from applications.experiments.feeding import fit_arguments, predict, validation_arguments
+from applications.experiments.feeding import (
+    fit_arguments, predict, validation_arguments, video_fit_arguments, video_validation_arguments,
+)
 from applications.experiments.files import write_atomically, write_json_atomically
+from mosi_keras.data.video import VideoView
 from mosi_keras.evaluation import clustering_metrics, match_clusters_to_classes
 
-TASKS = {"classifier": SentimentClassifier, "regressor": SentimentRegressor}
+TASKS = {
+    "classifier": SentimentClassifier,
+    "regressor": SentimentRegressor,
+    "contextual_classifier": ContextualSentimentClassifier,
+}
 """The task class of each `Experiment.task`."""
 
 
@@ -71,7 +79,8 @@ def build_task(task, config, feature_dims, max_len, backbone=None, preprocessor=
     `backbone`, or on a new `MultimodalBackbone` with the config's sizes."""
     if backbone is None:
         backbone = build_backbone(config, feature_dims, max_len)
-    return TASKS[task](backbone, config.head_units, config.head_dropout, preprocessor=preprocessor)
+    options = {name: getattr(config, name) for name in TASKS[task].OPTIONS}  # the context encoder's sizes
+    return TASKS[task](backbone, config.head_units, config.head_dropout, preprocessor=preprocessor, **options)
 
 
 def train_task(task, train, validation, config, feature_dims, max_len, backbone=None,
@@ -82,7 +91,8 @@ def train_task(task, train, validation, config, feature_dims, max_len, backbone=
     Args:
         task: `"classifier"` (targets: binary labels) or `"regressor"`
             (targets: sentiment scores).
-        train, validation: `(inputs, targets)` pairs.
+        train, validation: `(inputs, targets)` pairs; for the video-level
+            `"contextual_classifier"`, `VideoView`s with their labels.
         backbone: the backbone to build the task on (trained with it): for
             fine-tuning, `pretrained.clone()` keeps the DEC model's own.
             `None`: a new one with the config's sizes (the baseline).
@@ -96,9 +106,14 @@ def train_task(task, train, validation, config, feature_dims, max_len, backbone=
     """
     model = build_task(task, config, feature_dims, max_len, backbone, preprocessor)
     compile_task(model, config, learning_rate)
+    if isinstance(train, VideoView):
+        feed = {**video_fit_arguments(train, config.videos_per_batch),
+                **video_validation_arguments(validation, config.videos_per_batch)}
+    else:
+        feed = {**fit_arguments(train[0], np.asarray(train[1], "float32"), config.batch_size),
+                **validation_arguments(validation[0], np.asarray(validation[1], "float32"), config.batch_size)}
     history = model.fit(
-        **fit_arguments(train[0], np.asarray(train[1], "float32"), config.batch_size),
-        **validation_arguments(validation[0], np.asarray(validation[1], "float32"), config.batch_size),
+        **feed,
         epochs=config.epochs, verbose=verbose, callbacks=[early_stopping(config.patience), *callbacks],
     )
     return model, history

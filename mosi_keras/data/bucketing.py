@@ -163,15 +163,18 @@ def to_tf_dataset(batches, repeat=True):
             dataset = one if dataset is None else dataset.concatenate(one)
         return dataset.repeat() if repeat else dataset
 
-    def spec(array, sequence):
-        shape = (None, None) + tuple(array.shape[2:]) if sequence else (None,) + tuple(array.shape[1:])
+    def spec(array, features):
+        # Every axis free but a feature array's last (its width): batch,
+        # time (and a video's utterances) change from batch to batch.
+        array = np.asarray(array)
+        shape = (None,) * (array.ndim - 1) + (array.shape[-1] if features else None,)
         return tf.TensorSpec(shape, tf.as_dtype(array.dtype))
 
     first = batches[0]
     x, y = first if isinstance(first, tuple) else (first, None)
-    signature = {name: spec(value, True) for name, value in x.items()}
+    signature = {name: spec(value, not is_mask_name(name)) for name, value in x.items()}
     if y is not None:
-        signature = (signature, spec(np.asarray(y), False))
+        signature = (signature, spec(y, False))
 
     def generate():
         while True:

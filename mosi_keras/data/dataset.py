@@ -43,6 +43,9 @@ class MultimodalDataset:
         source: where the data came from (for error messages).
         labelled: `False` for segments without sentiment (to predict on):
             `sentiment` is then NaN.
+        segment_index: optional `(N,)` integers: the position of each
+            segment in its video (the utterance order a video-level model
+            reads, `mosi_keras.data.video_view`); `None`: the file's order.
     """
 
     modalities: dict
@@ -53,6 +56,7 @@ class MultimodalDataset:
     folds: np.ndarray = None
     source: str = "<memory>"
     labelled: bool = True
+    segment_index: np.ndarray = None
 
     def __post_init__(self):
         self.validate()
@@ -88,6 +92,7 @@ class MultimodalDataset:
             folds=None if self.folds is None else self.folds[indices].copy(),
             source=self.source,
             labelled=self.labelled,
+            segment_index=None if self.segment_index is None else self.segment_index[indices].copy(),
         )
 
     def select_modalities(self, names):
@@ -112,8 +117,8 @@ class MultimodalDataset:
         n = len(self.sentiment)
         if n == 0:
             raise DataError(f"{where}: the dataset is empty (0 samples).")
-        for key in ("ids", "video_ids"):
-            if len(getattr(self, key)) != n:
+        for key in ("ids", "video_ids", "segment_index"):
+            if getattr(self, key) is not None and len(getattr(self, key)) != n:
                 raise DataError(f"{where}: '{key}' has {len(getattr(self, key))} entries, expected {n}.")
         for name, array in self.modalities.items():
             if array.ndim != 3:
@@ -162,12 +167,14 @@ def modality_order(name):
     return (CANONICAL_ORDER.index(name), "") if name in CANONICAL_ORDER else (len(CANONICAL_ORDER), name)
 
 
-def from_arrays(arrays, sentiment, lengths=None, ids=None, video_ids=None, folds=None, source="<memory>"):
+def from_arrays(arrays, sentiment, lengths=None, ids=None, video_ids=None, folds=None, source="<memory>",
+                segment_index=None):
     """Builds a `MultimodalDataset` from plain arrays.
 
     2-D arrays `(N, d)` become length-1 sequences. Missing lengths mean every
     step is valid; missing ids are numbered; missing video ids make every
-    sample its own video. `sentiment=None`: unlabelled segments (NaN
+    sample its own video; missing `segment_index` keeps the rows' order
+    within each video. `sentiment=None`: unlabelled segments (NaN
     sentiment, `labelled=False`), e.g. new data to predict on.
     """
     lengths = dict(lengths or {})
@@ -184,6 +191,13 @@ def from_arrays(arrays, sentiment, lengths=None, ids=None, video_ids=None, folds
             lengths[name] = np.asarray(lengths[name]).astype("int64")
         else:
             lengths[name] = np.full(len(array), array.shape[1] if array.ndim == 3 else 1, "int64")
+    if segment_index is not None:
+        segment_index = np.asarray(segment_index)
+        if not np.issubdtype(segment_index.dtype, np.integer):
+            raise DataError(
+                f"{source}: 'segment_index' has dtype {segment_index.dtype}; expected integers "
+                "(each segment's position in its video)."
+            )
     labelled = sentiment is not None
     if not labelled:
         sentiment = np.full(len(next(iter(modalities.values()))) if modalities else 0, np.nan)
@@ -200,4 +214,5 @@ def from_arrays(arrays, sentiment, lengths=None, ids=None, video_ids=None, folds
         folds=None if folds is None else np.asarray(folds).astype(str),
         source=source,
         labelled=labelled,
+        segment_index=None if segment_index is None else segment_index.astype("int64"),
     )

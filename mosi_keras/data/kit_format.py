@@ -2,8 +2,9 @@
 
 One array per modality (`(N, d)` utterance vectors or `(N, T, d)`
 sequences) with optional `<modality>_lengths`; `sentiment`; optional
-`segment_id`, `video_id` and `fold`. Any other numeric 2-D or 3-D array is
-a modality; other 1-D arrays (`segment_index`, `transcript`) are ignored.
+`segment_id`, `video_id`, `segment_index` (a segment's position in its
+video) and `fold`. Any other numeric 2-D or 3-D array is a modality; other
+1-D arrays (`transcript`) are ignored.
 """
 
 import zipfile
@@ -51,6 +52,7 @@ def arrays_to_dataset(arrays, source, require_sentiment=True):
         video_ids=_decode(arrays["video_id"]) if "video_id" in arrays else None,
         folds=_decode(arrays["fold"]) if "fold" in arrays else None,
         source=source,
+        segment_index=arrays.get("segment_index"),
     )
 
 
@@ -91,6 +93,8 @@ def write_dataset(dataset, path):
     arrays["video_id"] = dataset.video_ids.astype(str)
     if dataset.folds is not None:
         arrays["fold"] = dataset.folds.astype(str)
+    if dataset.segment_index is not None:
+        arrays["segment_index"] = dataset.segment_index
     path = str(path)
     if path.endswith(".npz"):
         np.savez(path, **arrays)

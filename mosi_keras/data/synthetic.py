@@ -84,4 +84,5 @@ def make_synthetic_mosi(
         ids=[f"{video_names[v]}_{p + 1}" for v, p in zip(video_index, position)],
         video_ids=video_names[video_index],
         source=f"make_synthetic_mosi(seed={seed})",
+        segment_index=position + 1,
     )

@@ -1,8 +1,9 @@
-"""Reusable layers: positional encoding, self-attention, per-modality encoder, DEC clustering."""
+"""Reusable layers: positional encoding, self-attention, per-modality encoder, DEC clustering, per-utterance wrapper."""
 
 from mosi_keras.layers.clustering import ClusteringLayer
 from mosi_keras.layers.modality_transformer_encoder import ModalityTransformerEncoder
 from mosi_keras.layers.multi_head_self_attention import MultiHeadSelfAttention
 from mosi_keras.layers.positional_encoding import PositionalEncoding
+from mosi_keras.layers.utterance_distributed import UtteranceDistributed
 
-__all__ = ["ClusteringLayer", "ModalityTransformerEncoder", "MultiHeadSelfAttention", "PositionalEncoding"]
+__all__ = ["ClusteringLayer", "ModalityTransformerEncoder", "MultiHeadSelfAttention", "PositionalEncoding", "UtteranceDistributed"]

@@ -8,6 +8,7 @@
 | 5-6 | `latent_covariance`, `disentanglement_loss` | `DisentanglementLoss` |
 | 7 | `semi_supervised_crossentropy` | `SemiSupervisedCrossentropy` |
 | 8 | `combined_dec_loss` | (assembled in `applications.SemiSupervisedDEC`) |
+| — | `labelled_binary_crossentropy` | `LabelledBinaryCrossentropy` (video-level models) |
 
 Eq. 2 (the Student's t assignment) is `mosi_keras.layers.ClusteringLayer`.
 """
@@ -18,6 +19,10 @@ from mosi_keras.losses.disentanglement import (
     DisentanglementLoss,
     disentanglement_loss,
     latent_covariance,
+)
+from mosi_keras.losses.labelled_binary_crossentropy import (
+    LabelledBinaryCrossentropy,
+    labelled_binary_crossentropy,
 )
 from mosi_keras.losses.reconstruction import (
     MaskedReconstructionLoss,
@@ -34,11 +39,13 @@ __all__ = [
     "UNLABELLED",
     "ClusteringKLDivergence",
     "DisentanglementLoss",
+    "LabelledBinaryCrossentropy",
     "MaskedReconstructionLoss",
     "SemiSupervisedCrossentropy",
     "clustering_kl",
     "combined_dec_loss",
     "disentanglement_loss",
+    "labelled_binary_crossentropy",
     "latent_covariance",
     "masked_reconstruction_loss",
     "semi_supervised_crossentropy",
