@@ -35,8 +35,9 @@ class ContextualSentimentClassifier(SentimentClassifier):
     utterance mask, lets each utterance attend to the others of its video
     in their order (positional encoding over utterances); the §3.2 head
     reads each utterance's embedding beside its context and gives one
-    logit per utterance, its batch statistics over real utterances only. Padded utterances are never attended to, so an
-    utterance's output does not depend on which videos share its batch.
+    logit per utterance, its batch statistics over real utterances only.
+    Padded utterances are never attended to, so an utterance's output does
+    not depend on which videos share its batch.
 
     `compile()` defaults to Adam (4e-5, weight decay 1e-2, as §4.2),
     `LabelledBinaryCrossentropy` (places labelled `-1`, unlabelled or
@@ -46,11 +47,12 @@ class ContextualSentimentClassifier(SentimentClassifier):
         backbone: a `MultimodalBackbone` (the per-utterance encoder).
         head_units, head_dropout: the §3.2 head, as `SentimentClassifier`.
         preprocessor: optional fitted `mosi_keras.data.Preprocessor`.
-        context_dim: width of the context encoder. Defaults to `128`.
+        context_dim: width of the context encoder. Defaults to `32` (as
+            `TrainingConfig`: small, for ~50 training videos).
         context_blocks: its Transformer blocks. Defaults to `1`.
         context_heads: its attention heads. Defaults to `4`.
         context_intermediate_dim: its feed-forward units. Defaults to `256`.
-        context_dropout: its dropout. Defaults to `0.1`.
+        context_dropout: its dropout. Defaults to `0.3`.
 
     Call arguments:
         inputs: dict of `video_inputs`: `<modality>` `(videos, U, T, d)`,
@@ -77,8 +79,8 @@ class ContextualSentimentClassifier(SentimentClassifier):
     OUTPUT_NAME = "sentiment_logits"
     OPTIONS = ("context_dim", "context_blocks", "context_heads", "context_intermediate_dim", "context_dropout")
 
-    def __init__(self, backbone, head_units=(64, 32), head_dropout=0.3, preprocessor=None, context_dim=128,
-                 context_blocks=1, context_heads=4, context_intermediate_dim=256, context_dropout=0.1, **kwargs):
+    def __init__(self, backbone, head_units=(64, 32), head_dropout=0.3, preprocessor=None, context_dim=32,
+                 context_blocks=1, context_heads=4, context_intermediate_dim=256, context_dropout=0.3, **kwargs):
         super().__init__(
             backbone, head_units, head_dropout, preprocessor, context_dim=context_dim,
             context_blocks=context_blocks, context_heads=context_heads,

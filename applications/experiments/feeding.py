@@ -19,21 +19,34 @@ from mosi_keras.data.bucketing import time_steps
 from mosi_keras.data.video import UTTERANCE_MASK, VideoBatches, VideoView, predict_videos, video_view
 
 
-def video_fit_arguments(view, videos_per_batch, shuffle=True, seed=None):
-    """Keyword arguments of `fit` that feed a `VideoView` (and its labels)
-    in batches of whole videos (`mosi_keras.data.video.VideoBatches`)."""
-    batches = VideoBatches(view, videos_per_batch=videos_per_batch, shuffle=shuffle, seed=seed)
+def batch_arguments(batches):
+    """Keyword arguments of `fit` that feed a `keras.utils.PyDataset` of
+    varying-shape batches: as it is on JAX and PyTorch, through a repeated
+    `to_tf_dataset` on TensorFlow."""
     if keras.backend.backend() != "tensorflow":
         return dict(x=batches)
     return dict(x=to_tf_dataset(batches), steps_per_epoch=len(batches), shuffle=False)
 
 
-def video_validation_arguments(view, videos_per_batch):
-    """Keyword arguments of `fit` that validate on a `VideoView` every epoch."""
-    arguments = video_fit_arguments(view, videos_per_batch, shuffle=False)
+def as_validation(arguments):
+    """The `fit` keyword arguments that validate on what `arguments` (of
+    `fit_arguments` or `video_fit_arguments`, unshuffled) would train on."""
     if "steps_per_epoch" in arguments:
         return dict(validation_data=arguments["x"], validation_steps=arguments["steps_per_epoch"])
-    return dict(validation_data=arguments["x"])
+    if "y" not in arguments:
+        return dict(validation_data=arguments["x"])
+    return dict(validation_data=(arguments["x"], arguments["y"]), validation_batch_size=arguments["batch_size"])
+
+
+def video_fit_arguments(view, videos_per_batch, shuffle=True, seed=None):
+    """Keyword arguments of `fit` that feed a `VideoView` (and its labels)
+    in batches of whole videos (`mosi_keras.data.video.VideoBatches`)."""
+    return batch_arguments(VideoBatches(view, videos_per_batch=videos_per_batch, shuffle=shuffle, seed=seed))
+
+
+def video_validation_arguments(view, videos_per_batch):
+    """Keyword arguments of `fit` that validate on a `VideoView` every epoch."""
+    return as_validation(video_fit_arguments(view, videos_per_batch, shuffle=False))
 
 
 def fit_arguments(x, y, batch_size, shuffle=True, seed=None):
@@ -45,10 +58,7 @@ def fit_arguments(x, y, batch_size, shuffle=True, seed=None):
     which `keras.utils.set_random_seed` seeds). See `docs/PERFORMANCE.md`.
     """
     if time_steps(x) > 1:
-        batches = LengthBucketedBatches(x, y, batch_size, shuffle=shuffle, seed=seed)
-        if keras.backend.backend() != "tensorflow":
-            return dict(x=batches)
-        return dict(x=to_tf_dataset(batches), steps_per_epoch=len(batches), shuffle=False)
+        return batch_arguments(LengthBucketedBatches(x, y, batch_size, shuffle=shuffle, seed=seed))
     if keras.backend.backend() != "tensorflow":
         return dict(x=x, y=y, batch_size=batch_size, shuffle=shuffle)
     import tensorflow as tf
@@ -67,12 +77,7 @@ def fit_arguments(x, y, batch_size, shuffle=True, seed=None):
 
 def validation_arguments(x, y, batch_size):
     """Keyword arguments of `fit` that validate on `(x, y)` every epoch."""
-    arguments = fit_arguments(x, y, batch_size, shuffle=False)
-    if "steps_per_epoch" in arguments:
-        return dict(validation_data=arguments["x"], validation_steps=arguments["steps_per_epoch"])
-    if "y" not in arguments:
-        return dict(validation_data=arguments["x"])
-    return dict(validation_data=(x, y), validation_batch_size=batch_size)
+    return as_validation(fit_arguments(x, y, batch_size, shuffle=False))
 
 
 def predict(model, x, batch_size=256):
@@ -93,10 +98,10 @@ def predict_outputs(model, x, batch_size=256, video_ids=None, segment_index=None
     pass the rows' `video_ids` (and `segment_index`, their order); `x` may
     also be a `VideoView` of them.
     """
-    if isinstance(x, VideoView) or is_video_model(model):
-        if not isinstance(x, VideoView):
-            if video_ids is None:
-                raise ValueError(f"{model.name} reads whole videos: pass the rows' video_ids.")
-            x = video_view(x, video_ids, segment_index)
+    if is_video_model(model) and not isinstance(x, VideoView):
+        if video_ids is None:
+            raise ValueError(f"{model.name} reads whole videos: pass the rows' video_ids.")
+        x = video_view(x, video_ids, segment_index)
+    if isinstance(x, VideoView):
         return x.to_rows(predict_videos(model, x)).reshape(-1)
     return np.asarray(predict(model, x, batch_size)).reshape(-1)

@@ -14,7 +14,7 @@ from applications.experiments.feeding import predict, predict_outputs
 from applications.experiments.files import write_atomically, write_history_csv, write_json_atomically
 from applications.experiments.schedule import build_backbone, epochs_run, pretrain_dec, train_task, weight_shift
 from mosi_keras.data import DataError, Preprocessor, binary_labels, semi_supervised_split
-from mosi_keras.data.video import VideoView, video_view
+from mosi_keras.data.video import video_view
 from mosi_keras.evaluation import clustering_metrics, sentiment_metrics
 from mosi_keras.losses import UNLABELLED
 
@@ -68,11 +68,6 @@ def predict_segments(model, dataset, preprocessor=None):
         column, value = "probability", expit(outputs)  # the logistic function, without overflow
     return {"segment_id": dataset.ids, "video_id": dataset.video_ids, column: value,
             "predicted_class": (outputs >= 0).astype(int)}
-
-
-def model_rows(data):
-    """What a task predicts on: the inputs of an `(inputs, targets)` pair, or a `VideoView`."""
-    return data if isinstance(data, VideoView) else data[0]
 
 
 def run_name(experiment, label_fraction, seed):
@@ -244,7 +239,9 @@ def run_experiment(
         return [StageProgress(name, stage, stage_epochs, log)] if log else []
 
     every_val = prepared.rows(split.val), prepared.labels[split.val]  # measured on, never trained on
-    measured_val = prepared.videos(split.val, labels=False) if contextual else every_val[0]
+    # What the task predicts on: its rows' inputs, or views of their videos.
+    val_inputs, val_all_inputs = (
+        (validation, prepared.videos(split.val, labels=False)) if contextual else (validation[0], every_val[0]))
     pre = None
     if setup.dec_pretraining:
         pre = pretrain_dec(
@@ -273,9 +270,9 @@ def run_experiment(
         n_train_labelled=int(len(split.labelled_train)),
         n_train_unlabelled=int(len(split.unlabelled_train)),
         n_val=int(len(split.labelled_val)),
-        val=sentiment_metrics(dataset.sentiment[split.labelled_val], predict_outputs(model, model_rows(validation)),
+        val=sentiment_metrics(dataset.sentiment[split.labelled_val], predict_outputs(model, val_inputs),
                               predicts_score=model.PREDICTS_SCORE),
-        val_all=sentiment_metrics(dataset.sentiment[split.val], predict_outputs(model, measured_val),
+        val_all=sentiment_metrics(dataset.sentiment[split.val], predict_outputs(model, val_all_inputs),
                                   predicts_score=model.PREDICTS_SCORE),
         backbone_shift=weight_shift(start, model.backbone.get_weights()),
         test=None if test_dataset is None else evaluate_task(model, test_dataset),

@@ -32,6 +32,14 @@ def time_steps(x):
     return max(np.shape(value)[1] for name, value in x.items() if not is_mask_name(name))
 
 
+def shuffle_seed(seed, shuffle):
+    """The seed of a batch order: `seed`, or, when shuffling without one, one
+    drawn from NumPy's global generator (seeded by `keras.utils.set_random_seed`).
+    Unshuffled batches (validation, prediction) draw none, so measuring a
+    model never moves NumPy's generator."""
+    return int(np.random.randint(2**31 - 1)) if seed is None and shuffle else int(seed or 0)
+
+
 def trim_padding(x, pad_to_multiple_of=PAD_TO_MULTIPLE_OF):
     """A batch of inputs cut to its longest row, rounded up to a multiple of
     `pad_to_multiple_of` steps: only padding is cut."""
@@ -93,9 +101,7 @@ class LengthBucketedBatches(keras.utils.PyDataset):
         self.x, self.y = x, y
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
-        # Only shuffling needs a seed: unshuffled batches (validation, prediction)
-        # draw none, so measuring a model never moves NumPy's generator.
-        self.seed = int(np.random.randint(2**31 - 1)) if seed is None and shuffle else int(seed or 0)
+        self.seed = shuffle_seed(seed, shuffle)
         self.pad_to_multiple_of = int(pad_to_multiple_of)
         limit = time_steps(x)
         longest = np.max(np.stack(list(lengths.values())), axis=0)

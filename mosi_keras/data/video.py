@@ -1,12 +1,11 @@
 """A video-level view of segment rows: each video's utterances in order, padded."""
 
 import dataclasses
-import math
 
 import keras
 import numpy as np
 
-from mosi_keras.data.bucketing import PAD_TO_MULTIPLE_OF, padded_length
+from mosi_keras.data.bucketing import PAD_TO_MULTIPLE_OF, padded_length, shuffle_seed
 from mosi_keras.data.dataset import DataError, is_mask_name
 
 UTTERANCE_MASK = "utterance_mask"
@@ -123,19 +122,18 @@ class VideoBatches(keras.utils.PyDataset):
     pass `to_tf_dataset(batches)`, whose element spec leaves the axes free.
 
     Args:
-        view: a `VideoView`.
-        with_labels: serve `(inputs, labels)`; else inputs only.
+        view: a `VideoView`; batches are `(inputs, labels)`.
         videos_per_batch: videos per batch.
         shuffle: reshuffle the videos every epoch.
         seed: shuffling seed; `None` draws one from NumPy's generator.
     """
 
-    def __init__(self, view, with_labels=True, videos_per_batch=4, shuffle=True, seed=None, **kwargs):
+    def __init__(self, view, videos_per_batch=4, shuffle=True, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.view, self.with_labels = view, with_labels
+        self.view = view
         self.videos_per_batch = int(videos_per_batch)
         self.shuffle = shuffle
-        self.seed = int(np.random.randint(2**31 - 1)) if seed is None and shuffle else int(seed or 0)
+        self.seed = shuffle_seed(seed, shuffle)
         self.utterances = view.inputs[UTTERANCE_MASK].sum(axis=1)
         masks = [value for name, value in view.inputs.items() if is_mask_name(name) and name != UTTERANCE_MASK]
         self.steps = np.max(np.stack([mask.sum(axis=2).max(axis=1) for mask in masks]), axis=0)
@@ -155,14 +153,13 @@ class VideoBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         videos = self.batches[index]
-        utterances = min(self.view.rows.shape[1],
-                         math.ceil(self.utterances[videos].max() / UTTERANCES_MULTIPLE_OF) * UTTERANCES_MULTIPLE_OF)
+        utterances = padded_length(int(self.utterances[videos].max()), UTTERANCES_MULTIPLE_OF, self.view.rows.shape[1])
         steps = padded_length(int(self.steps[videos].max()), PAD_TO_MULTIPLE_OF, self.time_limit)
         x = {}
         for name, value in self.view.inputs.items():
             value = value[videos, :utterances]
             x[name] = value if name == UTTERANCE_MASK else value[:, :, :steps]
-        return (x, self.view.labels[videos, :utterances]) if self.with_labels else x
+        return x, self.view.labels[videos, :utterances]
 
     def on_epoch_end(self):
         if self.shuffle:

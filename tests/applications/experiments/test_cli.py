@@ -9,6 +9,15 @@ from tests.conftest import FIXTURES
 V0_1 = os.path.join(FIXTURES, "v0_1")
 
 
+def reproduce_at_full_labels(files, out, *experiments, quiet=False):
+    """`reproduce` of `experiments` at 100 % labels, one seed, one process,
+    on the generated files with the tiny schedule; returns its runs."""
+    argv = ["reproduce", "--data", str(files / "train.npz"), "--seeds", "1", "--out", str(out), "--jobs", "1",
+            "--label-fraction", "1.0", "--experiments", *experiments, "--hyperparameters", str(files / "hp.json")]
+    assert main(argv + (["--quiet"] if quiet else [])) == 0
+    return json.loads((out / "results.json").read_text())["runs"]
+
+
 def test_reproduce_writes_results_and_resumes_without_rerunning(files, capsys):
     out = files / "out"
     argv = ["reproduce", "--data", str(files / "train.npz"), "--test-data", str(files / "test.h5"),
@@ -44,10 +53,7 @@ def test_reproduce_writes_results_and_resumes_without_rerunning(files, capsys):
 
 def test_reproduce_runs_the_contextual_experiments_beside_the_papers(files, capsys):
     out = files / "contextual"
-    assert main(["reproduce", "--data", str(files / "train.npz"), "--seeds", "1", "--out", str(out), "--jobs", "1",
-                 "--label-fraction", "1.0", "--experiments", "baseline", "contextual",
-                 "--hyperparameters", str(files / "hp.json")]) == 0
-    runs = json.loads((out / "results.json").read_text())["runs"]
+    runs = reproduce_at_full_labels(files, out, "baseline", "contextual")
     assert [r["experiment"] for r in runs] == ["baseline", "contextual"]
     assert set(runs[1]) == set(runs[0]) and set(runs[1]["epochs"]) == {"contextual_classifier"}
     assert "contextual − baseline, val_all acc2" in capsys.readouterr().out
@@ -100,10 +106,7 @@ def test_evaluate_reads_a_0_1_classifier_with_its_preprocessing_file(capsys):
 
 def test_reproduce_runs_the_regression_experiments_with_the_literatures_columns(files, capsys):
     out = files / "regression"
-    assert main(["reproduce", "--data", str(files / "train.npz"), "--seeds", "1", "--out", str(out), "--jobs", "1",
-                 "--label-fraction", "1.0", "--experiments", "baseline_regression", "dec_regression",
-                 "--hyperparameters", str(files / "hp.json")]) == 0
-    runs = json.loads((out / "results.json").read_text())["runs"]
+    runs = reproduce_at_full_labels(files, out, "baseline_regression", "dec_regression")
     assert [r["experiment"] for r in runs] == ["baseline_regression", "dec_regression"]
     for run in runs:
         assert {"acc2", "acc2_non0", "f1", "acc7", "mae", "corr"} <= set(run["val"])
@@ -176,17 +179,13 @@ def test_help_of_every_command_loads_no_backend():
 
 
 def test_reproduce_prints_its_plan_stage_progress_and_time_left_unless_quiet(files, capsys):
-    def argv(experiment, out):
-        return ["reproduce", "--data", str(files / "train.npz"), "--seeds", "1", "--jobs", "1", "--experiments",
-                experiment, "--label-fraction", "1.0", "--hyperparameters", str(files / "hp.json"), "--out", str(out)]
-
-    assert main(argv("dec", files / "loud")) == 0
+    reproduce_at_full_labels(files, files / "loud", "dec")
     printed = capsys.readouterr().out
     assert "plan: 1 runs (dec × label fractions [1.0] × seeds [0]), 0 already done" in printed
     for stage in ("autoencoder", "clustering", "classifier"):
         assert f"dec_labels100_seed0: {stage} started" in printed
         assert f"dec_labels100_seed0: {stage} done" in printed
-    assert main(argv("baseline", files / "quiet") + ["--quiet"]) == 0  # the cheapest run that trains
+    reproduce_at_full_labels(files, files / "quiet", "baseline", quiet=True)  # the cheapest run that trains
     printed = capsys.readouterr().out
     assert "plan:" not in printed and "started" not in printed and "min left" not in printed
     assert "acc2" in printed  # the table is still printed
