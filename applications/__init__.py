@@ -18,6 +18,7 @@ _EXPORTS = {
     "MultimodalBackbone": "applications.multimodal_backbone",
     "model_inputs": "applications.multimodal_backbone",
     "MultimodalDecoder": "applications.multimodal_decoder",
+    "SAMPLE_INDEX": "applications.semi_supervised_dec",
     "SemiSupervisedDEC": "applications.semi_supervised_dec",
     "SentimentClassifier": "applications.sentiment_classifier",
     "SentimentRegressor": "applications.sentiment_regressor",

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 from mosi_keras.data import predict_in_buckets
+from mosi_keras.losses import target_distribution
 
 
 def predict_assignments(model, x, batch_size=256):
@@ -25,7 +26,10 @@ class TargetRefresh(keras.callbacks.Callback):
     training steps (and before the first), this callback predicts `Q` for
     `x`, stores the soft cluster frequencies `f_j = sum_i q_ij` in the
     model's `cluster_frequency` weight, which `SemiSupervisedDEC.target`
-    then uses as the denominator of eq. 3 inside each step, and records the
+    then uses as the denominator of eq. 3 inside each step; for a model
+    built with `target_rows`, also every row's `P` (eq. 3 with those
+    frequencies) in its `frozen_target` weight, held fixed until the next
+    refresh as in the original DEC. It records the
     fraction of samples whose hard assignment `argmax_j q_ij` changed since
     the previous refresh (`changed_fraction`, also in `history`).
 
@@ -54,7 +58,16 @@ class TargetRefresh(keras.callbacks.Callback):
 
     def refresh(self):
         q = predict_assignments(self.model, self.x, self.batch_size)
-        self.model.cluster_frequency.assign(q.sum(axis=0).astype("float32"))
+        frequency = q.sum(axis=0).astype("float32")
+        self.model.cluster_frequency.assign(frequency)
+        if getattr(self.model, "frozen_target", None) is not None:
+            if len(q) != self.model.target_rows:
+                raise ValueError(
+                    f"TargetRefresh: {len(q)} rows to refresh, but the model keeps frozen targets for "
+                    f"target_rows={self.model.target_rows}; pass every training row, in sample_index order."
+                )
+            p = keras.ops.convert_to_numpy(target_distribution(q, cluster_frequency=frequency))
+            self.model.frozen_target.assign(p)
         assignments = q.argmax(axis=1)
         if self.assignments is not None:
             self.changed_fraction = float(np.mean(assignments != self.assignments))

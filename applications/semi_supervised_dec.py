@@ -34,6 +34,10 @@ def scale_for_replicas(loss):
     return loss
 
 
+SAMPLE_INDEX = "sample_index"
+"""The input that names each row of a batch by its row in the training set,
+for the per-row targets of `target_rows` (see `SemiSupervisedDEC`)."""
+
 RENAMED = {
     "encoder": "backbone",
     "kernel_alpha": "alpha",
@@ -56,7 +60,10 @@ class SemiSupervisedDEC(keras.Model):
     1. `Q` from the clustering layer (eq. 2), in float32;
     2. `P = target_distribution(Q)` (eq. 3) behind `stop_gradient`, with the
        cluster frequencies of the batch, or of the whole training set when a
-       `TargetRefresh` callback has stored them in `cluster_frequency`;
+       `TargetRefresh` callback has stored them in `cluster_frequency`; or,
+       with `target_rows`, each row's `P` as the last refresh left it
+       (frozen between refreshes, as in the original DEC), looked up on the
+       device by the batch's `sample_index` input;
     3. `cluster_weight·KL(P‖Q) + reconstruction_weight·recon +
        supervised_weight·CE + disentangle_weight·disentangle` (eqs. 1, 4, 7,
        6; eq. 8, where the paper calls the last three weights α, β, γ), each
@@ -86,6 +93,14 @@ class SemiSupervisedDEC(keras.Model):
         reconstruction_weight: α of eq. 8. Defaults to `0.1` (stage 2).
         supervised_weight: β of eq. 8. Defaults to `0.5` (stage 2).
         disentangle_weight: γ of eq. 8. Defaults to `0.0` (stage 2).
+        target_rows: `0` (default) computes `P` from the batch's current
+            `Q` in every step. `N > 0` keeps a frozen `P` for each of the
+            `N` training rows in the `frozen_target` weight, written by
+            `TargetRefresh` every `update_interval` steps; `x` then carries
+            `sample_index` (`SAMPLE_INDEX`: each row's index in `0..N-1`,
+            the order `TargetRefresh` predicts in). Rows without it (e.g.
+            validation) and steps before the first refresh use the batch's
+            own `P`.
 
     Before 0.2 these were `encoder`, `kernel_alpha`, `alpha`, `beta` and
     `gamma`; `beta`, `gamma`, `encoder` and `kernel_alpha` are refused with
@@ -113,6 +128,7 @@ class SemiSupervisedDEC(keras.Model):
         reconstruction_weight=0.1,
         supervised_weight=0.5,
         disentangle_weight=0.0,
+        target_rows=0,
         **kwargs,
     ):
         renamed = sorted(set(kwargs) & set(RENAMED))
@@ -131,6 +147,7 @@ class SemiSupervisedDEC(keras.Model):
         self.reconstruction_weight = float(reconstruction_weight)
         self.supervised_weight = float(supervised_weight)
         self.disentangle_weight = float(disentangle_weight)
+        self.target_rows = int(target_rows)
         self.clustering = ClusteringLayer(n_clusters, alpha=alpha, name="clustering")
         if getattr(backbone, "output", None) is not None:
             # Centroids exist before `compile`, so the optimizer can be built
@@ -142,6 +159,12 @@ class SemiSupervisedDEC(keras.Model):
             name="cluster_frequency", shape=(self.n_clusters,), initializer="zeros",
             trainable=False, dtype="float32",
         )
+        self.frozen_target = None
+        if self.target_rows:
+            self.frozen_target = self.add_weight(
+                name="frozen_target", shape=(self.target_rows, self.n_clusters), initializer="zeros",
+                trainable=False, dtype="float32",
+            )
         self.term_trackers = {
             name: keras.metrics.Mean(name=name)
             for name in ("cluster_loss", "reconstruction_loss", "supervised_loss", "disentangle_loss")
@@ -152,6 +175,8 @@ class SemiSupervisedDEC(keras.Model):
         return [name for name in self.backbone.input if not is_mask_name(name)]
 
     def call(self, inputs, training=None):
+        if SAMPLE_INDEX in inputs:  # for the loss only (`target`)
+            inputs = {name: value for name, value in inputs.items() if name != SAMPLE_INDEX}
         z = self.backbone(inputs, training=training)
         return {"z": z, "q": self.clustering(z)}
 
@@ -162,13 +187,19 @@ class SemiSupervisedDEC(keras.Model):
         masks = {mask_name(name): ops.convert_to_tensor(inputs[mask_name(name)]) for name in self.modalities}
         return self.decoder({"z": z, **masks})
 
-    def target(self, q):
-        """Eq. 3 on the device, with dataset-wide frequencies once refreshed."""
+    def target(self, q, sample_index=None):
+        """Eq. 3 on the device, with dataset-wide frequencies once refreshed;
+        with `target_rows` and a `sample_index`, the rows' frozen targets
+        once refreshed."""
         dataset_frequency = ops.convert_to_tensor(self.cluster_frequency)
         frequency = ops.where(
             ops.sum(dataset_frequency) > 0, dataset_frequency, ops.sum(q, axis=0)
         )
-        return target_distribution(q, cluster_frequency=frequency)
+        p = target_distribution(q, cluster_frequency=frequency)
+        if self.frozen_target is None or sample_index is None:
+            return p
+        frozen = ops.take(ops.convert_to_tensor(self.frozen_target), ops.cast(sample_index, "int32"), axis=0)
+        return ops.where(ops.sum(frozen, axis=1, keepdims=True) > 0, frozen, p)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         # The terms are the plain functions of mosi_keras.losses: unlike Loss
@@ -178,7 +209,9 @@ class SemiSupervisedDEC(keras.Model):
         q = y_pred["q"]
         zero = ops.zeros((), "float32")
         terms = {
-            "cluster_loss": clustering_kl(self.target(q), q) if self.cluster_weight else zero,
+            "cluster_loss": (
+                clustering_kl(self.target(q, x.get(SAMPLE_INDEX)), q) if self.cluster_weight else zero
+            ),
             "reconstruction_loss": (
                 self.reconstruction_term(x, y_pred["z"]) if self.reconstruction_weight else zero
             ),
@@ -220,6 +253,7 @@ class SemiSupervisedDEC(keras.Model):
             "reconstruction_weight": self.reconstruction_weight,
             "supervised_weight": self.supervised_weight,
             "disentangle_weight": self.disentangle_weight,
+            "target_rows": self.target_rows,
         }
 
     @classmethod

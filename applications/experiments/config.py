@@ -39,6 +39,10 @@ EXPERIMENTS = {
         # off in stage 2, so that only the extra supervised + reconstruction
         # training remains; `dec − dec_without_kl` is what clustering adds.
         Experiment("dec_without_kl", "classifier", True, (("dec_cluster_weight", 0.0),)),
+        # The original DEC's target: P of every training row refreshed over
+        # the whole set about once an epoch (10 steps of 128 rows) and held
+        # fixed in between, with DEC's `tol` stop; `dec` recomputes P per batch.
+        Experiment("dec_frozen_target", "classifier", True, (("update_interval", 10), ("freeze_target", True))),
         # Beyond the paper: each utterance read with the rest of its video;
         # `contextual_dec` fine-tunes the DEC-pretrained utterance encoder there.
         # Its head drops more (0.5): chosen with the context encoder's sizes
@@ -115,6 +119,7 @@ class TrainingConfig:
     dec_disentangle_weight: float = 0.0
     update_interval: int = 0  # 0: target per batch; N: refresh over the training set every N steps
     tol: float = 0.001  # with update_interval: stop once fewer assignments than this changed (DEC)
+    freeze_target: bool = False  # with update_interval: each row's P fixed between refreshes (original DEC)
     dec_early_stopping: bool = False  # stop stage 2 on validation loss and rewind to its best epoch
     kmeans_n_init: int = 20
     # The context encoder of the contextual experiments (beyond the paper).
@@ -130,6 +135,7 @@ class TrainingConfig:
     finetune_learning_rate: float = None  # fine-tuning a pre-trained backbone; None: learning_rate (§4.3 gives none)
     weight_decay: float = 1e-2
     patience: int = 20
+    monitor: str = "val_loss"  # what the task's early stopping watches; "val_accuracy" for a classifier
     pretrain_min_delta: float = 1e-3  # smallest val-loss gain that counts in stages 1-2
     jit_compile: object = "auto"  # see `devices.resolve_jit_compile`
     run_eagerly: bool = False  # Keras's debugging switch; also faster for tiny smoke runs

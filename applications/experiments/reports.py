@@ -142,6 +142,7 @@ COMPARISONS = (
     ("dec", "baseline"),
     ("dec", "dec_without_kl"),
     ("dec_without_kl", "baseline"),
+    ("dec_frozen_target", "dec"),
     ("dec_regression", "baseline_regression"),
     ("contextual", "baseline"),
     ("contextual_dec", "dec"),
@@ -149,7 +150,7 @@ COMPARISONS = (
 )
 """`(treatment, control)` pairs that `format_paired` reports when both were run:
 DEC's gain, what its KL term adds over the same training without it, the
-gain of that control, what reading the whole video adds (from scratch and
+gain of that control, the original DEC's frozen target against P per batch, what reading the whole video adds (from scratch and
 DEC-pretrained), and DEC's gain in the contextual model."""
 
 

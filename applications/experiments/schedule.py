@@ -13,7 +13,7 @@ from applications.callbacks import AssignmentChangeStopping, TargetRefresh
 from applications.contextual_sentiment_classifier import ContextualSentimentClassifier
 from applications.multimodal_backbone import MultimodalBackbone
 from applications.multimodal_decoder import MultimodalDecoder
-from applications.semi_supervised_dec import SemiSupervisedDEC
+from applications.semi_supervised_dec import SAMPLE_INDEX, SemiSupervisedDEC
 from applications.sentiment_classifier import SentimentClassifier
 from applications.sentiment_regressor import SentimentRegressor
 from applications.experiments.devices import resolve_jit_compile
@@ -32,11 +32,19 @@ TASKS = {
 """The task class of each `Experiment.task`."""
 
 
-def early_stopping(patience, min_delta=0.0):
-    """Stops when `val_loss` has not improved by `min_delta` for `patience`
-    epochs, and restores the best epoch's weights."""
+MONITORS = {"val_loss": "min", "val_accuracy": "max"}
+"""What a task's early stopping may watch (`TrainingConfig.monitor`), and which way is better."""
+
+
+def early_stopping(patience, min_delta=0.0, monitor="val_loss"):
+    """Stops when `monitor` (`val_loss`, or a classifier's `val_accuracy`)
+    has not improved by `min_delta` for `patience` epochs, and restores the
+    best epoch's weights."""
+    if monitor not in MONITORS:
+        raise ValueError(f"monitor must be one of {sorted(MONITORS)}, got {monitor!r}.")
     return keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=patience, min_delta=min_delta, restore_best_weights=True, verbose=0
+        monitor=monitor, mode=MONITORS[monitor], patience=patience, min_delta=min_delta,
+        restore_best_weights=True, verbose=0,
     )
 
 
@@ -104,6 +112,8 @@ def train_task(task, train, validation, config, feature_dims, max_len, backbone=
         `(model, history)`; the model holds the weights of the epoch with
         the best validation loss.
     """
+    if task == "regressor" and config.monitor != "val_loss":
+        raise ValueError(f"monitor={config.monitor!r} is a classifier's; the regressor stops on val_loss.")
     model = build_task(task, config, feature_dims, max_len, backbone, preprocessor)
     compile_task(model, config, learning_rate)
     if isinstance(train, VideoView):
@@ -114,7 +124,8 @@ def train_task(task, train, validation, config, feature_dims, max_len, backbone=
                 **validation_arguments(validation[0], np.asarray(validation[1], "float32"), config.batch_size)}
     history = model.fit(
         **feed,
-        epochs=config.epochs, verbose=verbose, callbacks=[early_stopping(config.patience), *callbacks],
+        epochs=config.epochs, verbose=verbose,
+        callbacks=[early_stopping(config.patience, monitor=config.monitor), *callbacks],
     )
     return model, history
 
@@ -154,9 +165,10 @@ def initialize_centroids(dec, x, labels=None, n_init=20, seed=0, batch_size=256)
     return assignments
 
 
-def make_dec_stage(backbone, decoder, config, stage):
+def make_dec_stage(backbone, decoder, config, stage, target_rows=0):
     """The DEC model with the loss weights of stage 1 (autoencoder:
-    reconstruction + disentanglement) or stage 2 (clustering), compiled."""
+    reconstruction + disentanglement) or stage 2 (clustering), compiled;
+    `target_rows` as in `SemiSupervisedDEC` (frozen per-row targets)."""
     if stage == 1:
         weights = dict(cluster_weight=0.0, reconstruction_weight=config.ae_reconstruction_weight,
                        supervised_weight=0.0, disentangle_weight=config.ae_disentangle_weight)
@@ -167,7 +179,8 @@ def make_dec_stage(backbone, decoder, config, stage):
                        supervised_weight=config.dec_supervised_weight,
                        disentangle_weight=config.dec_disentangle_weight)
         learning_rate = config.dec_learning_rate
-    dec = SemiSupervisedDEC(backbone, decoder, n_clusters=config.n_clusters, name=f"dec_stage_{stage}", **weights)
+    dec = SemiSupervisedDEC(backbone, decoder, n_clusters=config.n_clusters, name=f"dec_stage_{stage}",
+                            target_rows=target_rows, **weights)
     dec.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         jit_compile=resolve_jit_compile(config.jit_compile),
@@ -279,6 +292,10 @@ def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbos
     Returns:
         A `DECPretraining`.
     """
+    if config.freeze_target and not config.update_interval:
+        raise ValueError("freeze_target=True keeps each row's target between refreshes: set update_interval "
+                         "(steps between refreshes) > 0 too.")
+
     def autoencoder(weights_from=None):
         backbone = build_backbone(config, feature_dims, max_len)
         decoder = MultimodalDecoder.for_backbone(backbone, max_len, config.decoder_hidden_dim)
@@ -300,7 +317,8 @@ def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbos
     # advance) holding stage 1's weights.
     keras.utils.set_random_seed(seed)
     backbone, decoder = autoencoder(weights_from=stage1)
-    stage2 = make_dec_stage(backbone, decoder, config, stage=2)
+    target_rows = len(y) if config.freeze_target else 0
+    stage2 = make_dec_stage(backbone, decoder, config, stage=2, target_rows=target_rows)
     stage2(keras.tree.map_structure(lambda a: a[:1], x))  # build
     initialize_centroids(stage2, x, y, n_init=config.kmeans_n_init, seed=seed)
     callbacks = [early_stopping(config.patience, config.pretrain_min_delta)] if config.dec_early_stopping else []
@@ -311,7 +329,9 @@ def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbos
     if diagnose is not None:
         diagnostics["kmeans_start"] = cluster_diagnostics(stage2, x, *diagnose)
     # Without the rewind nothing reads stage 2's validation loss: skip computing it.
-    feed = fit_arguments(x, y, config.batch_size)
+    # Frozen targets are looked up by each row's index in `x` (TargetRefresh's order).
+    fit_x = {**x, SAMPLE_INDEX: np.arange(len(y))} if target_rows else x
+    feed = fit_arguments(fit_x, y, config.batch_size)
     if config.dec_early_stopping:
         feed.update(validation_arguments(*validation, config.batch_size))
     history2 = stage2.fit(**feed, epochs=config.dec_epochs, verbose=verbose,

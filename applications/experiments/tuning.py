@@ -5,6 +5,7 @@ import dataclasses
 import keras_tuner
 
 from applications.experiments.config import TrainingConfig
+from applications.experiments.feeding import fit_arguments, validation_arguments
 from applications.experiments.schedule import build_task, compile_task, early_stopping, pretrain_dec
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
@@ -41,7 +42,8 @@ class SentimentClassifierHyperModel(keras_tuner.HyperModel):
     """Searches the §3.2 classifier: widths, heads, blocks, dropout, learning rate.
 
     The tuner calls `fit(x, y, validation_data=...)` as usual; the objective
-    is `val_accuracy` on the validation videos you pass.
+    is `val_accuracy` on the validation videos you pass, of the weights
+    early stopping kept (see `fit`).
 
     Args:
         feature_dims: dict modality → feature width.
@@ -62,9 +64,25 @@ class SentimentClassifierHyperModel(keras_tuner.HyperModel):
         config = self.config(hp)
         return compile_task(build_task("classifier", config, self.feature_dims, self.max_len), config)
 
-    def fit(self, hp, model, *args, callbacks=None, **kwargs):
-        callbacks = list(callbacks or []) + [early_stopping(self.base_config.patience)]
-        return model.fit(*args, callbacks=callbacks, **kwargs)
+    def fit(self, hp, model, x, y, validation_data=None, batch_size=None, callbacks=None, **kwargs):
+        """`model.fit` with the runs' early stopping (`monitor`, `patience`),
+        word-level sequences in length buckets (`feeding.fit_arguments`).
+
+        Returns the validation metrics of the weights early stopping kept
+        (`{"val_accuracy", "val_loss"}`), so a trial is scored on the model
+        a run would keep, not on its luckiest epoch (what keras-tuner takes
+        from a `History`).
+        """
+        batch_size = batch_size or self.base_config.batch_size
+        feed = fit_arguments(x, y, batch_size)
+        if validation_data is not None:
+            feed.update(validation_arguments(*validation_data, batch_size))
+        stopping = early_stopping(self.base_config.patience, monitor=self.base_config.monitor)
+        history = model.fit(**feed, callbacks=[*(callbacks or []), stopping], **kwargs)
+        if validation_data is None:
+            return history
+        kept = model.evaluate(*validation_data, batch_size=batch_size, verbose=0, return_dict=True)
+        return {f"val_{name}": float(value) for name, value in kept.items()}
 
 
 class DECHyperModel(SentimentClassifierHyperModel):

@@ -27,9 +27,21 @@ def padded_length(longest, multiple, limit):
     return int(min(limit, max(1, math.ceil(longest / multiple) * multiple)))
 
 
+def is_per_row(value):
+    """Whether an input holds one value per row `(N,)` (e.g. a sample index)
+    rather than a sequence: batches select its rows and cut nothing."""
+    return np.ndim(value) < 2
+
+
 def time_steps(x):
     """The longest time axis among the sequence inputs of `x`."""
-    return max(np.shape(value)[1] for name, value in x.items() if not is_mask_name(name))
+    return max(np.shape(value)[1] for name, value in x.items() if not is_mask_name(name) and not is_per_row(value))
+
+
+def cut(value, rows, length):
+    """Rows `rows` of one input, sequences cut to `length` steps."""
+    value = np.asarray(value)[rows]
+    return value if is_per_row(value) else value[:, :length]
 
 
 def shuffle_seed(seed, shuffle):
@@ -45,7 +57,7 @@ def trim_padding(x, pad_to_multiple_of=PAD_TO_MULTIPLE_OF):
     `pad_to_multiple_of` steps: only padding is cut."""
     longest = max(int(lengths.max()) for lengths in valid_lengths(x).values())
     length = padded_length(longest, pad_to_multiple_of, time_steps(x))
-    return {name: value[:, :length] for name, value in x.items()}
+    return {name: cut(value, slice(None), length) for name, value in x.items()}
 
 
 class LengthBucketedBatches(keras.utils.PyDataset):
@@ -71,7 +83,8 @@ class LengthBucketedBatches(keras.utils.PyDataset):
     Args:
         x: dict of model inputs with valid steps first: `<modality>` arrays
             `(N, T, d)` and `<modality>_mask` `(N, T)`, as
-            `Preprocessor.transform` returns them.
+            `Preprocessor.transform` returns them; `(N,)` inputs (one value
+            per row) are batched as they are.
         y: optional targets `(N, ...)`.
         batch_size: rows per batch (a bucket's last batch may be smaller).
         shuffle: reshuffle every epoch; without it batches come bucket by
@@ -126,7 +139,7 @@ class LengthBucketedBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         length, rows = self.batches[index]
-        x = {name: np.asarray(value[rows][:, :length]) for name, value in self.x.items()}
+        x = {name: cut(value, rows, length) for name, value in self.x.items()}
         return x if self.y is None else (x, np.asarray(self.y)[rows])
 
     def on_epoch_end(self):
@@ -178,7 +191,7 @@ def to_tf_dataset(batches, repeat=True):
 
     first = batches[0]
     x, y = first if isinstance(first, tuple) else (first, None)
-    signature = {name: spec(value, not is_mask_name(name)) for name, value in x.items()}
+    signature = {name: spec(value, not (is_mask_name(name) or is_per_row(value))) for name, value in x.items()}
     if y is not None:
         signature = (signature, spec(y, False))
 

@@ -4,7 +4,7 @@ import pytest
 import keras
 from keras import ops
 
-from applications import AssignmentChangeStopping, SemiSupervisedDEC, TargetRefresh
+from applications import SAMPLE_INDEX, AssignmentChangeStopping, SemiSupervisedDEC, TargetRefresh
 from tests.applications.conftest import make_backbone_decoder
 from tests.conftest import save_and_reload
 
@@ -88,6 +88,44 @@ def test_dec_in_step_target_equals_numpy_eq3(tiny, rng):
     )
 
 
+def with_index(x):
+    return {**x, SAMPLE_INDEX: np.arange(len(x["text"]))}
+
+
+@pytest.mark.backend_agnostic
+def test_frozen_target_is_the_rows_refreshed_p_not_the_batchs(tiny, rng):
+    x, _, semi = tiny
+    dec = make_dec(target_rows=len(semi))
+    q = rng.dirichlet(np.ones(2), size=6).astype("float32")
+    index = np.array([5, 0, 7, 7, 2, 1])
+    per_batch = ops.convert_to_numpy(dec.target(q))
+    # Before the first refresh the table is empty: the batch's own P.
+    np.testing.assert_allclose(ops.convert_to_numpy(dec.target(q, index)), per_batch, rtol=1e-6)
+    table = rng.dirichlet(np.ones(2), size=len(semi)).astype("float32")
+    dec.frozen_target.assign(table)
+    np.testing.assert_allclose(ops.convert_to_numpy(dec.target(q, index)), table[index], rtol=1e-6)
+    np.testing.assert_allclose(ops.convert_to_numpy(dec.target(q)), per_batch, rtol=1e-6)  # no index
+
+
+@pytest.mark.backend_agnostic
+def test_target_refresh_freezes_each_rows_p_until_the_next_refresh(tiny):
+    x, _, semi = tiny
+    dec = make_dec(target_rows=len(semi))
+    dec(x)
+    q_start = ops.convert_to_numpy(dec(x)["q"])
+    refresh = TargetRefresh(x, update_interval=1000)  # once, before the first step
+    history = dec.fit(with_index(x), semi, epochs=3, batch_size=16, verbose=0, callbacks=[refresh])
+    expected = q_start**2 / q_start.sum(0)
+    expected /= expected.sum(1, keepdims=True)
+    np.testing.assert_allclose(ops.convert_to_numpy(dec.frozen_target), expected, rtol=1e-4, atol=1e-6)
+    assert not np.allclose(ops.convert_to_numpy(dec(x)["q"]), q_start, atol=1e-4)  # Q moved, P did not
+    assert np.all(np.isfinite(history.history["cluster_loss"]))
+    fewer_rows = TargetRefresh({name: value[:10] for name, value in x.items()}, update_interval=1)
+    fewer_rows.set_model(dec)
+    with pytest.raises(ValueError, match="10 rows to refresh.*target_rows=48"):
+        fewer_rows.refresh()
+
+
 @pytest.mark.backend_agnostic
 def test_target_refresh_stores_dataset_frequencies_every_interval(tiny):
     x, _, semi = tiny
@@ -118,11 +156,14 @@ def test_assignment_change_stopping_stops_when_assignments_settle(tiny):
 @pytest.mark.backend_agnostic
 def test_dec_model_survives_keras_save_and_safe_load(tiny, tmp_path):
     x, _, semi = tiny
-    dec = make_dec(alpha=2.0, reconstruction_weight=0.3, supervised_weight=0.2, disentangle_weight=0.01)
-    dec.fit(x, semi, epochs=1, batch_size=48, verbose=0)
+    dec = make_dec(alpha=2.0, reconstruction_weight=0.3, supervised_weight=0.2, disentangle_weight=0.01,
+                   target_rows=len(semi))
+    dec.fit(with_index(x), semi, epochs=1, batch_size=48, verbose=0, callbacks=[TargetRefresh(x, 1)])
     reloaded = save_and_reload(dec, tmp_path)
     assert (reloaded.alpha, reloaded.reconstruction_weight, reloaded.supervised_weight,
-            reloaded.disentangle_weight) == (2.0, 0.3, 0.2, 0.01)
+            reloaded.disentangle_weight, reloaded.target_rows) == (2.0, 0.3, 0.2, 0.01, len(semi))
+    np.testing.assert_allclose(ops.convert_to_numpy(reloaded.frozen_target),
+                               ops.convert_to_numpy(dec.frozen_target))
     for key in ("q", "z"):
         np.testing.assert_allclose(
             ops.convert_to_numpy(reloaded(x)[key]), ops.convert_to_numpy(dec(x)[key]), atol=1e-5

@@ -83,3 +83,14 @@ def test_unshuffled_batches_leave_numpys_generator_alone(inputs):
     np.random.seed(3)
     LengthBucketedBatches(inputs, batch_size=16, shuffle=False)
     assert np.random.randint(1000) == expected
+
+
+def test_a_per_row_input_follows_its_rows_uncut(inputs):
+    n = len(inputs["text"])
+    with_index = {**inputs, "sample_index": np.arange(n)}
+    batches = LengthBucketedBatches(with_index, batch_size=16, seed=0)
+    for x in epoch(batches):
+        assert x["sample_index"].shape == (len(x["text"]),)
+        np.testing.assert_array_equal(x["text_mask"], inputs["text_mask"][x["sample_index"]][:, : x["text"].shape[1]])
+    if keras.backend.backend() == "tensorflow":
+        assert to_tf_dataset(batches).element_spec["sample_index"].shape.as_list() == [None]

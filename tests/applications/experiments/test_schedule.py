@@ -99,6 +99,25 @@ def test_fine_tuning_trains_at_the_given_learning_rate(tiny):
     assert float(model.optimizer.learning_rate) == pytest.approx(config.learning_rate)
 
 
+def test_monitor_keeps_the_epoch_best_by_what_it_names(tiny):
+    from applications.experiments.schedule import train_task
+
+    x, labels, _ = tiny
+    half = len(labels) // 2
+    train, validation = ({k: v[:half] for k, v in x.items()}, labels[:half]), (
+        {k: v[half:] for k, v in x.items()}, labels[half:])
+    for monitor, best in (("val_accuracy", max), ("val_loss", min)):
+        config = TrainingConfig(**SMALL, head_units=(4,), epochs=5, patience=5, batch_size=8, learning_rate=3e-3,
+                                monitor=monitor, run_eagerly=True)
+        model, history = train_task("classifier", train, validation, config, DIMS, MAX_LEN)
+        kept = model.evaluate(*validation, verbose=0, return_dict=True)[monitor[4:]]
+        assert kept == pytest.approx(best(history.history[monitor]), abs=1e-5)
+    with pytest.raises(ValueError, match="regressor stops on val_loss"):
+        train_task("regressor", train, validation, TrainingConfig(**SMALL, monitor="val_accuracy"), DIMS, MAX_LEN)
+    with pytest.raises(ValueError, match="monitor must be one of"):
+        train_task("classifier", train, validation, TrainingConfig(**SMALL, monitor="val_f1"), DIMS, MAX_LEN)
+
+
 def test_stage_one_is_read_back_by_a_run_that_shares_it_with_the_same_result(tmp_path, tiny):
     import keras
 
@@ -133,3 +152,15 @@ def test_stage_one_key_changes_with_what_stage_one_depends_on_only(tiny):
     assert autoencoder_key(config, 0, {**x, "text": x["text"] + 1}, x) != key
     for unrelated in (dict(dec_learning_rate=1e-2), dict(dec_cluster_weight=0.0), dict(learning_rate=1e-3)):
         assert autoencoder_key(TrainingConfig(**{**config.to_dict(), **unrelated}), 0, x, x) == key
+
+
+def test_freeze_target_trains_stage_two_on_refreshed_per_row_targets(monkeypatch, tiny):
+    result, callbacks = stage_callbacks(monkeypatch, tiny, update_interval=2, freeze_target=True, tol=0.0)
+    dec = result.dec
+    assert dec.target_rows == len(tiny[2])
+    assert "TargetRefresh" in callbacks["dec_stage_2"]
+    table = ops.convert_to_numpy(dec.frozen_target)
+    np.testing.assert_allclose(table.sum(1), 1.0, rtol=1e-5)  # every row refreshed
+    assert make_dec_stage(*make_backbone_decoder(), TrainingConfig(**SMALL), stage=2).frozen_target is None
+    with pytest.raises(ValueError, match="set update_interval"):
+        stage_callbacks(monkeypatch, tiny, freeze_target=True)

@@ -32,3 +32,30 @@ def test_tune_finishes_two_trials_resumes_and_round_trips_best_values(files, cap
     assert built.count_params() > 0
     assert main(argv) == 0  # resumed: the two finished trials are not run again
     assert len(trial_dirs(project)) == 2
+
+
+def test_a_trial_is_scored_on_the_epoch_early_stopping_kept(tiny):
+    import keras
+    import keras_tuner
+    import numpy as np
+
+    from applications.experiments.config import TrainingConfig
+    from applications.experiments.tuning import SentimentClassifierHyperModel
+    from tests.applications.conftest import DIMS, MAX_LEN, SMALL
+
+    x, labels, _ = tiny
+    half = len(labels) // 2
+    train = {k: v[:half] for k, v in x.items()}, labels[:half].astype("float32")
+    validation = {k: v[half:] for k, v in x.items()}, labels[half:].astype("float32")
+    base = TrainingConfig(**SMALL, head_units=(4,), patience=6, run_eagerly=True)
+    hypermodel = SentimentClassifierHyperModel(DIMS, MAX_LEN, base_config=base)
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("learning_rate", 3e-3)
+    model = hypermodel.build(hp)
+    epochs = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(dict(logs)))
+    seen = []
+    score = hypermodel.fit(hp, model, *train, validation_data=validation, batch_size=8, epochs=6,
+                           callbacks=[epochs], verbose=0)
+    kept = seen[int(np.argmin([logs["val_loss"] for logs in seen]))]  # monitor: val_loss
+    assert score["val_loss"] == pytest.approx(kept["val_loss"], abs=1e-5)
+    assert score["val_accuracy"] == pytest.approx(kept["val_accuracy"], abs=1e-5)
