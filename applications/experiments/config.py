@@ -81,8 +81,8 @@ class TrainingConfig:
     """Hyper-parameters of the whole schedule; defaults are the paper's (§3.2, §4).
 
     The classifier (baseline and fine-tuning) stops early once its
-    validation loss has not improved for `patience` epochs and keeps its
-    best weights (§4.1 selects checkpoints on validation). The two
+    validation loss (`monitor`) has not improved for `patience` epochs and
+    keeps its best weights (§4.1 selects checkpoints on validation). The two
     pre-training stages run their epochs as §4.3 does: the autoencoder its
     `ae_epochs`, the clustering stage its `dec_epochs` or until DEC's `tol`
     criterion when `update_interval` is set. The clustering stage's

@@ -110,7 +110,7 @@ def train_task(task, train, validation, config, feature_dims, max_len, backbone=
 
     Returns:
         `(model, history)`; the model holds the weights of the epoch with
-        the best validation loss.
+        the best `config.monitor` (validation loss by default).
     """
     if task == "regressor" and config.monitor != "val_loss":
         raise ValueError(f"monitor={config.monitor!r} is a classifier's; the regressor stops on val_loss.")
