@@ -40,27 +40,20 @@ def read_runs(name, folder, experiment, seeds):
 
 
 def logistic_regression_runs(data, fractions, seeds):
-    """Logistic regression on the splits of `reproduce`, as `RunRecord`-like rows named `lr`."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
+    """Logistic regression on the splits of `reproduce`, as `RunRecord`s named `lr`."""
     from applications.experiments.run import RunRecord, prepare_experiment
-    from reference_models import pooled  # beside this script
     from mosi_keras.data import load_dataset
+    from reference_models import fit_and_score, reference_models  # beside this script
 
     dataset = load_dataset(data)
     runs = []
     for fraction in fractions:
         for seed in seeds:
             prepared = prepare_experiment(dataset, fraction, seed)
-            split, labels = prepared.split, prepared.labels
-            model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-            model.fit(pooled(prepared, split.labelled_train), labels[split.labelled_train])
-            scores = {part: {"acc2": float(np.mean(model.predict(pooled(prepared, rows)) == labels[rows]))}
-                      for part, rows in (("val", split.labelled_val), ("val_all", split.val))}
-            runs.append(RunRecord("lr", fraction, seed, 0, {}, len(split.labelled_train), 0,
-                                  len(split.labelled_val), scores["val"], val_all=scores["val_all"]))
+            split = prepared.split
+            scores = fit_and_score(reference_models(seed)["logistic regression"], prepared)
+            runs.append(RunRecord("lr", fraction, seed, 0, {}, len(split.labelled_train), 0, len(split.labelled_val),
+                                  {"acc2": scores["val"] / 100}, val_all={"acc2": scores["val_all"] / 100}))
     return runs
 
 

@@ -33,15 +33,35 @@ def pooled(prepared, rows):
     return np.concatenate(parts, axis=1)
 
 
+def reference_models(seed):
+    """The scikit-learn references by name: logistic regression and an MLP, on standardised features."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return {
+        "logistic regression": make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
+        "MLP": make_pipeline(StandardScaler(), MLPClassifier((64,), max_iter=500, early_stopping=True,
+                                                             random_state=seed)),
+    }
+
+
+def fit_and_score(model, prepared):
+    """Fits `model` on the pooled labelled training rows of a `prepare_experiment`
+    split; acc2 in % on the labelled (`val`) and on every (`val_all`) validation video."""
+    split, labels = prepared.split, prepared.labels
+    model.fit(pooled(prepared, split.labelled_train), labels[split.labelled_train])
+    return {part: 100 * np.mean(model.predict(pooled(prepared, rows)) == labels[rows])
+            for part, rows in (("val", split.labelled_val), ("val_all", split.val))}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=DEFAULT_DATA)
     parser.add_argument("--seeds", type=int, default=5)
     args = parser.parse_args()
     from sklearn.cluster import KMeans
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.neural_network import MLPClassifier
-    from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     from applications.experiments.run import prepare_experiment
@@ -55,16 +75,8 @@ def main():
         for seed in range(args.seeds):
             prepared = prepare_experiment(dataset, fraction, seed)
             split, labels = prepared.split, prepared.labels
-            x_train = pooled(prepared, split.labelled_train)
-            models = {
-                "logistic regression": make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
-                "MLP": make_pipeline(StandardScaler(), MLPClassifier((64,), max_iter=500, early_stopping=True,
-                                                                     random_state=seed)),
-            }
-            for name, model in models.items():
-                model.fit(x_train, labels[split.labelled_train])
-                for part, rows in (("val", split.labelled_val), ("val_all", split.val)):
-                    accuracy = 100 * np.mean(model.predict(pooled(prepared, rows)) == labels[rows])
+            for name, model in reference_models(seed).items():
+                for part, accuracy in fit_and_score(model, prepared).items():
                     scores.setdefault((name, part), []).append(accuracy)
             majority = 100 * max(labels[split.labelled_val].mean(), 1 - labels[split.labelled_val].mean())
             scores.setdefault(("majority class", "val"), []).append(majority)

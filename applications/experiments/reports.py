@@ -150,8 +150,9 @@ COMPARISONS = (
 )
 """`(treatment, control)` pairs that `format_paired` reports when both were run:
 DEC's gain, what its KL term adds over the same training without it, the
-gain of that control, the original DEC's frozen target against P per batch, what reading the whole video adds (from scratch and
-DEC-pretrained), and DEC's gain in the contextual model."""
+gain of that control, the original DEC's frozen target against P per
+batch, what reading the whole video adds (from scratch and DEC-pretrained),
+and DEC's gain in the contextual model."""
 
 
 def format_paired(runs, comparisons=COMPARISONS, metric="acc2"):

@@ -68,10 +68,10 @@ class SentimentClassifierHyperModel(keras_tuner.HyperModel):
         """`model.fit` with the runs' early stopping (`monitor`, `patience`),
         word-level sequences in length buckets (`feeding.fit_arguments`).
 
-        Returns the validation metrics of the weights early stopping kept
-        (`{"val_accuracy", "val_loss"}`), so a trial is scored on the model
-        a run would keep, not on its luckiest epoch (what keras-tuner takes
-        from a `History`).
+        Returns the validation metrics of the epoch early stopping kept
+        (`{"val_accuracy", "val_loss"}`, read from the history), so a trial
+        is scored on the model a run would keep, not on its luckiest epoch
+        (what keras-tuner takes from a `History`).
         """
         batch_size = batch_size or self.base_config.batch_size
         feed = fit_arguments(x, y, batch_size)
@@ -81,8 +81,8 @@ class SentimentClassifierHyperModel(keras_tuner.HyperModel):
         history = model.fit(**feed, callbacks=[*(callbacks or []), stopping], **kwargs)
         if validation_data is None:
             return history
-        kept = model.evaluate(*validation_data, batch_size=batch_size, verbose=0, return_dict=True)
-        return {f"val_{name}": float(value) for name, value in kept.items()}
+        return {name: float(values[stopping.best_epoch]) for name, values in history.history.items()
+                if name.startswith("val_")}
 
 
 class DECHyperModel(SentimentClassifierHyperModel):
