@@ -5,7 +5,7 @@ tasks built on it: `SentimentClassifier` (§3.2), `SentimentRegressor` (the
 score, as MulT/MMSA report it), `SemiSupervisedDEC` (§3.3, with a
 `MultimodalDecoder`) and `ContextualSentimentClassifier` (the same
 utterance encoder read in its video's context, beyond the paper), plus the
-DEC callbacks. The machinery that runs the
+DEC callbacks and `SentimentEnsemble` (several tasks' mean prediction). The machinery that runs the
 paper's experiments is `applications.experiments`.
 """
 
@@ -21,6 +21,7 @@ _EXPORTS = {
     "SAMPLE_INDEX": "applications.semi_supervised_dec",
     "SemiSupervisedDEC": "applications.semi_supervised_dec",
     "SentimentClassifier": "applications.sentiment_classifier",
+    "SentimentEnsemble": "applications.sentiment_ensemble",
     "SentimentRegressor": "applications.sentiment_regressor",
     "SentimentTask": "applications.sentiment_task",
 }

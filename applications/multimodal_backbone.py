@@ -3,7 +3,7 @@
 import keras
 
 from mosi_keras.data import mask_name
-from mosi_keras.layers import ModalityTransformerEncoder
+from mosi_keras.layers import ModalityTransformerEncoder, WordDropout
 
 
 def model_inputs(feature_dims, max_len=None):
@@ -49,6 +49,14 @@ class MultimodalBackbone(keras.Model):
         num_blocks, num_heads, intermediate_dim: Transformer blocks per
             encoder, attention heads, feed-forward units (paper: 2, 4, 256).
         dropout: dropout inside the encoders. Defaults to `0.1`.
+        word_dropout: probability of hiding each valid time step of each
+            modality from its encoder during training (`WordDropout`).
+            Defaults to `0.0`.
+        modality_dropout: probability of zeroing each modality's pooled
+            embedding of a row during training (a Keras `Dropout` with
+            `noise_shape=(None, 1)`, so a whole embedding goes at once and
+            the kept ones are scaled by `1 / (1 - rate)`), so that the head
+            learns not to lean on one modality. Defaults to `0.0`.
 
     Call arguments:
         inputs: dict with `<modality>` `(batch, T, d)` and `<modality>_mask`
@@ -76,21 +84,30 @@ class MultimodalBackbone(keras.Model):
         num_heads=4,
         intermediate_dim=256,
         dropout=0.1,
+        word_dropout=0.0,
+        modality_dropout=0.0,
         name="multimodal_encoder",
         **kwargs,
     ):
         inputs = model_inputs(feature_dims, max_len)
-        embeddings = [
-            ModalityTransformerEncoder(
+        embeddings = []
+        for modality in feature_dims:
+            mask = inputs[mask_name(modality)]
+            if word_dropout:
+                mask = WordDropout(word_dropout, name=f"{modality}_word_dropout")(mask)
+            embedding = ModalityTransformerEncoder(
                 hidden_dim=hidden_dim,
                 num_blocks=num_blocks,
                 num_heads=num_heads,
                 intermediate_dim=intermediate_dim,
                 dropout=dropout,
                 name=f"{modality}_encoder",
-            )(inputs[modality], mask=inputs[mask_name(modality)])
-            for modality in feature_dims
-        ]
+            )(inputs[modality], mask=mask)
+            if modality_dropout:
+                embedding = keras.layers.Dropout(
+                    modality_dropout, noise_shape=(None, 1), name=f"{modality}_modality_dropout"
+                )(embedding)
+            embeddings.append(embedding)
         joint = embeddings[0] if len(embeddings) == 1 else keras.layers.Concatenate(name="fusion")(embeddings)
         super().__init__(inputs=inputs, outputs=joint, name=name, **kwargs)
         self.feature_dims = dict(feature_dims)
@@ -100,6 +117,8 @@ class MultimodalBackbone(keras.Model):
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
+        self.word_dropout = word_dropout
+        self.modality_dropout = modality_dropout
 
     @property
     def modalities(self):
@@ -116,6 +135,8 @@ class MultimodalBackbone(keras.Model):
             "num_heads": self.num_heads,
             "intermediate_dim": self.intermediate_dim,
             "dropout": self.dropout,
+            "word_dropout": self.word_dropout,
+            "modality_dropout": self.modality_dropout,
         }
 
     @classmethod

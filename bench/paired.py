@@ -1,9 +1,9 @@
-"""Paired by seed: runs of one `reproduce` folder against another's, or against logistic regression.
+"""Paired by seed: runs of one `reproduce` folder against another's, or against scikit-learn references.
 
 Each `NAME=FOLDER:EXPERIMENT` names the `<EXPERIMENT>_labels<FF>_seed<S>.json`
-records of a folder (what `reproduce --out FOLDER` wrote); `lr` is logistic
-regression on mean-pooled features of the same splits
-(`bench/reference_models.py`). Prints mean ± std of acc2 per model, then
+records of a folder (what `reproduce --out FOLDER` wrote); `lr` and `mlp`
+are logistic regression and an MLP on mean-pooled features of the same
+splits (`bench/reference_models.py`). Prints mean ± std of acc2 per model, then
 `treatment − control` per seed with the paired Student-t interval
 (`reports.paired_differences`), on the labelled validation videos (`val`) and on
 every validation video (`val_all`).
@@ -39,8 +39,12 @@ def read_runs(name, folder, experiment, seeds):
     return runs
 
 
-def logistic_regression_runs(data, fractions, seeds):
-    """Logistic regression on the splits of `reproduce`, as `RunRecord`s named `lr`."""
+REFERENCES = {"lr": "logistic regression", "mlp": "MLP"}
+"""The reference models that `--compare` may name, and their names in `reference_models()`."""
+
+
+def reference_runs(name, data, fractions, seeds):
+    """A reference model (`REFERENCES`) on the splits of `reproduce`, as `RunRecord`s named `name`."""
     from applications.experiments.run import RunRecord, prepare_experiment
     from mosi_keras.data import load_dataset
     from reference_models import fit_and_score, reference_models  # beside this script
@@ -51,8 +55,8 @@ def logistic_regression_runs(data, fractions, seeds):
         for seed in seeds:
             prepared = prepare_experiment(dataset, fraction, seed)
             split = prepared.split
-            scores = fit_and_score(reference_models(seed)["logistic regression"], prepared)
-            runs.append(RunRecord("lr", fraction, seed, 0, {}, len(split.labelled_train), 0, len(split.labelled_val),
+            scores = fit_and_score(reference_models(seed)[REFERENCES[name]], prepared)
+            runs.append(RunRecord(name, fraction, seed, 0, {}, len(split.labelled_train), 0, len(split.labelled_val),
                                   {"acc2": scores["val"] / 100}, val_all={"acc2": scores["val_all"] / 100}))
     return runs
 
@@ -62,9 +66,9 @@ def main():
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="+", help="NAME=FOLDER:EXPERIMENT")
-    parser.add_argument("--compare", nargs="+", default=[], help="TREATMENT-CONTROL pairs of names (or lr)")
+    parser.add_argument("--compare", nargs="+", default=[], help="TREATMENT-CONTROL pairs of names (or lr, mlp)")
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--data", default=DEFAULT_DATA, help="for lr: the data the runs were trained on")
+    parser.add_argument("--data", default=DEFAULT_DATA, help="for lr, mlp: the data the runs were trained on")
     args = parser.parse_args()
     seeds = range(args.seeds)
     runs = []
@@ -72,8 +76,9 @@ def main():
         name, place = model.split("=", 1)
         folder, experiment = place.rsplit(":", 1)
         runs += read_runs(name, folder, experiment, seeds)
-    if any("lr" in pair.split("-") for pair in args.compare):
-        runs += logistic_regression_runs(args.data, sorted({r.label_fraction for r in runs}), seeds)
+    for name in REFERENCES:
+        if any(name in pair.split("-") for pair in args.compare):
+            runs += reference_runs(name, args.data, sorted({r.label_fraction for r in runs}), seeds)
     for name in dict.fromkeys(r.experiment for r in runs):
         for fraction in sorted({r.label_fraction for r in runs if r.experiment == name}):
             chosen = [r for r in runs if r.experiment == name and r.label_fraction == fraction]

@@ -11,7 +11,8 @@ SECTIONS = {
                                      "mosi_keras.layers:MultiHeadSelfAttention",
                                      "mosi_keras.layers:ModalityTransformerEncoder",
                                      "mosi_keras.layers:ClusteringLayer",
-                                     "mosi_keras.layers:UtteranceDistributed"],
+                                     "mosi_keras.layers:UtteranceDistributed",
+                                     "mosi_keras.layers:WordDropout"],
     "Losses and metrics (`mosi_keras.losses`, `mosi_keras.metrics`)": [f"mosi_keras.losses:{name}" for name in (
         "target_distribution", "clustering_kl", "ClusteringKLDivergence", "masked_reconstruction_loss",
         "MaskedReconstructionLoss", "latent_covariance", "disentanglement_loss", "DisentanglementLoss",
@@ -25,18 +26,21 @@ SECTIONS = {
         "sentiment_metrics", "match_clusters_to_classes", "cluster_accuracy", "clustering_metrics")],
     "Models (`applications`)": [f"applications:{name}" for name in (
         "MultimodalBackbone", "SentimentClassifier", "SentimentRegressor", "MultimodalDecoder",
-        "SemiSupervisedDEC", "ContextualSentimentClassifier")],
+        "SemiSupervisedDEC", "ContextualSentimentClassifier", "SentimentEnsemble")],
     "Callbacks (`applications`)": ["applications:TargetRefresh", "applications:AssignmentChangeStopping",
                                    "applications.callbacks:StageProgress"],
     "Experiments (`applications.experiments`)": [
         "applications.experiments.config:TrainingConfig", "applications.experiments.config:Experiment",
         "applications.experiments.devices:resolve_jit_compile",
-        "applications.experiments.schedule:train_task", "applications.experiments.schedule:pretrain_dec",
+        "applications.experiments.schedule:train_task", "applications.experiments.schedule:learning_rate_schedule",
+        "applications.experiments.folds:video_folds", "applications.experiments.folds:train_in_folds",
+        "applications.experiments.schedule:pretrain_dec",
         "applications.experiments.schedule:initialize_centroids",
         "applications.experiments.schedule:train_autoencoder",
         "applications.experiments.run:run_experiment", "applications.experiments.run:RunRecord",
-        "applications.experiments.run:RunResult", "applications.experiments.run:predict_segments",
-        "applications.experiments.grid:run_grid",
+        "applications.experiments.run:RunResult", "applications.experiments.run:evaluate_tasks",
+        "applications.experiments.run:predict_segments",
+        "applications.experiments.grid:run_grid", "applications.experiments.grid:seed_ensembles",
         "applications.experiments.console:filter_backend_noise"],
     "Tuning (`applications.experiments.tuning`)": [
         f"applications.experiments.tuning:{name}" for name in (

@@ -68,9 +68,8 @@ def load(path, **kwargs):
 def predict(folder, **changes):
     from applications.experiments.run import load_task, predict_segments
 
-    model, preprocessor = load_task(trained_model(folder))
-    return predict_segments(model, load(npz(folder, "new.npz", sentiment=None, **changes),
-                                        require_sentiment=False), preprocessor)
+    dataset = load(npz(folder, "new.npz", sentiment=None, **changes), require_sentiment=False)
+    return predict_segments([load_task(trained_model(folder))], dataset)
 
 
 def video(folder, **changes):

@@ -12,23 +12,23 @@ import json
 import os
 import sys
 
-from applications.experiments.config import DEMO, EXPERIMENTS, PAPER_EXPERIMENTS, QUICK, load_config
+from applications.experiments.config import DEMO, EXPERIMENTS, PAPER_EXPERIMENTS, PRESETS, QUICK, load_config
 
 
-def print_table(records):
-    from applications.experiments.reports import format_paired, format_table, summarize
+def print_table(records, ensembles=()):
+    from applications.experiments.reports import format_ensembles, format_paired, format_table, summarize
 
     print(format_table(summarize(records)))
-    paired = format_paired(records)
-    if paired:
-        print(paired)
+    for lines in (format_paired(records), format_ensembles(ensembles)):
+        if lines:
+            print(lines)
 
 
 def cmd_demo(args):
     from applications.experiments.grid import run_grid
     from mosi_keras.data import make_synthetic_mosi
 
-    config = load_config(args.hyperparameters, DEMO)
+    config = load_config(args.hyperparameters, DEMO, args.preset)
     dataset = make_synthetic_mosi(n_videos=args.videos, seed=args.seed)
     say = quiet_print(args)
     say(f"demo: {len(dataset)} generated segments from {args.videos} videos, "
@@ -38,25 +38,26 @@ def cmd_demo(args):
 
 
 def cmd_reproduce(args):
-    from applications.experiments.grid import run_grid
+    from applications.experiments.grid import run_grid, seed_ensembles
     from mosi_keras.data import load_dataset
 
-    config = load_config(args.hyperparameters, QUICK if args.quick else None)
+    config = load_config(args.hyperparameters, QUICK if args.quick else None, args.preset)
     seeds = list(range(args.seeds if args.seeds is not None else (1 if args.quick else 5)))
     dataset = load_dataset(args.data)
     test = load_dataset(args.test_data) if args.test_data else None
     fractions = sorted({args.label_fraction, 1.0})
     say = quiet_print(args)
     say(f"reproduce: {len(dataset)} segments, {len(set(dataset.video_ids))} videos from {args.data}")
-    print_table(run_grid(dataset, fractions, seeds, config, args.out, test, jobs=args.jobs,
-                         experiments=args.experiments, log=say, progress=not args.quiet))
+    records = run_grid(dataset, fractions, seeds, config, args.out, test, jobs=args.jobs,
+                       experiments=args.experiments, log=say, progress=not args.quiet)
+    print_table(records, seed_ensembles(records, args.out, test) if test is not None and len(seeds) > 1 else ())
 
 
 def cmd_train(args):
     from applications.experiments.run import run_experiment
     from mosi_keras.data import load_dataset
 
-    config = load_config(args.hyperparameters)
+    config = load_config(args.hyperparameters, preset=args.preset)
     dataset = load_dataset(args.data)
     test = load_dataset(args.test_data) if args.test_data else None
     result = run_experiment(dataset, args.experiment, args.label_fraction, args.seed, config, test, args.out,
@@ -64,21 +65,28 @@ def cmd_train(args):
     print(json.dumps(result.record.to_dict(), indent=2))
 
 
+def load_tasks(args):
+    """The `(model, preprocessor)` of each model file named on the command line."""
+    from applications.experiments.run import load_task
+
+    if args.preprocessor and len(args.model) > 1:
+        raise ValueError("--preprocessor serves one model file; models saved since 0.2 carry their own.")
+    return [load_task(path, args.preprocessor) for path in args.model]
+
+
 def cmd_evaluate(args):
-    from applications.experiments.run import evaluate_task, load_task
+    from applications.experiments.run import evaluate_tasks
     from mosi_keras.data import load_dataset
 
-    model, preprocessor = load_task(args.model, args.preprocessor)
-    print(json.dumps(evaluate_task(model, load_dataset(args.data), preprocessor), indent=2))
+    print(json.dumps(evaluate_tasks(load_tasks(args), load_dataset(args.data)), indent=2))
 
 
 def cmd_predict(args):
     from applications.experiments.files import write_csv_atomically
-    from applications.experiments.run import load_task, predict_segments
+    from applications.experiments.run import predict_segments
     from mosi_keras.data import load_dataset
 
-    model, preprocessor = load_task(args.model, args.preprocessor)
-    columns = predict_segments(model, load_dataset(args.data, require_sentiment=False), preprocessor)
+    columns = predict_segments(load_tasks(args), load_dataset(args.data, require_sentiment=False))
     write_csv_atomically(columns, args.out)
     classes = columns["predicted_class"]
     quiet_print(args)(f"{len(classes)} segments ({int(classes.sum())} predicted positive) written to {args.out}")
@@ -90,7 +98,7 @@ def cmd_tune(args):
 
     path, summary = search(
         load_dataset(args.data), args.model, args.tuner, args.out, args.max_trials, args.epochs,
-        args.label_fraction, args.seed, load_config(args.hyperparameters), 0 if args.quiet else 1,
+        args.label_fraction, args.seed, load_config(args.hyperparameters, preset=args.preset), 0 if args.quiet else 1,
     )
     print(f"best val_accuracy {summary['val_accuracy']:.4f} after {summary['trials']} trial(s):")
     for name, value in sorted(summary["searched"].items()):
@@ -115,26 +123,31 @@ def build_parser():
                          help="print results only: no plan, progress or time estimates")
     chatter.add_argument("--verbose", action="store_true",
                          help="let the backend's start-up and C++ log lines through to standard error")
+    training = argparse.ArgumentParser(add_help=False)
+    training.add_argument("--preset", choices=sorted(PRESETS), default="paper",
+                          help="named hyper-parameters: paper (the paper's schedule, default) or small_data "
+                               "(the recipe for ~1k labelled rows; docs/RESULTS.md)")
+    training.add_argument("--hyperparameters", help="JSON file of TrainingConfig values, over the preset's")
     parser = argparse.ArgumentParser(
         prog="mosi-keras",
         description="Multimodal sentiment classification with semi-supervised DEC pre-training.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def command(name, **kwargs):
-        """A subcommand with the common `--quiet` / `--verbose`."""
-        return sub.add_parser(name, parents=[common], **kwargs)
+    def command(name, trains=False, **kwargs):
+        """A subcommand with the common `--quiet` / `--verbose`, and
+        `--preset` / `--hyperparameters` when it `trains`."""
+        return sub.add_parser(name, parents=[common, training] if trains else [common], **kwargs)
 
-    demo = command("demo", help="the whole pipeline on generated data (a few minutes on a CPU)")
+    demo = command("demo", trains=True, help="the whole pipeline on generated data (a few minutes on a CPU)")
     demo.add_argument("--videos", type=int, default=40, help="generated videos (default 40)")
     demo.add_argument("--label-fraction", type=float, default=0.4, help="share of labelled rows (default 0.4)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
-    demo.add_argument("--hyperparameters", help="JSON file of TrainingConfig values")
     demo.add_argument("--jobs", type=int, help=JOBS_HELP)
     demo.set_defaults(func=cmd_demo)
 
-    reproduce = command("reproduce", help="Table 1: baseline vs DEC at a label fraction and at 100 %%")
+    reproduce = command("reproduce", trains=True, help="Table 1: baseline vs DEC at a label fraction and at 100 %%")
     reproduce.add_argument("--data", required=True, help="dataset file or folder (npz, HDF5, .csd folder, MMSA pickle)")
     reproduce.add_argument("--test-data", help="held-out dataset, evaluated with each run's preprocessing")
     reproduce.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5; 1 with --quick)")
@@ -144,21 +157,19 @@ def build_parser():
                                 "ones predict the score and add Acc-7, MAE and Corr)")
     reproduce.add_argument("--out", default="runs/reproduce", help="output folder; rerun to resume (default runs/reproduce)")
     reproduce.add_argument("--quick", action="store_true", help="short schedule, one seed: a smoke run")
-    reproduce.add_argument("--hyperparameters", help="JSON file of TrainingConfig values")
     reproduce.add_argument("--jobs", type=int, help=JOBS_HELP)
     reproduce.set_defaults(func=cmd_reproduce)
 
-    train = command("train", help="train one model (Keras's progress bar) and print its record as JSON")
+    train = command("train", trains=True, help="train one model (Keras's progress bar) and print its record as JSON")
     train.add_argument("--data", required=True)
     train.add_argument("--test-data")
     train.add_argument("--experiment", choices=sorted(EXPERIMENTS), default="dec")
     train.add_argument("--label-fraction", type=float, default=0.4)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", default="runs/train")
-    train.add_argument("--hyperparameters", help="JSON file of TrainingConfig values")
     train.set_defaults(func=cmd_train)
 
-    tune = command("tune", help="keras-tuner search; resumable; writes the best hyper-parameters as JSON")
+    tune = command("tune", trains=True, help="keras-tuner search; resumable; writes the best hyper-parameters as JSON")
     tune.add_argument("--data", required=True)
     tune.add_argument("--model", choices=["classifier", "dec"], default="classifier",
                       help="search the classifier alone or DEC pre-training + fine-tuning")
@@ -168,18 +179,19 @@ def build_parser():
     tune.add_argument("--label-fraction", type=float, default=0.4)
     tune.add_argument("--seed", type=int, default=0)
     tune.add_argument("--out", default="runs/tune", help="tuner directory; rerun with it to resume")
-    tune.add_argument("--hyperparameters", help="JSON of fixed TrainingConfig values (epoch counts, ...)")
     tune.set_defaults(func=cmd_tune)
 
-    evaluate = command("evaluate", help="metrics of a saved model on a dataset, as JSON")
-    evaluate.add_argument("model", help="a .keras file written by train or reproduce")
+    evaluate = command("evaluate", help="metrics of a saved model (or the ensemble of several) on a dataset, as JSON")
+    evaluate.add_argument("model", nargs="+", help="a .keras file written by train or reproduce; several: their "
+                                                   "ensemble (mean probability, or mean score)")
     evaluate.add_argument("--data", required=True)
     evaluate.add_argument("--preprocessor",
                           help="preprocessing JSON, for models saved before 0.2 (newer ones carry theirs)")
     evaluate.set_defaults(func=cmd_evaluate)
 
     predict = command("predict", help="predict the sentiment of new segments (no labels needed) into a CSV")
-    predict.add_argument("model", help="a .keras file written by train or reproduce")
+    predict.add_argument("model", nargs="+", help="a .keras file written by train or reproduce; several: their "
+                                                  "ensemble (mean probability, or mean score)")
     predict.add_argument("--data", required=True,
                          help="segments to predict on: a dataset file or folder; 'sentiment' may be absent")
     predict.add_argument("--out", default="predictions.csv",

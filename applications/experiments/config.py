@@ -66,6 +66,10 @@ def experiment(name):
     return EXPERIMENTS[name]
 
 
+MONITORS = {"val_loss": "min", "val_accuracy": "max"}
+"""What a task's early stopping may watch (`TrainingConfig.monitor`), and which way is better."""
+
+
 RENAMED = {
     "ae_alpha": "ae_reconstruction_weight",
     "ae_gamma": "ae_disentangle_weight",
@@ -92,6 +96,18 @@ class TrainingConfig:
     validation loss (`patience`, `pretrain_min_delta`) and rewind it.
     The epochs actually run are recorded. The loss weights of eq. 8
     (α, β, γ in the paper) are named for what they weigh.
+
+    Beyond the paper, for training on ~1k labelled rows (each off by
+    default; `PRESETS["small_data"]` combines them): a fixed budget
+    instead of early stopping (`early_stopping=False`: every one of
+    `epochs` runs and the last weights are kept, so no validation video
+    chooses anything), warm-up and cosine decay of the rate
+    (`lr_schedule`, `warmup_fraction`), the moving average of the weights
+    (`use_ema`, `ema_momentum`), word and modality dropout in the backbone
+    (`word_dropout`, `modality_dropout`), and choices made on k
+    video-grouped folds of the labelled training videos (`folds`,
+    `fold_use`: an ensemble of the fold models, or one model retrained on
+    every fold; `applications.experiments.folds`).
     """
 
     hidden_dim: int = 128
@@ -99,11 +115,14 @@ class TrainingConfig:
     num_heads: int = 4
     intermediate_dim: int = 256
     dropout: float = 0.1
+    word_dropout: float = 0.0  # each valid time step hidden from its encoder with this probability (training)
+    modality_dropout: float = 0.0  # each modality's pooled embedding of a row zeroed with this probability
     head_units: tuple = (64, 32)
     head_dropout: float = 0.3
     decoder_hidden_dim: int = 128
     n_clusters: int = 2
-    batch_size: int = 128
+    batch_size: int = 128  # the task's (baseline, fine-tuning)
+    pretrain_batch_size: int = 128  # DEC stages 1-2, on every training row
     # Stage 1: autoencoder, reconstruction + disentanglement (§4.3).
     ae_epochs: int = 200
     ae_learning_rate: float = 5e-4
@@ -136,15 +155,32 @@ class TrainingConfig:
     weight_decay: float = 1e-2
     patience: int = 20
     monitor: str = "val_loss"  # what the task's early stopping watches; "val_accuracy" for a classifier
+    early_stopping: bool = True  # False: a fixed budget, every one of `epochs` run, the last weights kept
+    lr_schedule: str = "constant"  # "cosine": linear warm-up over `warmup_fraction` of the steps, then cosine to 0
+    warmup_fraction: float = 0.1
+    use_ema: bool = False  # keep the exponential moving average of the weights (Keras's `use_ema`)
+    ema_momentum: float = 0.99
+    folds: int = 0  # k >= 2: train on k video-grouped folds of the labelled training videos (`folds.py`)
+    fold_use: str = "ensemble"  # with folds: "ensemble" of the k fold models, or "retrain" on every fold
     pretrain_min_delta: float = 1e-3  # smallest val-loss gain that counts in stages 1-2
     jit_compile: object = "auto"  # see `devices.resolve_jit_compile`
     run_eagerly: bool = False  # Keras's debugging switch; also faster for tiny smoke runs
+
+    def __post_init__(self):
+        choices = {"monitor": tuple(MONITORS), "lr_schedule": ("constant", "cosine"),
+                   "fold_use": ("ensemble", "retrain")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}.")
+        if self.folds == 1 or self.folds < 0:
+            raise ValueError(f"folds must be 0 (select on the validation videos) or at least 2, got {self.folds}.")
 
     def backbone_kwargs(self):
         """The `MultimodalBackbone` arguments among these fields."""
         return dict(
             hidden_dim=self.hidden_dim, num_blocks=self.num_blocks, num_heads=self.num_heads,
             intermediate_dim=self.intermediate_dim, dropout=self.dropout,
+            word_dropout=self.word_dropout, modality_dropout=self.modality_dropout,
         )
 
     def to_dict(self):
@@ -179,10 +215,29 @@ QUICK = dict(ae_epochs=10, dec_epochs=5, epochs=60, patience=8, learning_rate=5e
 """`reproduce --quick`: a smoke run of the whole grid."""
 
 
-def load_config(path=None, overrides=None):
-    """A `TrainingConfig` from `overrides`, then a JSON file (a plain dict, or
+PRESETS = {
+    "paper": {},
+    "small_data": dict(
+        hidden_dim=32, num_blocks=1, intermediate_dim=64, batch_size=32, learning_rate=1e-3, epochs=40,
+        pretrain_batch_size=128,
+        early_stopping=False, lr_schedule="cosine", use_ema=True, modality_dropout=0.2, word_dropout=0.1,
+    ),
+}
+"""Named `TrainingConfig` values (`--preset`). `paper`: the paper's
+schedule, the defaults. `small_data`: the recipe for ~1k labelled rows
+(docs/RESULTS.md, "A recipe for a thousand rows"): 32-d one-block
+encoders, batches of 32, a fixed budget of 40 epochs with warm-up and
+cosine decay from 1e-3 instead of early stopping on the validation videos,
+the moving average of the weights, modality and word dropout."""
+
+
+def load_config(path=None, overrides=None, preset="paper"):
+    """A `TrainingConfig` from `overrides` (a command's schedule, e.g.
+    `DEMO`), then the `preset`'s values, then a JSON file (a plain dict, or
     the `hyperparameters` of a file written by `mosi-keras tune`) on top."""
-    values = dict(overrides or {})
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose from {sorted(PRESETS)}.")
+    values = {**(overrides or {}), **PRESETS[preset]}
     if path:
         with open(path) as file:
             loaded = json.load(file)

@@ -75,6 +75,16 @@ def fit_arguments(x, y, batch_size, shuffle=True, seed=None):
     )
 
 
+def steps_per_epoch(arguments):
+    """Training steps per epoch of `fit` fed with `arguments` (of
+    `fit_arguments` or `video_fit_arguments`)."""
+    if "steps_per_epoch" in arguments:
+        return arguments["steps_per_epoch"]
+    if "batch_size" in arguments:
+        return math.ceil(len(arguments["y"]) / arguments["batch_size"])
+    return len(arguments["x"])  # a PyDataset: one batch per index
+
+
 def validation_arguments(x, y, batch_size):
     """Keyword arguments of `fit` that validate on `(x, y)` every epoch."""
     return as_validation(fit_arguments(x, y, batch_size, shuffle=False))

@@ -181,3 +181,31 @@ def run_grid(dataset, fractions, seeds, config, out_dir, test_dataset=None, jobs
                 raise
     write_results()
     return [records[r] for r in plan]
+
+
+def seed_ensembles(records, out_dir, test_dataset):
+    """The ensemble of each (experiment, label fraction)'s seeds on `test_dataset`.
+
+    Each seed's model (`<run>.keras` in `out_dir`) reads the held-out rows
+    with its own preprocessing; their probabilities (or scores) are
+    averaged (`run.segment_outputs`). Seeds have different validation
+    videos, so only rows that none of them trained on, the held-out
+    data, can score their ensemble.
+
+    Returns:
+        A list of `{"experiment", "label_fraction", "seeds", "test"}` dicts,
+        `test` being `sentiment_metrics` of the ensemble; also written to
+        `ensembles.json` in `out_dir`.
+    """
+    from applications.experiments.run import evaluate_tasks, load_task
+
+    groups = {}
+    for record in records:
+        groups.setdefault((record.experiment, record.label_fraction), []).append(record)
+    rows = []
+    for (experiment, fraction), members in groups.items():
+        tasks = [load_task(os.path.join(out_dir, f"{run_name(experiment, fraction, r.seed)}.keras")) for r in members]
+        rows.append({"experiment": experiment, "label_fraction": fraction, "seeds": len(members),
+                     "test": evaluate_tasks(tasks, test_dataset)})
+    write_json_atomically({"ensembles": rows}, os.path.join(out_dir, "ensembles.json"))
+    return rows

@@ -63,6 +63,19 @@ def format_table(summary):
     return "\n".join(lines)
 
 
+def format_ensembles(rows):
+    """Lines of `grid.seed_ensembles`: each seed ensemble's held-out metrics."""
+    lines = []
+    for row in rows:
+        test = row["test"]
+        scores = "".join(f" {name} {100 * test[name]:.2f}" for name in ("acc2", "acc2_non0", "f1") if name in test)
+        if "mae" in test:
+            scores += f" acc7 {100 * test['acc7']:.2f} mae {test['mae']:.3f} corr {test['corr'] or float('nan'):.3f}"
+        lines.append(f"seed ensemble of {row['experiment']} ({row['seeds']} seeds, "
+                     f"{int(row['label_fraction'] * 100)}% labels), test:{scores}")
+    return "\n".join(lines)
+
+
 def plot_losses(histories, path, title):
     """Fig. 3: training and validation loss per epoch, one panel per stage."""
     import matplotlib

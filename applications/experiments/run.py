@@ -9,9 +9,11 @@ import numpy as np
 from scipy.special import expit
 
 from applications.callbacks import StageProgress
+from applications.sentiment_ensemble import average_outputs
 from applications.experiments.config import TrainingConfig, experiment as find_experiment
 from applications.experiments.feeding import predict, predict_outputs
 from applications.experiments.files import write_atomically, write_history_csv, write_json_atomically
+from applications.experiments.folds import train_in_folds
 from applications.experiments.schedule import build_backbone, epochs_run, pretrain_dec, train_task, weight_shift
 from mosi_keras.data import DataError, Preprocessor, binary_labels, semi_supervised_split
 from mosi_keras.data.video import video_view
@@ -26,43 +28,66 @@ AUTOENCODER_DIR = "autoencoders"
 def evaluate_task(model, dataset, preprocessor=None):
     """`sentiment_metrics` of a sentiment task on `dataset`, prepared by
     `preprocessor` (default: the one the model carries)."""
-    preprocessor = preprocessor or model.preprocessor
-    return sentiment_metrics(
-        dataset.sentiment, segment_outputs(model, dataset, preprocessor),
-        predicts_score=getattr(model, "PREDICTS_SCORE", False),
-    )
+    return evaluate_tasks([(model, preprocessor or model.preprocessor)], dataset)
 
 
-def segment_outputs(model, dataset, preprocessor):
-    """The task's output `(N,)` for each segment of `dataset` (video-level
-    models read the segments grouped by video, in `segment_index` order)."""
-    return predict_outputs(model, preprocessor.transform(dataset), video_ids=dataset.video_ids,
-                           segment_index=dataset.segment_index)
+def evaluate_tasks(tasks, dataset):
+    """`sentiment_metrics` on `dataset` of one sentiment task or of the
+    ensemble of several (`segment_outputs`); `tasks` are `(model,
+    preprocessor)` pairs, as `load_task` returns them."""
+    return sentiment_metrics(dataset.sentiment, segment_outputs(tasks, dataset), predicts_score=predicts_score(tasks))
 
 
-def predict_segments(model, dataset, preprocessor=None):
-    """A sentiment task's prediction for each segment of `dataset` (labels not needed).
+def predicts_score(tasks):
+    """Whether the `(model, preprocessor)` pairs predict scores (regressors)
+    rather than logits; a mix of the two cannot be averaged."""
+    kinds = {getattr(model, "PREDICTS_SCORE", False) for model, _ in tasks}
+    if len(kinds) > 1:
+        raise ValueError("an ensemble cannot mix classifiers (logits) and regressors (scores).")
+    return kinds.pop()
 
-    The file's modalities must be the model's, with the widths it was
-    trained on (a `DataError` names the ones that differ).
+
+def segment_outputs(tasks, dataset):
+    """The output `(N,)` of each segment of `dataset`: of one task, or the
+    mean of several (`average_outputs`: probabilities for classifiers,
+    scores for regressors), each task preparing the data with its own
+    preprocessor, so models of different splits (seeds) average too.
+    Video-level models read the segments grouped by video, in
+    `segment_index` order."""
+    outputs = [predict_outputs(model, preprocessor.transform(dataset), video_ids=dataset.video_ids,
+                               segment_index=dataset.segment_index) for model, preprocessor in tasks]
+    if len(outputs) == 1:
+        return outputs[0]
+    return keras.ops.convert_to_numpy(average_outputs(np.stack(outputs), predicts_score(tasks)))
+
+
+def predict_segments(tasks, dataset):
+    """The prediction of one sentiment task, or of the ensemble of several,
+    for each segment of `dataset` (labels not needed).
+
+    Args:
+        tasks: `(model, preprocessor)` pairs, as `load_task` returns them.
+        dataset: the segments; the file's modalities must be each model's,
+            with the widths it was trained on (a `DataError` names the ones
+            that differ).
 
     Returns:
         dict of columns: `segment_id`, `video_id`, then `probability` (of
         positive sentiment, a classifier) or `score` (a regressor), and
         `predicted_class` (1: positive, sentiment ≥ 0; 0: negative).
     """
-    preprocessor = preprocessor or model.preprocessor
-    trained = {name: len(stats["min"]) for name, stats in preprocessor.statistics.items()}
     given = dataset.feature_dims
-    if set(given) != set(trained):
-        raise DataError(
-            f"{dataset.source}: modalities {sorted(given)} differ from the model's {sorted(trained)}"
-            + "".join(f"; {label} {names}" for label, names in (
-                ("missing", sorted(set(trained) - set(given))), ("not in the model", sorted(set(given) - set(trained))))
-                if names) + "."
-        )
-    outputs = segment_outputs(model, dataset, preprocessor)
-    if getattr(model, "PREDICTS_SCORE", False):
+    for _, preprocessor in tasks:
+        trained = {name: len(stats["min"]) for name, stats in preprocessor.statistics.items()}
+        if set(given) != set(trained):
+            raise DataError(
+                f"{dataset.source}: modalities {sorted(given)} differ from the model's {sorted(trained)}"
+                + "".join(f"; {label} {names}" for label, names in (
+                    ("missing", sorted(set(trained) - set(given))),
+                    ("not in the model", sorted(set(given) - set(trained)))) if names) + "."
+            )
+    outputs = segment_outputs(tasks, dataset)
+    if predicts_score(tasks):
         column, value = "score", outputs
     else:
         column, value = "probability", expit(outputs)  # the logistic function, without overflow
@@ -158,6 +183,8 @@ class RunRecord:
     test: dict = None
     seconds: float = 0.0
     val_all: dict = None  # every validation video, labelled or not (no label of theirs is trained on)
+    val_unlabelled: dict = None  # the unlabelled validation videos alone: no training or selection saw their labels
+    cv: dict = None  # with folds: the fold models on their held folds of the training videos, averaged
     backbone_shift: float = None  # ‖Δw‖/‖w‖ of the backbone during the task's training
     clustering_val: dict = None  # DEC runs: clusters of the labelled validation rows after stage 2
     clusters: dict = None  # DEC runs: `schedule.cluster_diagnostics` at the start and end of stage 2
@@ -254,13 +281,27 @@ def run_experiment(
         epochs.update(pre.epochs)
     backbone = build_backbone(config, dataset.feature_dims, max_len) if pre is None else pre.backbone.clone()
     start = backbone.get_weights()
-    model, history = train_task(
-        setup.task, train, validation, config, dataset.feature_dims, max_len, backbone=backbone,
-        preprocessor=prepared.preprocessor, verbose=verbose, callbacks=progress(setup.task, config.epochs),
-        learning_rate=None if pre is None else config.finetune_learning_rate,
-    )
-    histories[setup.task] = history.history
-    epochs[setup.task] = epochs_run(history)
+    learning_rate = None if pre is None else config.finetune_learning_rate
+    cv = None
+    if config.folds:  # every choice on folds of the labelled training videos; validation only reports
+        folds = train_in_folds(
+            setup.task, train, dataset.sentiment[split.labelled_train], dataset.video_ids[split.labelled_train],
+            config, dataset.feature_dims, max_len, backbone=backbone if pre is not None else None,
+            preprocessor=prepared.preprocessor, learning_rate=learning_rate, seed=seed,
+            callbacks=progress(setup.task, config.epochs),
+        )
+        model, cv = folds.model, folds.cv
+        histories.update({f"{setup.task}_{name}": values for name, values in folds.histories.items()})
+        epochs.update({f"{setup.task}_{name}": count for name, count in folds.epochs.items()})
+    else:
+        model, history = train_task(
+            setup.task, train, validation, config, dataset.feature_dims, max_len, backbone=backbone,
+            preprocessor=prepared.preprocessor, verbose=verbose, callbacks=progress(setup.task, config.epochs),
+            learning_rate=learning_rate,
+        )
+        histories[setup.task] = history.history
+        epochs[setup.task] = epochs_run(history)
+    val_all_outputs = predict_outputs(model, val_all_inputs)  # in the order of split.val
     record = RunRecord(
         experiment=experiment,
         label_fraction=label_fraction,
@@ -272,9 +313,13 @@ def run_experiment(
         n_val=int(len(split.labelled_val)),
         val=sentiment_metrics(dataset.sentiment[split.labelled_val], predict_outputs(model, val_inputs),
                               predicts_score=model.PREDICTS_SCORE),
-        val_all=sentiment_metrics(dataset.sentiment[split.val], predict_outputs(model, val_all_inputs),
-                                  predicts_score=model.PREDICTS_SCORE),
-        backbone_shift=weight_shift(start, model.backbone.get_weights()),
+        val_all=sentiment_metrics(dataset.sentiment[split.val], val_all_outputs, predicts_score=model.PREDICTS_SCORE),
+        val_unlabelled=None if not len(split.unlabelled_val) else sentiment_metrics(
+            dataset.sentiment[split.unlabelled_val], val_all_outputs[np.isin(split.val, split.unlabelled_val)],
+            predicts_score=model.PREDICTS_SCORE),
+        cv=cv,
+        # Fold models from scratch start from backbones of their own: no one start to measure from.
+        backbone_shift=None if config.folds and pre is None else weight_shift(start, model.backbone.get_weights()),
         test=None if test_dataset is None else evaluate_task(model, test_dataset),
         seconds=round(time.time() - started, 1),
     )

@@ -16,9 +16,10 @@ from applications.multimodal_decoder import MultimodalDecoder
 from applications.semi_supervised_dec import SAMPLE_INDEX, SemiSupervisedDEC
 from applications.sentiment_classifier import SentimentClassifier
 from applications.sentiment_regressor import SentimentRegressor
+from applications.experiments.config import MONITORS
 from applications.experiments.devices import resolve_jit_compile
 from applications.experiments.feeding import (
-    fit_arguments, predict, validation_arguments, video_fit_arguments, video_validation_arguments,
+    fit_arguments, predict, steps_per_epoch, validation_arguments, video_fit_arguments, video_validation_arguments,
 )
 from applications.experiments.files import write_atomically, write_json_atomically
 from mosi_keras.data.video import VideoView
@@ -30,10 +31,6 @@ TASKS = {
     "contextual_classifier": ContextualSentimentClassifier,
 }
 """The task class of each `Experiment.task`."""
-
-
-MONITORS = {"val_loss": "min", "val_accuracy": "max"}
-"""What a task's early stopping may watch (`TrainingConfig.monitor`), and which way is better."""
 
 
 def early_stopping(patience, min_delta=0.0, monitor="val_loss"):
@@ -66,11 +63,34 @@ def build_optimizer(model):
     return model
 
 
-def compile_task(model, config, learning_rate=None):
-    """Compiles a sentiment task with the config's Adam (`learning_rate`,
-    default the config's; weight decay) and the task's default loss and metrics."""
+def learning_rate_schedule(config, learning_rate, total_steps):
+    """The task's learning rate: `learning_rate` held (`lr_schedule="constant"`),
+    or (`"cosine"`) a linear warm-up from 0 over `warmup_fraction` of
+    `total_steps`, then a cosine decay to 0 at the last step (Keras's
+    `CosineDecay`)."""
+    if config.lr_schedule == "constant":
+        return learning_rate
+    if not total_steps:
+        raise ValueError("lr_schedule='cosine' needs the number of training steps.")
+    warmup = int(round(config.warmup_fraction * total_steps))
+    return keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=max(1, total_steps - warmup), warmup_target=learning_rate, warmup_steps=warmup,
+    )
+
+
+def compile_task(model, config, learning_rate=None, total_steps=None):
+    """Compiles a sentiment task with the config's Adam and the task's
+    default loss and metrics.
+
+    Adam's rate is `learning_rate` (default the config's) under the
+    config's `lr_schedule` over `total_steps` training steps; weight decay
+    `weight_decay`; with `use_ema`, Adam keeps a moving average of the
+    weights (`ema_momentum`), which replaces them at the end of `fit`.
+    """
+    rate = learning_rate_schedule(config, learning_rate or config.learning_rate, total_steps)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate or config.learning_rate, weight_decay=config.weight_decay),
+        optimizer=keras.optimizers.Adam(rate, weight_decay=config.weight_decay, use_ema=config.use_ema,
+                                        ema_momentum=config.ema_momentum),
         jit_compile=resolve_jit_compile(config.jit_compile),
         run_eagerly=config.run_eagerly,
     )
@@ -91,42 +111,65 @@ def build_task(task, config, feature_dims, max_len, backbone=None, preprocessor=
     return TASKS[task](backbone, config.head_units, config.head_dropout, preprocessor=preprocessor, **options)
 
 
+def task_feed(train, validation, config):
+    """`fit`'s data arguments for a task: `(inputs, targets)` pairs, or
+    `VideoView`s for the video-level task; no validation when `validation`
+    is `None`."""
+    if isinstance(train, VideoView):
+        feed = video_fit_arguments(train, config.videos_per_batch)
+        if validation is not None:
+            feed.update(video_validation_arguments(validation, config.videos_per_batch))
+        return feed
+    feed = fit_arguments(train[0], np.asarray(train[1], "float32"), config.batch_size)
+    if validation is not None:
+        feed.update(validation_arguments(validation[0], np.asarray(validation[1], "float32"), config.batch_size))
+    return feed
+
+
 def train_task(task, train, validation, config, feature_dims, max_len, backbone=None,
-               preprocessor=None, callbacks=(), verbose=0, learning_rate=None):
+               preprocessor=None, callbacks=(), verbose=0, learning_rate=None, epochs=None):
     """Trains a sentiment task on labelled rows: the baseline, or the
     fine-tuning of §4.3 when `backbone` is a pre-trained one.
+
+    With `config.early_stopping` (the paper's way) the task stops once
+    `config.monitor` on `validation` has not improved for `patience` epochs
+    and keeps its best epoch. Without it, every epoch runs (a fixed budget,
+    usually with `lr_schedule="cosine"`) and the last weights are kept;
+    `validation` is then only measured. With `use_ema`, the weights kept
+    are the moving average's, and validation measures them
+    (`keras.callbacks.SwapEMAWeights`).
 
     Args:
         task: `"classifier"` (targets: binary labels) or `"regressor"`
             (targets: sentiment scores).
         train, validation: `(inputs, targets)` pairs; for the video-level
             `"contextual_classifier"`, `VideoView`s with their labels.
+            `validation` may be `None` without early stopping.
         backbone: the backbone to build the task on (trained with it): for
             fine-tuning, `pretrained.clone()` keeps the DEC model's own.
             `None`: a new one with the config's sizes (the baseline).
         preprocessor: the fitted `Preprocessor`, saved with the model.
         learning_rate: Adam's rate; default `config.learning_rate` (for
             fine-tuning, `run_experiment` passes `finetune_learning_rate`).
+        epochs: the most epochs to run; default `config.epochs`.
 
     Returns:
-        `(model, history)`; the model holds the weights of the epoch with
-        the best `config.monitor` (validation loss by default).
+        `(model, history)`.
     """
     if task == "regressor" and config.monitor != "val_loss":
         raise ValueError(f"monitor={config.monitor!r} is a classifier's; the regressor stops on val_loss.")
+    if config.early_stopping and validation is None:
+        raise ValueError("early stopping needs validation data.")
+    epochs = epochs or config.epochs
     model = build_task(task, config, feature_dims, max_len, backbone, preprocessor)
-    compile_task(model, config, learning_rate)
-    if isinstance(train, VideoView):
-        feed = {**video_fit_arguments(train, config.videos_per_batch),
-                **video_validation_arguments(validation, config.videos_per_batch)}
-    else:
-        feed = {**fit_arguments(train[0], np.asarray(train[1], "float32"), config.batch_size),
-                **validation_arguments(validation[0], np.asarray(validation[1], "float32"), config.batch_size)}
-    history = model.fit(
-        **feed,
-        epochs=config.epochs, verbose=verbose,
-        callbacks=[early_stopping(config.patience, monitor=config.monitor), *callbacks],
-    )
+    feed = task_feed(train, validation, config)
+    compile_task(model, config, learning_rate, total_steps=epochs * steps_per_epoch(feed))
+    selection = []
+    if config.use_ema:  # validate (and, stopping early, keep) the averaged weights
+        selection.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=config.early_stopping))
+    if config.early_stopping:
+        selection.append(early_stopping(config.patience, monitor=config.monitor))
+    history = model.fit(**feed, epochs=epochs, verbose=verbose, callbacks=[*selection, *callbacks])
     return model, history
 
 
@@ -213,8 +256,9 @@ class DECPretraining:
 
 
 AUTOENCODER_FIELDS = (
-    "hidden_dim", "num_blocks", "num_heads", "intermediate_dim", "dropout", "decoder_hidden_dim",
-    "n_clusters", "batch_size", "ae_epochs", "ae_learning_rate", "ae_reconstruction_weight",
+    "hidden_dim", "num_blocks", "num_heads", "intermediate_dim", "dropout", "word_dropout", "modality_dropout",
+    "decoder_hidden_dim",
+    "n_clusters", "pretrain_batch_size", "ae_epochs", "ae_learning_rate", "ae_reconstruction_weight",
     "ae_disentangle_weight", "ae_early_stopping", "patience", "pretrain_min_delta",
 )
 """The `TrainingConfig` fields that stage 1 (the label-free autoencoder) depends on."""
@@ -256,9 +300,9 @@ def train_autoencoder(stage1, x, y, validation, config, verbose=0, cache_dir=Non
             stage1.load_weights(paths[0])
             with open(paths[1]) as file:
                 return json.load(file), True
-    feed = fit_arguments(x, y, config.batch_size)
+    feed = fit_arguments(x, y, config.pretrain_batch_size)
     if config.ae_early_stopping:  # otherwise nothing reads the validation loss: it is not computed
-        feed.update(validation_arguments(*validation, config.batch_size))
+        feed.update(validation_arguments(*validation, config.pretrain_batch_size))
         callbacks = [early_stopping(config.patience, config.pretrain_min_delta), *callbacks]
     history = stage1.fit(**feed, epochs=config.ae_epochs, verbose=verbose, callbacks=list(callbacks)).history
     history = {name: [float(v) for v in values] for name, values in history.items()}
@@ -331,9 +375,9 @@ def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbos
     # Without the rewind nothing reads stage 2's validation loss: skip computing it.
     # Frozen targets are looked up by each row's index in `x` (TargetRefresh's order).
     fit_x = {**x, SAMPLE_INDEX: np.arange(len(y))} if target_rows else x
-    feed = fit_arguments(fit_x, y, config.batch_size)
+    feed = fit_arguments(fit_x, y, config.pretrain_batch_size)
     if config.dec_early_stopping:
-        feed.update(validation_arguments(*validation, config.batch_size))
+        feed.update(validation_arguments(*validation, config.pretrain_batch_size))
     history2 = stage2.fit(**feed, epochs=config.dec_epochs, verbose=verbose,
                           callbacks=callbacks + stage_callbacks("clustering", config.dec_epochs))
     if diagnose is not None:

@@ -1,9 +1,10 @@
-"""Reusable layers: positional encoding, self-attention, per-modality encoder, DEC clustering, per-utterance wrapper."""
+"""Reusable layers: positional encoding, self-attention, per-modality encoder, DEC clustering, per-utterance wrapper, word dropout."""
 
 from mosi_keras.layers.clustering import ClusteringLayer
 from mosi_keras.layers.modality_transformer_encoder import ModalityTransformerEncoder
 from mosi_keras.layers.multi_head_self_attention import MultiHeadSelfAttention
 from mosi_keras.layers.positional_encoding import PositionalEncoding
 from mosi_keras.layers.utterance_distributed import UtteranceDistributed
+from mosi_keras.layers.word_dropout import WordDropout
 
-__all__ = ["ClusteringLayer", "ModalityTransformerEncoder", "MultiHeadSelfAttention", "PositionalEncoding", "UtteranceDistributed"]
+__all__ = ["ClusteringLayer", "ModalityTransformerEncoder", "MultiHeadSelfAttention", "PositionalEncoding", "UtteranceDistributed", "WordDropout"]

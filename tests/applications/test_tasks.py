@@ -130,3 +130,26 @@ def test_decoder_emits_the_masks_length_and_rebuilds_from_its_config(tiny):
     twin = MultimodalDecoder.from_config(decoder.get_config())
     assert twin.count_params() == decoder.count_params()
     assert decoder.latent_dim == 3 * SMALL["hidden_dim"]
+
+
+@pytest.mark.backend_agnostic
+def test_backbone_dropouts_are_off_at_inference_and_saved_with_it(tiny, tmp_path):
+    x, _, _ = tiny
+    plain = make_backbone(dropout=0.0)
+    noisy = make_backbone(dropout=0.0, word_dropout=0.5, modality_dropout=0.5)
+    noisy.set_weights(plain.get_weights())  # the dropouts add no weights
+    np.testing.assert_allclose(ops.convert_to_numpy(noisy(x)), ops.convert_to_numpy(plain(x)), atol=1e-6)
+    assert ops.convert_to_numpy(noisy(x, training=True)).tolist() != ops.convert_to_numpy(noisy(x)).tolist()
+    reloaded = save_and_reload(noisy, tmp_path)
+    assert (reloaded.word_dropout, reloaded.modality_dropout) == (0.5, 0.5)
+    np.testing.assert_allclose(ops.convert_to_numpy(reloaded(x)), ops.convert_to_numpy(noisy(x)), atol=1e-6)
+
+
+def test_modality_dropout_zeroes_whole_embeddings_of_a_row(tiny):
+    x, _, _ = tiny
+    backbone = make_backbone(dropout=0.0, modality_dropout=0.5)
+    z = ops.convert_to_numpy(backbone(x, training=True)).reshape(len(x["text"]), len(DIMS), -1)
+    zeroed = np.all(z == 0.0, axis=2)  # (rows, modalities)
+    assert 0.3 < zeroed.mean() < 0.7
+    kept = ops.convert_to_numpy(backbone(x)).reshape(z.shape)
+    np.testing.assert_allclose(z[~zeroed], 2.0 * kept[~zeroed], rtol=1e-5, atol=1e-6)  # kept ones scaled by 1/(1-p)

@@ -200,3 +200,41 @@ def test_demo_dec_matches_or_beats_its_baseline_and_predicts_both_classes(tmp_pa
         assert 0.2 < dec[part]["predicted_positive"] < 0.8
     # the generated data's clusters are its classes: stage 2 finds them
     assert dec["clusters"]["after_clustering"]["cluster_acc"] > 0.8
+
+
+def test_reproduce_with_held_out_data_prints_the_seed_ensemble_and_evaluate_averages_files(files, capsys):
+    import numpy as np
+
+    out = files / "seeds"
+    assert main(["reproduce", "--data", str(files / "train.npz"), "--test-data", str(files / "test.h5"),
+                 "--seeds", "2", "--out", str(out), "--jobs", "1", "--label-fraction", "1.0", "--quiet",
+                 "--experiments", "baseline", "--hyperparameters", str(files / "hp.json")]) == 0
+    printed = capsys.readouterr().out
+    ensemble = json.loads((out / "ensembles.json").read_text())["ensembles"]
+    assert [(row["experiment"], row["seeds"]) for row in ensemble] == [("baseline", 2)]
+    assert f"seed ensemble of baseline (2 seeds, 100% labels), test: acc2 {100 * ensemble[0]['test']['acc2']:.2f}" in printed
+    models = [str(out / f"baseline_labels100_seed{seed}.keras") for seed in (0, 1)]
+    assert main(["evaluate", *models, "--data", str(files / "test.h5")]) == 0
+    assert json.loads(capsys.readouterr().out) == ensemble[0]["test"]
+    assert main(["predict", *models, "--data", str(files / "test.h5"), "--out", str(files / "e.csv")]) == 0
+    with open(files / "e.csv") as file:
+        probability = np.array([float(line.split(",")[2]) for line in file.read().splitlines()[1:]])
+    singles = []
+    for path in models:
+        assert main(["predict", path, "--data", str(files / "test.h5"), "--out", str(files / "one.csv")]) == 0
+        with open(files / "one.csv") as file:
+            singles.append([float(line.split(",")[2]) for line in file.read().splitlines()[1:]])
+    np.testing.assert_allclose(probability, np.mean(singles, axis=0), atol=1e-5)  # the members' mean
+
+
+def test_preset_sets_the_recipe_and_the_file_goes_over_it(files, capsys):
+    from applications.experiments.config import PRESETS, load_config
+
+    config = load_config(str(files / "hp.json"), preset="small_data")
+    assert not config.early_stopping and config.lr_schedule == "cosine" and config.use_ema
+    assert config.hidden_dim == 8  # hp.json's, over the preset's
+    assert load_config(preset="paper") == load_config()
+    assert set(PRESETS) == {"paper", "small_data"}
+    with pytest.raises(SystemExit):
+        main(["train", "--data", str(files / "train.npz"), "--preset", "tiny"])
+    assert "invalid choice: 'tiny'" in capsys.readouterr().err

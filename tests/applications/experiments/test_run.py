@@ -1,6 +1,7 @@
 import numpy as np
+import pytest
 
-from applications.experiments.run import RunRecord, prepare_experiment
+from applications.experiments.run import RunRecord, prepare_experiment, run_experiment
 from mosi_keras.data import binary_labels, make_synthetic_mosi
 
 
@@ -26,3 +27,25 @@ def test_prepared_experiment_gives_labels_or_scores_of_the_labelled_videos_only(
     assert len(x["text"]) == len(rows)
     semi = prepared.semi_supervised_labels()
     assert np.all(semi[prepared.split.unlabelled_train] == -1)
+
+
+def test_labels_of_unlabelled_rows_change_neither_training_nor_val(tmp_path):
+    from applications.experiments.config import TrainingConfig
+    from tests.applications.conftest import TINY
+
+    data = make_synthetic_mosi(n_videos=12, segments_per_video=(4, 5), max_len=5,
+                               feature_dims={"text": 6, "audio": 4, "visual": 3}, seed=0)
+    config = TrainingConfig.from_dict(TINY)
+    first = run_experiment(data, "dec", 0.4, 0, config)
+    split = first.prepared.split
+    hidden = np.concatenate([split.unlabelled_train, split.unlabelled_val])
+    flipped = data.subset(np.arange(len(data)))
+    flipped.sentiment[hidden] = np.clip(-flipped.sentiment[hidden] - 1e-3, -3, 3)  # every hidden label flipped
+    assert np.all(binary_labels(flipped.sentiment[hidden]) != binary_labels(data.sentiment[hidden]))
+    second = run_experiment(flipped, "dec", 0.4, 0, config)
+    assert second.record.val == first.record.val
+    for a, b in zip(first.model.get_weights(), second.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # Measured on those labels alone, with the same predictions: the complement.
+    assert second.record.val_unlabelled["acc2"] == pytest.approx(1.0 - first.record.val_unlabelled["acc2"])
+    assert first.record.val_unlabelled["n"] == len(split.unlabelled_val)

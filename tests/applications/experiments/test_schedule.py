@@ -164,3 +164,75 @@ def test_freeze_target_trains_stage_two_on_refreshed_per_row_targets(monkeypatch
     assert make_dec_stage(*make_backbone_decoder(), TrainingConfig(**SMALL), stage=2).frozen_target is None
     with pytest.raises(ValueError, match="set update_interval"):
         stage_callbacks(monkeypatch, tiny, freeze_target=True)
+
+
+def test_cosine_schedule_warms_up_linearly_then_decays_to_zero_at_the_last_step():
+    from applications.experiments.schedule import learning_rate_schedule
+
+    config = TrainingConfig(lr_schedule="cosine", warmup_fraction=0.1)
+    schedule = learning_rate_schedule(config, 1e-3, total_steps=100)
+    rate = {step: float(ops.convert_to_numpy(schedule(step))) for step in (0, 5, 10, 55, 100)}
+    assert rate[0] == pytest.approx(0.0, abs=1e-12)
+    assert rate[5] == pytest.approx(5e-4)
+    assert rate[10] == pytest.approx(1e-3)
+    assert rate[55] == pytest.approx(5e-4, rel=1e-4)  # half-way through the decay: cos(π/2)
+    assert rate[100] == pytest.approx(0.0, abs=1e-9)
+    assert learning_rate_schedule(TrainingConfig(), 3e-4, total_steps=100) == 3e-4
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        TrainingConfig(lr_schedule="linear")
+
+
+def test_a_fixed_budget_runs_every_epoch_at_the_scheduled_rate_and_keeps_the_last_weights(tiny):
+    from applications.experiments.feeding import steps_per_epoch
+    from applications.experiments.schedule import task_feed, train_task
+
+    x, labels, _ = tiny
+    config = TrainingConfig(**SMALL, head_units=(4,), epochs=4, patience=1, batch_size=16, learning_rate=1e-2,
+                            early_stopping=False, lr_schedule="cosine", run_eagerly=True)
+    model, history = train_task("classifier", (x, labels), None, config, DIMS, MAX_LEN)
+    assert len(history.history["loss"]) == 4 and "val_loss" not in history.history
+    assert int(model.optimizer.iterations) == 4 * steps_per_epoch(task_feed((x, labels), None, config))
+    assert float(ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.0, abs=1e-9)  # decayed
+    with pytest.raises(ValueError, match="early stopping needs validation data"):
+        train_task("classifier", (x, labels), None, TrainingConfig(**SMALL), DIMS, MAX_LEN)
+
+
+def test_ema_keeps_the_averaged_weights_not_the_raw_ones_and_saves_them(tiny, tmp_path):
+    import keras
+
+    from applications.experiments.schedule import train_task
+
+    x, labels, _ = tiny
+    raw = {}
+
+    class LastRawWeights(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):  # before fit swaps the average in
+            raw["weights"] = [ops.convert_to_numpy(w).copy() for w in self.model.trainable_weights]
+
+    config = TrainingConfig(**SMALL, head_units=(4,), epochs=3, batch_size=16, learning_rate=1e-2,
+                            early_stopping=False, use_ema=True, ema_momentum=0.9, run_eagerly=True)
+    model, _ = train_task("classifier", (x, labels), None, config, DIMS, MAX_LEN, callbacks=[LastRawWeights()])
+    kept = [ops.convert_to_numpy(w) for w in model.trainable_weights]
+    averages = [ops.convert_to_numpy(v) for v in model.optimizer._model_variables_moving_average]
+    for weight, average in zip(kept, averages):
+        np.testing.assert_allclose(weight, average, atol=1e-6)
+    assert any(not np.allclose(k, r) for k, r in zip(kept, raw["weights"]))
+    path = tmp_path / "ema.keras"
+    model.save(path)
+    reloaded = keras.saving.load_model(path, safe_mode=True)
+    for weight, saved in zip(kept, reloaded.trainable_weights):
+        np.testing.assert_allclose(ops.convert_to_numpy(saved), weight)
+
+
+def test_ema_with_early_stopping_validates_and_keeps_the_averaged_weights(tiny):
+    from applications.experiments.schedule import train_task
+
+    x, labels, _ = tiny
+    half = len(labels) // 2
+    train, validation = ({k: v[:half] for k, v in x.items()}, labels[:half]), (
+        {k: v[half:] for k, v in x.items()}, labels[half:])
+    config = TrainingConfig(**SMALL, head_units=(4,), epochs=5, patience=5, batch_size=8, learning_rate=3e-3,
+                            use_ema=True, ema_momentum=0.8, run_eagerly=True)
+    model, history = train_task("classifier", train, validation, config, DIMS, MAX_LEN)
+    kept = model.evaluate(*validation, verbose=0, return_dict=True)["loss"]
+    assert kept == pytest.approx(min(history.history["val_loss"]), abs=1e-5)

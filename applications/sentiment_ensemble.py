@@ -1,0 +1,125 @@
+"""Several sentiment tasks read as one: the mean of their predictions."""
+
+import keras
+from keras import ops
+
+
+def average_outputs(outputs, predicts_score=False):
+    """The ensemble of members' outputs, stacked on the first axis `(members, ...)`.
+
+    Scores are averaged. Logits are averaged as probabilities, the way an
+    ensemble of classifiers votes, then turned back into a logit (so that
+    `>= 0` still means positive): `logit(mean(sigmoid(logits)))`, with the
+    probability clipped to `[1e-7, 1 - 1e-7]`. Works on NumPy arrays and on
+    tensors of any backend (`keras.ops`).
+    """
+    outputs = ops.cast(ops.convert_to_tensor(outputs), "float32")
+    if predicts_score:
+        return ops.mean(outputs, axis=0)
+    probability = ops.clip(ops.mean(ops.sigmoid(outputs), axis=0), 1e-7, 1.0 - 1e-7)
+    return ops.log(probability) - ops.log1p(-probability)
+
+
+@keras.saving.register_keras_serializable(package="mosi_keras")
+class EnsembleAverage(keras.layers.Layer):
+    """`average_outputs` of a list of member outputs, as a layer (float32).
+
+    Args:
+        predicts_score: whether the members predict scores (averaged as
+            they are) rather than logits (averaged as probabilities).
+
+    Call arguments:
+        inputs: a list of member outputs of one shape.
+    """
+
+    def __init__(self, predicts_score=False, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.predicts_score = predicts_score
+
+    def call(self, inputs):
+        return average_outputs(ops.stack(inputs), self.predicts_score)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0])
+
+    def get_config(self):
+        return {**super().get_config(), "predicts_score": self.predicts_score}
+
+
+@keras.saving.register_keras_serializable(package="mosi_keras")
+class SentimentEnsemble(keras.Model):
+    """The mean prediction of several sentiment tasks of the same inputs.
+
+    A functional model over its members: every member reads the same
+    inputs, and the output is `average_outputs` of theirs (probabilities
+    averaged for classifiers, scores for regressors). It is what a
+    fold-trained run keeps (`TrainingConfig(folds=k)`), saved as one
+    `.keras` file, and it predicts and evaluates like a single task. The
+    members must share their inputs and their preprocessing (the fold
+    models of one run do); models of different splits, each with its own
+    preprocessing, are averaged by `applications.experiments.evaluation`.
+
+    Args:
+        members: the tasks (`SentimentClassifier`, `SentimentRegressor` or
+            `ContextualSentimentClassifier`), all of one kind.
+
+    Call arguments:
+        inputs: the members' inputs dict.
+
+    Returns:
+        `(batch, 1)` (video-level members: `(videos, utterances, 1)`):
+        a logit, or a score for regressors.
+
+    Example:
+
+    >>> from applications import MultimodalBackbone, SentimentClassifier
+    >>> members = [SentimentClassifier(MultimodalBackbone({"text": 8}, hidden_dim=8, num_heads=2))
+    ...            for _ in range(3)]
+    >>> ensemble = SentimentEnsemble(members)
+    >>> ensemble.output.shape
+    (None, 1)
+
+    References:
+        Lakshminarayanan et al., "Simple and scalable predictive
+        uncertainty estimation using deep ensembles", NeurIPS 2017.
+    """
+
+    def __init__(self, members, **kwargs):
+        members = list(members)
+        if not members:
+            raise ValueError("an ensemble needs at least one member.")
+        kinds = {type(member).__name__ for member in members}
+        if len(kinds) > 1:
+            raise ValueError(f"the members of an ensemble must be of one kind, got {sorted(kinds)}.")
+        inputs = members[0].input
+        outputs = EnsembleAverage(members[0].PREDICTS_SCORE, name="average")([member(inputs) for member in members])
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.members = members
+
+    @property
+    def PREDICTS_SCORE(self):  # noqa: N802 (the tasks' class attribute)
+        return self.members[0].PREDICTS_SCORE
+
+    @property
+    def preprocessor(self):
+        """The members' preprocessing (the first member's)."""
+        return self.members[0].preprocessor
+
+    @property
+    def backbone(self):
+        """The first member's backbone."""
+        return self.members[0].backbone
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "members": [keras.saving.serialize_keras_object(member) for member in self.members],
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["members"] = [keras.saving.deserialize_keras_object(member) for member in config["members"]]
+        return cls(**config)
