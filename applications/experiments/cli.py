@@ -100,7 +100,8 @@ def cmd_tune(args):
         load_dataset(args.data), args.model, args.tuner, args.out, args.max_trials, args.epochs,
         args.label_fraction, args.seed, load_config(args.hyperparameters, preset=args.preset), 0 if args.quiet else 1,
     )
-    print(f"best val_accuracy {summary['val_accuracy']:.4f} after {summary['trials']} trial(s):")
+    print(f"best val_accuracy {summary['val_accuracy']:.4f} (on {summary['scored_on']}) after "
+          f"{summary['trials']} trial(s):")
     for name, value in sorted(summary["searched"].items()):
         print(f"  {name} = {value}")
     print(f"written to {path}; use it with --hyperparameters {path}")

@@ -61,7 +61,7 @@ class FoldTraining:
             retrained on every fold.
         histories: Keras history dicts: `fold<i>` for each fold model, and
             `all` for the retrained one.
-        epochs: epochs each of them ran.
+        epochs: the epochs whose weights each of them kept.
         cv: the fold models' `sentiment_metrics` on their held folds, averaged.
     """
 
@@ -72,7 +72,7 @@ class FoldTraining:
 
 
 def train_in_folds(task, train, sentiment, video_ids, config, feature_dims, max_len, backbone=None,
-                   preprocessor=None, learning_rate=None, seed=0, callbacks=()):
+                   preprocessor=None, learning_rate=None, seed=0, progress=None):
     """Trains `task` on `config.folds` video-grouped folds of `train`.
 
     Args:
@@ -82,7 +82,9 @@ def train_in_folds(task, train, sentiment, video_ids, config, feature_dims, max_
         video_ids: `(N,)` video of each row.
         backbone: a pre-trained backbone each model starts from (cloned for
             each), or `None` for new ones.
-        callbacks: callbacks of every `fit`.
+        progress: optional `progress(stage, epochs)` → callbacks, for the
+            stages `"<task> fold <i>"` and `"<task> on every fold"` (e.g.
+            `StageProgress`).
 
     Returns:
         A `FoldTraining`.
@@ -97,10 +99,14 @@ def train_in_folds(task, train, sentiment, video_ids, config, feature_dims, max_
     def start():
         return None if backbone is None else backbone.clone()
 
+    def callbacks(stage, epochs):
+        return list(progress(stage, epochs)) if progress else []
+
     members, histories, epochs, scores = [], {}, {}, []
     for index, (fit, held) in enumerate(video_folds(video_ids, config.folds, seed)):
         model, history = train_task(task, rows(fit), rows(held), config, feature_dims, max_len, start(),
-                                    preprocessor, callbacks, learning_rate=learning_rate)
+                                    preprocessor, callbacks(f"{task} fold {index}", config.epochs),
+                                    learning_rate=learning_rate)
         members.append(model)
         histories[f"fold{index}"] = history.history
         epochs[f"fold{index}"] = kept_epochs(history, config)
@@ -116,7 +122,8 @@ def train_in_folds(task, train, sentiment, video_ids, config, feature_dims, max_
     chosen = max(1, int(round(np.mean(list(epochs.values())))))
     final = dataclasses.replace(config, early_stopping=False)
     model, history = train_task(task, train, None, final, feature_dims, max_len, start(), preprocessor,
-                                callbacks, learning_rate=learning_rate, epochs=chosen)
+                                callbacks(f"{task} on every fold", chosen), learning_rate=learning_rate,
+                                epochs=chosen)
     histories["all"] = history.history
     epochs["all"] = epochs_run(history)
     return FoldTraining(model, histories, epochs, cv)

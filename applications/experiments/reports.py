@@ -10,9 +10,9 @@ PAPER_PARAMS = 851_713
 METRICS = ("acc2", "acc2_non0", "f1", "f1_non0", "acc7", "mae", "corr")
 """What the table can show: the MOSI literature's set (the last three for score predictions)."""
 PERCENT = {"acc2", "acc2_non0", "f1", "f1_non0", "acc7"}
-PARTS = ("val", "val_all", "test")
+PARTS = ("val", "val_all", "val_unlabelled", "test")
 """Where a run is measured: the labelled validation videos (model selection), every
-validation video (labelled or not), the held-out data."""
+validation video (labelled or not), the unlabelled validation videos alone, the held-out data."""
 
 
 def summarize(runs):

@@ -9,12 +9,12 @@ import numpy as np
 from scipy.special import expit
 
 from applications.callbacks import StageProgress
-from applications.sentiment_ensemble import average_outputs
 from applications.experiments.config import TrainingConfig, experiment as find_experiment
 from applications.experiments.feeding import predict, predict_outputs
 from applications.experiments.files import write_atomically, write_history_csv, write_json_atomically
 from applications.experiments.folds import train_in_folds
 from applications.experiments.schedule import build_backbone, epochs_run, pretrain_dec, train_task, weight_shift
+from applications.sentiment_ensemble import average_outputs
 from mosi_keras.data import DataError, Preprocessor, binary_labels, semi_supervised_split
 from mosi_keras.data.video import video_view
 from mosi_keras.evaluation import clustering_metrics, sentiment_metrics
@@ -287,8 +287,7 @@ def run_experiment(
         folds = train_in_folds(
             setup.task, train, dataset.sentiment[split.labelled_train], dataset.video_ids[split.labelled_train],
             config, dataset.feature_dims, max_len, backbone=backbone if pre is not None else None,
-            preprocessor=prepared.preprocessor, learning_rate=learning_rate, seed=seed,
-            callbacks=progress(setup.task, config.epochs),
+            preprocessor=prepared.preprocessor, learning_rate=learning_rate, seed=seed, progress=progress,
         )
         model, cv = folds.model, folds.cv
         histories.update({f"{setup.task}_{name}": values for name, values in folds.histories.items()})

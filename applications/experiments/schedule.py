@@ -127,7 +127,8 @@ def task_feed(train, validation, config):
 
 
 def train_task(task, train, validation, config, feature_dims, max_len, backbone=None,
-               preprocessor=None, callbacks=(), verbose=0, learning_rate=None, epochs=None):
+               preprocessor=None, callbacks=(), verbose=0, learning_rate=None, epochs=None, model=None,
+               initial_epoch=0):
     """Trains a sentiment task on labelled rows: the baseline, or the
     fine-tuning of §4.3 when `backbone` is a pre-trained one.
 
@@ -152,6 +153,9 @@ def train_task(task, train, validation, config, feature_dims, max_len, backbone=
         learning_rate: Adam's rate; default `config.learning_rate` (for
             fine-tuning, `run_experiment` passes `finetune_learning_rate`).
         epochs: the most epochs to run; default `config.epochs`.
+        model: an already built task to train (a tuner's, which it may have
+            warm-started); default: built from `config` on `backbone`.
+        initial_epoch: `fit`'s, for a model that resumes (Hyperband).
 
     Returns:
         `(model, history)`.
@@ -161,7 +165,8 @@ def train_task(task, train, validation, config, feature_dims, max_len, backbone=
     if config.early_stopping and validation is None:
         raise ValueError("early stopping needs validation data.")
     epochs = epochs or config.epochs
-    model = build_task(task, config, feature_dims, max_len, backbone, preprocessor)
+    if model is None:
+        model = build_task(task, config, feature_dims, max_len, backbone, preprocessor)
     feed = task_feed(train, validation, config)
     compile_task(model, config, learning_rate, total_steps=epochs * steps_per_epoch(feed))
     selection = []
@@ -169,7 +174,8 @@ def train_task(task, train, validation, config, feature_dims, max_len, backbone=
         selection.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=config.early_stopping))
     if config.early_stopping:
         selection.append(early_stopping(config.patience, monitor=config.monitor))
-    history = model.fit(**feed, epochs=epochs, verbose=verbose, callbacks=[*selection, *callbacks])
+    history = model.fit(**feed, epochs=epochs, verbose=verbose, callbacks=[*selection, *callbacks],
+                        initial_epoch=initial_epoch)
     return model, history
 
 

@@ -4,9 +4,11 @@ import dataclasses
 
 import keras_tuner
 
+import numpy as np
+
 from applications.experiments.config import TrainingConfig
-from applications.experiments.feeding import fit_arguments, validation_arguments
-from applications.experiments.schedule import build_task, compile_task, early_stopping, pretrain_dec
+from applications.experiments.folds import kept_epochs, video_folds
+from applications.experiments.schedule import build_task, pretrain_dec, train_task
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 
@@ -41,48 +43,77 @@ def sample_config(hp, base, dec=False):
 class SentimentClassifierHyperModel(keras_tuner.HyperModel):
     """Searches the §3.2 classifier: widths, heads, blocks, dropout, learning rate.
 
-    The tuner calls `fit(x, y, validation_data=...)` as usual; the objective
-    is `val_accuracy` on the validation videos you pass, of the weights
-    early stopping kept (see `fit`).
+    The tuner calls `fit(x, y, validation_data=...)` as usual and a trial
+    is trained as a run trains its task (`schedule.train_task`: early
+    stopping or a fixed budget, the rate schedule, EMA). Its objective is
+    `val_accuracy` of the weights the run would keep (see `fit`): on the
+    validation data passed, or, with `base_config.folds = k` and the
+    training rows' `video_ids`, the mean over k video-grouped folds of the
+    training rows (each fold model scored on its held fold), so that no
+    validation video takes part in the search.
 
     Args:
         feature_dims: dict modality → feature width.
         max_len: sequence length.
         base_config: the `TrainingConfig` whose other fields are kept.
+        video_ids: `(N,)` video of each training row, for `folds`.
+        seed: the seed of the folds' shuffle of videos.
     """
 
-    def __init__(self, feature_dims, max_len, base_config=None, **kwargs):
+    def __init__(self, feature_dims, max_len, base_config=None, video_ids=None, seed=0, **kwargs):
         super().__init__(**kwargs)
         self.feature_dims = dict(feature_dims)
         self.max_len = max_len
         self.base_config = base_config or TrainingConfig()
+        self.video_ids = None if video_ids is None else np.asarray(video_ids)
+        self.seed = seed
 
     def config(self, hp):
         return sample_config(hp, self.base_config)
 
     def build(self, hp):
-        config = self.config(hp)
-        return compile_task(build_task("classifier", config, self.feature_dims, self.max_len), config)
+        """The classifier of `hp`, not compiled yet: `fit` compiles it once
+        it knows the steps its rate schedule spans."""
+        return build_task("classifier", self.config(hp), self.feature_dims, self.max_len)
 
-    def fit(self, hp, model, x, y, validation_data=None, batch_size=None, callbacks=None, **kwargs):
-        """`model.fit` with the runs' early stopping (`monitor`, `patience`),
-        word-level sequences in length buckets (`feeding.fit_arguments`).
+    def start(self, hp, model):
+        """What a trial's `model` starts from before training: as built
+        (`DECHyperModel`: the pre-trained backbone)."""
+        return model
 
-        Returns the validation metrics of the epoch early stopping kept
-        (`{"val_accuracy", "val_loss"}`, read from the history), so a trial
-        is scored on the model a run would keep, not on its luckiest epoch
-        (what keras-tuner takes from a `History`).
-        """
-        batch_size = batch_size or self.base_config.batch_size
-        feed = fit_arguments(x, y, batch_size)
-        if validation_data is not None:
-            feed.update(validation_arguments(*validation_data, batch_size))
-        stopping = early_stopping(self.base_config.patience, monitor=self.base_config.monitor)
-        history = model.fit(**feed, callbacks=[*(callbacks or []), stopping], **kwargs)
-        if validation_data is None:
+    def fit(self, hp, model, x, y, validation_data=None, batch_size=None, callbacks=None, epochs=None,
+            verbose=0, initial_epoch=0, **kwargs):
+        """Trains `model` (`schedule.train_task`) and returns the validation
+        metrics of the weights it keeps (`{"val_accuracy", "val_loss"}`: of
+        the epoch early stopping kept, or of the last epoch of a fixed
+        budget, read from the history), so a trial is scored on the model
+        a run would keep, not on its luckiest epoch (what keras-tuner takes
+        from a `History`). With `folds`, the mean of the fold models'."""
+        config = dataclasses.replace(self.config(hp), batch_size=batch_size or self.base_config.batch_size,
+                                     epochs=epochs or self.base_config.epochs)
+        common = dict(callbacks=list(callbacks or []), verbose=verbose)
+        if not config.folds:
+            return self.score(config, self.start(hp, model), (x, y), validation_data, initial_epoch=initial_epoch,
+                              **common)
+        if self.video_ids is None:
+            raise ValueError("a search on folds needs the training rows' video_ids.")
+        if initial_epoch:
+            raise ValueError("a search on folds trains new fold models each trial: Hyperband cannot resume them.")
+
+        def rows(positions):
+            return {name: value[positions] for name, value in x.items()}, y[positions]
+
+        scores = [self.score(config, self.start(hp, self.build(hp)), rows(fit), rows(held), **common)
+                  for fit, held in video_folds(self.video_ids, config.folds, self.seed)]
+        return {name: float(np.mean([score[name] for score in scores])) for name in scores[0]}
+
+    def score(self, config, model, train, validation, **kwargs):
+        model, history = train_task("classifier", train, validation, config, self.feature_dims, self.max_len,
+                                    model=model, **kwargs)
+        if validation is None:
             return history
-        return {name: float(values[stopping.best_epoch]) for name, values in history.history.items()
-                if name.startswith("val_")}
+        kept = kept_epochs(history, config) - 1
+        return {name: float(values[kept]) for name, values in history.history.items() if name.startswith("val_")}
 
 
 class DECHyperModel(SentimentClassifierHyperModel):
@@ -90,9 +121,9 @@ class DECHyperModel(SentimentClassifierHyperModel):
 
     `fit` first pre-trains a `SemiSupervisedDEC` (stages 1-2, its custom
     loss computed inside `fit`) on `pretrain_x` / `pretrain_y` (every
-    training row; `-1` marks unlabelled ones), loads the pre-trained
-    backbone's weights into the built classifier's backbone (the same
-    architecture), then fine-tunes it on the labelled data the tuner passes.
+    training row; `-1` marks unlabelled ones), then fine-tunes classifiers
+    that start from the pre-trained backbone's weights (`start`; the same
+    architecture) on the labelled data the tuner passes.
 
     Args:
         pretrain_x, pretrain_y: inputs and semi-supervised labels of all
@@ -106,17 +137,21 @@ class DECHyperModel(SentimentClassifierHyperModel):
         self.pretrain_x = pretrain_x
         self.pretrain_y = pretrain_y
         self.pretrain_validation = pretrain_validation
+        self.pretrained = None
 
     def config(self, hp):
         return sample_config(hp, self.base_config, dec=True)
 
+    def start(self, hp, model):
+        model.backbone.set_weights(self.pretrained)
+        return model
+
     def fit(self, hp, model, *args, **kwargs):
-        config = self.config(hp)
         pre = pretrain_dec(
-            self.pretrain_x, self.pretrain_y, self.pretrain_validation, config,
+            self.pretrain_x, self.pretrain_y, self.pretrain_validation, self.config(hp),
             self.feature_dims, self.max_len,
         )
-        model.backbone.set_weights(pre.backbone.get_weights())
+        self.pretrained = pre.backbone.get_weights()
         return super().fit(hp, model, *args, **kwargs)
 
 
@@ -143,8 +178,10 @@ def search(dataset, model="classifier", tuner="random", out_dir="runs/tune", max
     """A resumable search on one seed's split; writes and returns the best.
 
     The tuner trains on the labelled training videos and scores
-    `val_accuracy` on the labelled validation videos (`model="dec"` also
-    pre-trains on every training row first).
+    `val_accuracy` on the labelled validation videos, or, with
+    `base_config.folds`, on folds of the labelled training videos alone
+    (the validation videos are then not passed to the tuner at all).
+    `model="dec"` also pre-trains on every training row first.
 
     Returns:
         `(path, summary)`: the JSON file written in `out_dir` and its
@@ -158,19 +195,22 @@ def search(dataset, model="classifier", tuner="random", out_dir="runs/tune", max
 
     base = base_config or TrainingConfig()
     prepared = prepare_experiment(dataset, label_fraction, seed)
+    folds = dict(video_ids=dataset.video_ids[prepared.split.labelled_train], seed=seed)
     if model == "dec":
         hypermodel = DECHyperModel(dataset.feature_dims, prepared.max_len, *prepared.pretrain_train,
-                                   prepared.pretrain_val, base_config=base)
+                                   prepared.pretrain_val, base_config=base, **folds)
     else:
-        hypermodel = SentimentClassifierHyperModel(dataset.feature_dims, prepared.max_len, base_config=base)
+        hypermodel = SentimentClassifierHyperModel(dataset.feature_dims, prepared.max_len, base_config=base, **folds)
     searcher = make_tuner(tuner, hypermodel, out_dir, f"{model}_{tuner}", max_trials=max_trials,
                           max_epochs=epochs, seed=seed)
     (x, y), (x_val, y_val) = prepared.labelled_train, prepared.labelled_val
-    searcher.search(x, y.astype("float32"), validation_data=(x_val, y_val.astype("float32")),
+    validation = None if base.folds else (x_val, y_val.astype("float32"))  # folds: no validation video is read
+    searcher.search(x, y.astype("float32"), validation_data=validation,
                     epochs=epochs, batch_size=base.batch_size, verbose=verbose)
     best = searcher.get_best_hyperparameters(1)[0]
     summary = {"hyperparameters": hypermodel.config(best).to_dict(), "searched": best.values,
                "val_accuracy": searcher.oracle.get_best_trials(1)[0].score,
+               "scored_on": f"{base.folds} folds of the training videos" if base.folds else "the validation videos",
                "trials": len(searcher.oracle.trials)}
     path = os.path.join(out_dir, f"best_hyperparameters_{model}_{tuner}.json")
     with open(path, "w") as file:

@@ -231,8 +231,8 @@ def test_preset_sets_the_recipe_and_the_file_goes_over_it(files, capsys):
     from applications.experiments.config import PRESETS, load_config
 
     config = load_config(str(files / "hp.json"), preset="small_data")
-    assert not config.early_stopping and config.lr_schedule == "cosine" and config.use_ema
-    assert config.hidden_dim == 8  # hp.json's, over the preset's
+    assert not config.early_stopping and config.lr_schedule == "cosine" and config.learning_rate == 1e-3
+    assert (config.hidden_dim, config.batch_size) == (8, 64)  # hp.json's, over the preset's
     assert load_config(preset="paper") == load_config()
     assert set(PRESETS) == {"paper", "small_data"}
     with pytest.raises(SystemExit):

@@ -29,3 +29,13 @@ def test_paired_differences_are_per_seed_with_a_t_interval():
     # mean 2, sd 1, t(0.975, 2) = 4.303: half-width 4.303 / sqrt(3)
     assert (result["low"], result["high"]) == pytest.approx((2 - 2.4843, 2 + 2.4843), abs=1e-3)
     assert "per seed +1.00 +3.00 +2.00; mean +2.00" in format_paired(runs)
+
+
+def test_table_shows_the_unlabelled_validation_videos_when_every_run_has_them():
+    runs = [record("dec", seed, {"acc2": 0.6, "f1": 0.5}) for seed in (0, 1)]
+    assert "val_unlabelled" not in format_table(summarize(runs))
+    for run, accuracy in zip(runs, (0.5, 0.7)):
+        run.val_unlabelled = {"acc2": accuracy, "f1": accuracy}
+    summary = summarize(runs)
+    assert summary[0]["val_unlabelled_acc2"] == pytest.approx((60.0, 10.0))
+    assert "val_unlabelled acc2" in format_table(summary)

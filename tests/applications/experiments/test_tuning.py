@@ -59,3 +59,32 @@ def test_a_trial_is_scored_on_the_epoch_early_stopping_kept(tiny):
     kept = seen[int(np.argmin([logs["val_loss"] for logs in seen]))]  # monitor: val_loss
     assert score["val_loss"] == pytest.approx(kept["val_loss"], abs=1e-5)
     assert score["val_accuracy"] == pytest.approx(kept["val_accuracy"], abs=1e-5)
+
+
+def test_a_search_on_folds_reads_no_validation_video_and_scores_the_fold_mean(tiny):
+    import keras
+    import keras_tuner
+    import numpy as np
+
+    from applications.experiments.config import TrainingConfig
+    from applications.experiments.tuning import SentimentClassifierHyperModel
+    from tests.applications.conftest import DIMS, MAX_LEN, SMALL
+
+    x, labels, _ = tiny
+    videos = np.repeat(np.arange(6), 8)  # make_tiny: 8 segments a video
+    base = TrainingConfig(**SMALL, head_units=(4,), folds=3, early_stopping=False, lr_schedule="cosine",
+                          run_eagerly=True)
+    hypermodel = SentimentClassifierHyperModel(DIMS, MAX_LEN, base_config=base, video_ids=videos, seed=2)
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("learning_rate", 3e-3)
+    fits = []
+    record = keras.callbacks.LambdaCallback(on_train_begin=lambda logs: fits.append([]),
+                                            on_epoch_end=lambda epoch, logs: fits[-1].append(dict(logs)))
+    score = hypermodel.fit(hp, hypermodel.build(hp), x, labels.astype("float32"), batch_size=8, epochs=2,
+                           callbacks=[record])
+    assert len(fits) == 3 and all(len(epochs) == 2 for epochs in fits)  # a fixed budget: the last epoch kept
+    for name in ("val_accuracy", "val_loss"):
+        assert score[name] == pytest.approx(np.mean([epochs[-1][name] for epochs in fits]), abs=1e-6)
+    with pytest.raises(ValueError, match="needs the training rows' video_ids"):
+        SentimentClassifierHyperModel(DIMS, MAX_LEN, base_config=base).fit(
+            hp, hypermodel.build(hp), x, labels.astype("float32"), batch_size=8, epochs=1)
