@@ -20,6 +20,7 @@ import dataclasses
 
 import numpy as np
 
+from applications.experiments.config import MONITORS
 from applications.experiments.feeding import predict_outputs
 from applications.experiments.schedule import epochs_run, train_task
 from applications.sentiment_ensemble import SentimentEnsemble
@@ -48,7 +49,7 @@ def kept_epochs(history, config):
     if not config.early_stopping:
         return epochs_run(values)
     scores = np.asarray(values[config.monitor])
-    best = np.argmin(scores) if config.monitor == "val_loss" else np.argmax(scores)
+    best = np.argmin(scores) if MONITORS[config.monitor] == "min" else np.argmax(scores)
     return int(best) + 1
 
 
