@@ -42,6 +42,23 @@ def video_folds(video_ids, k, seed=0):
     return list(splitter.split(np.zeros(len(video_ids)), groups=video_ids))
 
 
+def take(rows, positions):
+    """`(inputs, targets)` of the rows at `positions` (inputs a dict of arrays)."""
+    inputs, targets = rows
+    return {name: value[positions] for name, value in inputs.items()}, targets[positions]
+
+
+def mean_metrics(scores):
+    """The mean of each metric over a list of metric dicts (a `None`, as a
+    constant fold's `corr`, is left out of its mean)."""
+    means = {}
+    for name in scores[0]:
+        values = [score[name] for score in scores if score.get(name) is not None]
+        if values:
+            means[name] = float(np.mean(values))
+    return means
+
+
 def kept_epochs(history, config):
     """The epochs whose weights a fold model keeps: the best by
     `config.monitor` with early stopping, else all of them."""
@@ -92,10 +109,6 @@ def train_in_folds(task, train, sentiment, video_ids, config, feature_dims, max_
     """
     if task not in ("classifier", "regressor"):
         raise ValueError(f"folds train segment-level tasks (classifier, regressor), not {task!r}.")
-    inputs, targets = train
-
-    def rows(positions):
-        return {name: value[positions] for name, value in inputs.items()}, targets[positions]
 
     def start():
         return None if backbone is None else backbone.clone()
@@ -105,19 +118,15 @@ def train_in_folds(task, train, sentiment, video_ids, config, feature_dims, max_
 
     members, histories, epochs, scores = [], {}, {}, []
     for index, (fit, held) in enumerate(video_folds(video_ids, config.folds, seed)):
-        model, history = train_task(task, rows(fit), rows(held), config, feature_dims, max_len, start(),
+        model, history = train_task(task, take(train, fit), take(train, held), config, feature_dims, max_len, start(),
                                     preprocessor, callbacks(f"{task} fold {index}", config.epochs),
                                     learning_rate=learning_rate)
         members.append(model)
         histories[f"fold{index}"] = history.history
         epochs[f"fold{index}"] = kept_epochs(history, config)
-        scores.append(sentiment_metrics(sentiment[held], predict_outputs(model, rows(held)[0]),
+        scores.append(sentiment_metrics(sentiment[held], predict_outputs(model, take(train, held)[0]),
                                         predicts_score=model.PREDICTS_SCORE))
-    cv = {}
-    for name in scores[0]:
-        values = [score[name] for score in scores if score.get(name) is not None]  # corr may be None
-        if values:
-            cv[name] = float(np.mean(values))
+    cv = mean_metrics(scores)
     if config.fold_use == "ensemble":
         return FoldTraining(SentimentEnsemble(members), histories, epochs, cv)
     chosen = max(1, int(round(np.mean(list(epochs.values())))))

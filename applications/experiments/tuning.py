@@ -7,7 +7,7 @@ import keras_tuner
 import numpy as np
 
 from applications.experiments.config import TrainingConfig
-from applications.experiments.folds import kept_epochs, video_folds
+from applications.experiments.folds import kept_epochs, mean_metrics, take, video_folds
 from applications.experiments.schedule import build_task, pretrain_dec, train_task
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
@@ -99,13 +99,9 @@ class SentimentClassifierHyperModel(keras_tuner.HyperModel):
             raise ValueError("a search on folds needs the training rows' video_ids.")
         if initial_epoch:
             raise ValueError("a search on folds trains new fold models each trial: Hyperband cannot resume them.")
-
-        def rows(positions):
-            return {name: value[positions] for name, value in x.items()}, y[positions]
-
-        scores = [self.score(config, self.start(hp, self.build(hp)), rows(fit), rows(held), **common)
-                  for fit, held in video_folds(self.video_ids, config.folds, self.seed)]
-        return {name: float(np.mean([score[name] for score in scores])) for name in scores[0]}
+        return mean_metrics([
+            self.score(config, self.start(hp, self.build(hp)), take((x, y), fit), take((x, y), held), **common)
+            for fit, held in video_folds(self.video_ids, config.folds, self.seed)])
 
     def score(self, config, model, train, validation, **kwargs):
         model, history = train_task("classifier", train, validation, config, self.feature_dims, self.max_len,
