@@ -31,7 +31,7 @@ _EXPORTS = {
 Importing a class registers it (and what it is built from) for
 `keras.saving.load_model`: `from applications import SentimentClassifier`
 before loading a file that holds one (`mosi-keras evaluate` and
-`applications.experiments.run.load_task` import them all)."""
+`applications.experiments.inference.load_task` import them all)."""
 
 __all__ = sorted(_EXPORTS)
 

@@ -3,9 +3,9 @@
 import keras
 
 from applications.sentiment_classifier import SentimentClassifier
-from applications.sentiment_task import sentiment_head
+from applications.sentiment_task import raw_dataset, sentiment_head
 from mosi_keras.data import mask_name
-from mosi_keras.data.video import UTTERANCE_MASK
+from mosi_keras.data.video import UTTERANCE_MASK, VideoBatches, predict_videos, video_view
 from mosi_keras.layers import ModalityTransformerEncoder, UtteranceDistributed
 from mosi_keras.losses import LabelledBinaryCrossentropy
 from mosi_keras.metrics import LabelledBinaryAccuracy
@@ -38,6 +38,11 @@ class ContextualSentimentClassifier(SentimentClassifier):
     logit per utterance, its batch statistics over real utterances only.
     Padded utterances are never attended to, so an utterance's output does
     not depend on which videos share its batch.
+
+    Given raw data (a `MultimodalDataset`, see `SentimentTask`), `fit`,
+    `evaluate` and `predict` apply the preprocessor and group the segments
+    by video themselves; `predict` then returns one logit per segment,
+    `(N, 1)`, in the data's row order.
 
     `compile()` defaults to Adam (4e-5, weight decay 1e-2, as §4.2),
     `LabelledBinaryCrossentropy` (places labelled `-1`, unlabelled or
@@ -77,6 +82,7 @@ class ContextualSentimentClassifier(SentimentClassifier):
     """
 
     OUTPUT_NAME = "sentiment_logits"
+    videos_per_batch = 4  # the batches of whole videos that raw data is fed in (`prepare`)
     OPTIONS = ("context_dim", "context_blocks", "context_heads", "context_intermediate_dim", "context_dropout")
 
     def __init__(self, backbone, head_units=(64, 32), head_dropout=0.3, preprocessor=None, context_dim=32,
@@ -103,6 +109,27 @@ class ContextualSentimentClassifier(SentimentClassifier):
         # An op, not a layer: the utterance mask (the loss reads padding from
         # the labels, -1) ends here without Keras warning that it is dropped.
         return inputs, keras.ops.squeeze(logits, axis=-1)
+
+    def prepare(self, x, y=None, training=False):
+        """Raw data (`raw_dataset`) through the preprocessor, grouped by video
+        (`video_view`, utterances in `segment_index` order) into batches of
+        whole videos (`VideoBatches` of `videos_per_batch`, shuffled when
+        `training`), labels inside; anything else as it is."""
+        dataset = raw_dataset(x)
+        if dataset is None:
+            return x, y
+        labels = self.targets(dataset).reshape(-1).astype("int64") if y is None else y
+        view = video_view(self.preprocess(dataset), dataset.video_ids, dataset.segment_index, labels)
+        return VideoBatches(view, videos_per_batch=self.videos_per_batch, shuffle=training), None
+
+    def predict(self, x, **kwargs):
+        """`keras.Model.predict`; for raw data (`raw_dataset`), one logit per
+        segment `(N, 1)`, in the data's row order, each read in its video."""
+        dataset = raw_dataset(x)
+        if dataset is None:
+            return super().predict(x, **kwargs)
+        view = video_view(self.preprocess(dataset), dataset.video_ids, dataset.segment_index)
+        return view.to_rows(predict_videos(self, view, self.videos_per_batch)).reshape(-1, 1)
 
     def default_loss(self):
         return LabelledBinaryCrossentropy()

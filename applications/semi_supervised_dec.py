@@ -38,15 +38,6 @@ SAMPLE_INDEX = "sample_index"
 """The input that names each row of a batch by its row in the training set,
 for the per-row targets of `target_rows` (see `SemiSupervisedDEC`)."""
 
-RENAMED = {
-    "encoder": "backbone",
-    "kernel_alpha": "alpha",
-    "beta": "supervised_weight",
-    "gamma": "disentangle_weight",
-}
-"""Arguments of `SemiSupervisedDEC` before 0.2 → their names now."""
-
-
 @keras.saving.register_keras_serializable(package="mosi_keras")
 class SemiSupervisedDEC(keras.Model):
     """Backbone + `ClusteringLayer` (+ decoder) trained on eq. 8 with `fit`.
@@ -102,11 +93,6 @@ class SemiSupervisedDEC(keras.Model):
             validation) and steps before the first refresh use the batch's
             own `P`.
 
-    Before 0.2 these were `encoder`, `kernel_alpha`, `alpha`, `beta` and
-    `gamma`; `beta`, `gamma`, `encoder` and `kernel_alpha` are refused with
-    a message naming the new argument, and a DEC `.keras` file written then
-    with a message saying how to rebuild it.
-
     Example:
 
     >>> from applications import MultimodalBackbone, MultimodalDecoder
@@ -131,13 +117,6 @@ class SemiSupervisedDEC(keras.Model):
         target_rows=0,
         **kwargs,
     ):
-        renamed = sorted(set(kwargs) & set(RENAMED))
-        if renamed:
-            raise TypeError(
-                "SemiSupervisedDEC: " + ", ".join(f"`{old}` is now `{RENAMED[old]}`" for old in renamed)
-                + " (and `alpha` is the Student's t degrees of freedom; the reconstruction weight is "
-                "`reconstruction_weight`)."
-            )
         super().__init__(**kwargs)
         self.backbone = backbone
         self.decoder = decoder
@@ -151,7 +130,7 @@ class SemiSupervisedDEC(keras.Model):
         self.clustering = ClusteringLayer(n_clusters, alpha=alpha, name="clustering")
         if getattr(backbone, "output", None) is not None:
             # Centroids exist before `compile`, so the optimizer can be built
-            # ahead of the first traced step (`schedule.build_optimizer`).
+            # ahead of the first traced step (`experiments.builders.build_optimizer`).
             self.clustering.build(backbone.output.shape)
         # Without the KL and supervised terms nothing pulls on the centroids.
         self.clustering.trainable = bool(self.cluster_weight or self.supervised_weight)
@@ -224,8 +203,9 @@ class SemiSupervisedDEC(keras.Model):
             self.term_trackers[name].update_state(value)
         total = combined_dec_loss(
             terms["cluster_loss"], terms["reconstruction_loss"], terms["supervised_loss"],
-            terms["disentangle_loss"], self.reconstruction_weight, self.supervised_weight,
-            self.disentangle_weight, self.cluster_weight,
+            terms["disentangle_loss"], reconstruction_weight=self.reconstruction_weight,
+            supervised_weight=self.supervised_weight, disentangle_weight=self.disentangle_weight,
+            cluster_weight=self.cluster_weight,
         )
         for extra in self.losses:  # regularisers, if any
             total = total + ops.cast(extra, "float32")
@@ -259,13 +239,6 @@ class SemiSupervisedDEC(keras.Model):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        if "kernel_alpha" in config:
-            raise ValueError(
-                "this SemiSupervisedDEC was saved by mosi_keras 0.1, whose weights sit under "
-                "`encoder`: rebuild it as SemiSupervisedDEC(backbone, decoder, alpha=<kernel_alpha>, "
-                "reconstruction_weight=<alpha>, supervised_weight=<beta>, disentangle_weight=<gamma>) "
-                "and train it again (mosi-keras never wrote DEC files; its classifiers still load)."
-            )
         config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
         if config.get("decoder") is not None:
             config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])

@@ -1,8 +1,37 @@
 """The base of the sentiment tasks: a backbone, an MLP head, one output."""
 
 import keras
+import numpy as np
 
 from applications.multimodal_backbone import MultimodalBackbone
+from applications.paper_defaults import PAPER_LEARNING_RATE, PAPER_WEIGHT_DECAY
+from mosi_keras.data import MultimodalDataset, binary_labels, from_arrays, is_mask_name
+
+LENGTHS_SUFFIX = "_lengths"
+
+
+def paper_optimizer():
+    """Adam with the paper's learning rate and weight decay (§4.2)."""
+    return keras.optimizers.Adam(PAPER_LEARNING_RATE, weight_decay=PAPER_WEIGHT_DECAY)
+
+
+def raw_dataset(x):
+    """`x` as a `MultimodalDataset` when it is raw data, else `None`.
+
+    Raw data is a `MultimodalDataset` (what every reader returns) or a
+    dict of raw modality arrays `(N, T, d)` (or `(N, d)`), each optionally
+    with its valid lengths under `"<modality>_lengths"`. A dict holding
+    `<modality>_mask` arrays is model input already (`Preprocessor.transform`
+    writes one per modality), as are tensors, `tf.data` datasets and
+    `PyDataset`s: those pass through untouched.
+    """
+    if isinstance(x, MultimodalDataset):
+        return x
+    if not isinstance(x, dict) or not x or any(is_mask_name(name) for name in x):
+        return None
+    lengths = {name[: -len(LENGTHS_SUFFIX)]: value for name, value in x.items() if name.endswith(LENGTHS_SUFFIX)}
+    arrays = {name: value for name, value in x.items() if not name.endswith(LENGTHS_SUFFIX)}
+    return from_arrays(arrays, None, lengths=lengths, source="<raw arrays>")
 
 
 def sentiment_head(x, head_units=(64, 32), head_dropout=0.3, output_name="sentiment_output", mask=None):
@@ -32,6 +61,15 @@ class SentimentTask(keras.Model):
     `backbone.clone()` to keep a pre-trained one apart) and carries an
     optional fitted `mosi_keras.data.Preprocessor` in its config, so a
     `.keras` file holds everything needed to score new data.
+
+    Like a keras-hub task, it applies its preprocessor itself: `fit`,
+    `evaluate` and `predict` take raw data — a `MultimodalDataset` or a
+    dict of raw modality arrays (`raw_dataset`) — and scale, pad and mask
+    it with the preprocessor (targets from the dataset's sentiment when
+    `y` is not given: binary labels, or scores for a regressor). Model
+    inputs (a dict with the `<modality>_mask` arrays, a `tf.data` dataset)
+    pass through untouched, so a training pipeline that prepares its own
+    batches feeds them as before.
 
     Args:
         backbone: a `MultimodalBackbone`.
@@ -64,6 +102,49 @@ class SentimentTask(keras.Model):
         inputs = backbone.input
         return inputs, sentiment_head(backbone(inputs), head_units, head_dropout, self.OUTPUT_NAME)
 
+    def preprocess(self, dataset):
+        """The model inputs of a `MultimodalDataset`, by the task's preprocessor."""
+        if self.preprocessor is None:
+            raise ValueError(
+                f"{self.name} carries no preprocessor: pass model inputs (Preprocessor.transform), or build "
+                "the task with preprocessor=<a fitted Preprocessor>."
+            )
+        return self.preprocessor.transform(dataset)
+
+    def targets(self, dataset):
+        """What the task is trained on for each segment: binary labels, or scores (`PREDICTS_SCORE`)."""
+        if not dataset.labelled:
+            raise ValueError(f"{dataset.source}: no sentiment to train or evaluate on (labelled=False).")
+        values = dataset.sentiment if self.PREDICTS_SCORE else binary_labels(dataset.sentiment)
+        return np.asarray(values, "float32").reshape(-1, 1)
+
+    def prepare(self, x, y=None, training=False):
+        """`(inputs, targets)` for `fit` and `evaluate`: raw data
+        (`raw_dataset`) through the preprocessor, with its targets unless
+        `y` is given; anything else as it is. `training`: the data is for
+        `fit` (a subclass may then shuffle it)."""
+        dataset = raw_dataset(x)
+        if dataset is None:
+            return x, y
+        return self.preprocess(dataset), self.targets(dataset) if y is None else y
+
+    def fit(self, x=None, y=None, validation_data=None, **kwargs):
+        """`keras.Model.fit`; `x` and `validation_data` may be raw data (see the class)."""
+        x, y = self.prepare(x, y, training=True)
+        if raw_dataset(validation_data) is not None:
+            inputs, targets = self.prepare(validation_data)
+            validation_data = inputs if targets is None else (inputs, targets)
+        return super().fit(x, y, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        """`keras.Model.evaluate`; `x` may be raw data (see the class)."""
+        return super().evaluate(*self.prepare(x, y), **kwargs)
+
+    def predict(self, x, **kwargs):
+        """`keras.Model.predict`; `x` may be raw data (see the class), labelled or not."""
+        dataset = raw_dataset(x)
+        return super().predict(x if dataset is None else self.preprocess(dataset), **kwargs)
+
     def default_loss(self):
         raise NotImplementedError
 
@@ -73,7 +154,7 @@ class SentimentTask(keras.Model):
     def compile(self, optimizer="auto", loss="auto", *, metrics="auto", **kwargs):
         """`keras.Model.compile`, where `"auto"` means the task's defaults."""
         if optimizer == "auto":
-            optimizer = keras.optimizers.Adam(4e-5, weight_decay=1e-2)
+            optimizer = paper_optimizer()
         if loss == "auto":
             loss = self.default_loss()
         if metrics == "auto":

@@ -34,8 +34,9 @@ def main():
 
     from applications.experiments.config import TrainingConfig
     from applications.experiments.feeding import fit_arguments
-    from applications.experiments.run import prepare_experiment
-    from applications.experiments.schedule import build_task, compile_task, make_dec_stage
+    from applications.experiments.builders import build_task, compile_task
+    from applications.experiments.dec_pretraining import make_dec_stage
+    from applications.experiments.preparation import prepare_experiment
     from applications import MultimodalDecoder
     from mosi_keras.data import load_dataset
     from mosi_keras.layers import ModalityTransformerEncoder

@@ -45,7 +45,8 @@ REFERENCES = {"lr": "logistic regression", "mlp": "MLP"}
 
 def reference_runs(name, data, fractions, seeds):
     """A reference model (`REFERENCES`) on the splits of `reproduce`, as `RunRecord`s named `name`."""
-    from applications.experiments.run import RunRecord, prepare_experiment
+    from applications.experiments.preparation import prepare_experiment
+    from applications.experiments.run import RunRecord
     from mosi_keras.data import load_dataset
     from reference_models import fit_and_score, reference_models  # beside this script
 

@@ -64,7 +64,7 @@ def main():
     from sklearn.cluster import KMeans
     from sklearn.preprocessing import StandardScaler
 
-    from applications.experiments.run import prepare_experiment
+    from applications.experiments.preparation import prepare_experiment
     from mosi_keras.data import load_dataset
     from mosi_keras.evaluation import clustering_metrics
 

@@ -66,7 +66,7 @@ def load(path, **kwargs):
 
 
 def predict(folder, **changes):
-    from applications.experiments.run import load_task, predict_segments
+    from applications.experiments.inference import load_task, predict_segments
 
     dataset = load(npz(folder, "new.npz", sentiment=None, **changes), require_sentiment=False)
     return predict_segments([load_task(trained_model(folder))], dataset)
@@ -156,7 +156,11 @@ def render():
         kind, text = message(case)
         lines.append(f"| {case[0]} | `{kind}` | {text.replace('|', '/')} |")
     lines += ["", "Non-finite feature values are not an error: they are replaced by the training",
-              "mean, with a warning that names the file, the modality and the count.", ""]
+              "mean, with a warning that names the file, the modality and the count.", "",
+              "A `reproduce`, `demo` or `tune` on an `--out` that a live process is writing is",
+              "refused (`FolderInUse`, exit status 2): `<folder> is being written by process <pid>",
+              "on <host> (<command>, since <time>); wait for it to end or choose another --out.`",
+              "A folder left by a killed run is not held: the next run takes it and resumes.", ""]
     return "\n".join(lines)
 
 

@@ -7,12 +7,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
-"""Files kept in the repository: `v0_1/` holds models saved by mosi_keras 0.1."""
 
-
-def pytest_collection_finish(session):
-    """Starts the JAX and PyTorch runs of `tests/test_backends.py` now, when it is selected."""
+def pytest_runtestloop(session):
+    """Starts the JAX and PyTorch runs of `tests/test_backends.py` as the tests
+    start, when it is selected, so they run beside the TensorFlow suite;
+    `--collect-only` runs nothing."""
+    if session.config.option.collectonly:
+        return
     if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow" and any(
             item.nodeid.startswith("tests/test_backends.py") for item in session.items):
         from tests.test_backends import start_backend_runs

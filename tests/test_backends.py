@@ -22,7 +22,7 @@ RUNS = {}
 
 def start_backend_runs():
     """Starts one pytest process per installed backend, all at once; called
-    when the session's tests are collected (`tests/conftest.py`), so they run
+    when the session's tests start (`tests/conftest.py`), so they run
     beside the TensorFlow suite (much of either is single-threaded tracing and
     start-up), and again, harmlessly, by the tests below."""
     for backend, module in BACKEND_MODULES.items():

@@ -12,7 +12,9 @@ import json
 import os
 import sys
 
-from applications.experiments.config import DEMO, EXPERIMENTS, PAPER_EXPERIMENTS, PRESETS, QUICK, load_config
+from applications.experiments.config import (
+    DEMO, EXPERIMENTS, LABEL_FRACTION, PAPER_EXPERIMENTS, PRESETS, QUICK, load_config,
+)
 
 
 def print_table(records, ensembles=()):
@@ -66,16 +68,14 @@ def cmd_train(args):
 
 
 def load_tasks(args):
-    """The `(model, preprocessor)` of each model file named on the command line."""
-    from applications.experiments.run import load_task
+    """The sentiment task of each model file named on the command line."""
+    from applications.experiments.inference import load_task
 
-    if args.preprocessor and len(args.model) > 1:
-        raise ValueError("--preprocessor serves one model file; models saved since 0.2 carry their own.")
-    return [load_task(path, args.preprocessor) for path in args.model]
+    return [load_task(path) for path in args.model]
 
 
 def cmd_evaluate(args):
-    from applications.experiments.run import evaluate_tasks
+    from applications.experiments.inference import evaluate_tasks
     from mosi_keras.data import load_dataset
 
     print(json.dumps(evaluate_tasks(load_tasks(args), load_dataset(args.data)), indent=2))
@@ -83,7 +83,7 @@ def cmd_evaluate(args):
 
 def cmd_predict(args):
     from applications.experiments.files import write_csv_atomically
-    from applications.experiments.run import predict_segments
+    from applications.experiments.inference import predict_segments
     from mosi_keras.data import load_dataset
 
     columns = predict_segments(load_tasks(args), load_dataset(args.data, require_sentiment=False))
@@ -117,90 +117,100 @@ def quiet_print(args):
 JOBS_HELP = "runs at once, each in its own process (default: one per CPU core; 1 with a GPU)"
 
 
-def build_parser():
+def shared_options():
+    """The parent parsers of the subcommands (`argparse` `parents=`), each
+    option defined once: `common` (`--quiet` / `--verbose`), `training`
+    (`--preset`, `--hyperparameters`), `data` (`--data`), `split`
+    (`--label-fraction`, `--seed`) and `models` (the `.keras` files)."""
+    def parent(*options):
+        shared = argparse.ArgumentParser(add_help=False)
+        for flags, kwargs in options:
+            shared.add_argument(*flags, **kwargs)
+        return shared
+
     common = argparse.ArgumentParser(add_help=False)
     chatter = common.add_mutually_exclusive_group()
     chatter.add_argument("--quiet", action="store_true",
                          help="print results only: no plan, progress or time estimates")
     chatter.add_argument("--verbose", action="store_true",
                          help="let the backend's start-up and C++ log lines through to standard error")
-    training = argparse.ArgumentParser(add_help=False)
-    training.add_argument("--preset", choices=sorted(PRESETS), default="paper",
-                          help="named hyper-parameters: paper (the paper's schedule, default) or small_data "
-                               "(the recipe for ~1k labelled rows; docs/RESULTS.md)")
-    training.add_argument("--hyperparameters", help="JSON file of TrainingConfig values, over the preset's")
+    return dict(
+        common=common,
+        training=parent(
+            (["--preset"], dict(choices=sorted(PRESETS), default="paper",
+                                help="named hyper-parameters: paper (the paper's schedule, default) or small_data "
+                                     "(the recipe for ~1k labelled rows; docs/RESULTS.md)")),
+            (["--hyperparameters"], dict(help="JSON file of TrainingConfig values, over the preset's")),
+        ),
+        data=parent((["--data"], dict(required=True,
+                                      help="dataset file or folder (npz, HDF5, .csd folder, MMSA pickle)"))),
+        split=parent(
+            (["--label-fraction"], dict(type=float, default=LABEL_FRACTION,
+                                        help=f"share of labelled rows (default {LABEL_FRACTION})")),
+            (["--seed"], dict(type=int, default=0, help="random seed of the split and the weights (default 0)")),
+        ),
+        models=parent((["model"], dict(nargs="+", help="a .keras file written by train or reproduce; several: "
+                                                        "their ensemble (mean probability, or mean score)"))),
+    )
+
+
+def build_parser():
+    shared = shared_options()
+    common, training, data, split, models = (shared[name] for name in ("common", "training", "data", "split", "models"))
     parser = argparse.ArgumentParser(
         prog="mosi-keras",
         description="Multimodal sentiment classification with semi-supervised DEC pre-training.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def command(name, trains=False, **kwargs):
-        """A subcommand with the common `--quiet` / `--verbose`, and
-        `--preset` / `--hyperparameters` when it `trains`."""
-        return sub.add_parser(name, parents=[common, training] if trains else [common], **kwargs)
+    def command(name, func, parents=(), out=None, **kwargs):
+        """A subcommand with the common `--quiet` / `--verbose`, the shared
+        options of `parents`, and `--out` (default `runs/<name>`) described
+        by `out`."""
+        made = sub.add_parser(name, parents=[common, *parents], **kwargs)
+        if out:
+            made.add_argument("--out", default=f"runs/{name}", help=f"{out} (default runs/{name})")
+        made.set_defaults(func=func)
+        return made
 
-    demo = command("demo", trains=True, help="the whole pipeline on generated data (a few minutes on a CPU)")
+    demo = command("demo", cmd_demo, [training, split], out="output folder",
+                   help="the whole pipeline on generated data (a few minutes on a CPU)")
     demo.add_argument("--videos", type=int, default=40, help="generated videos (default 40)")
-    demo.add_argument("--label-fraction", type=float, default=0.4, help="share of labelled rows (default 0.4)")
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
     demo.add_argument("--jobs", type=int, help=JOBS_HELP)
-    demo.set_defaults(func=cmd_demo)
 
-    reproduce = command("reproduce", trains=True, help="Table 1: baseline vs DEC at a label fraction and at 100 %%")
-    reproduce.add_argument("--data", required=True, help="dataset file or folder (npz, HDF5, .csd folder, MMSA pickle)")
+    reproduce = command("reproduce", cmd_reproduce, [training, data, split], out="output folder; rerun to resume",
+                        help="Table 1: baseline vs DEC at a label fraction and at 100 %%")
     reproduce.add_argument("--test-data", help="held-out dataset, evaluated with each run's preprocessing")
     reproduce.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5; 1 with --quick)")
-    reproduce.add_argument("--label-fraction", type=float, default=0.4, help="share of labelled rows (default 0.4)")
     reproduce.add_argument("--experiments", nargs="+", choices=sorted(EXPERIMENTS), default=list(PAPER_EXPERIMENTS),
                            help="experiments to run (default: the paper's baseline and dec; the *_regression "
                                 "ones predict the score and add Acc-7, MAE and Corr)")
-    reproduce.add_argument("--out", default="runs/reproduce", help="output folder; rerun to resume (default runs/reproduce)")
     reproduce.add_argument("--quick", action="store_true", help="short schedule, one seed: a smoke run")
     reproduce.add_argument("--jobs", type=int, help=JOBS_HELP)
-    reproduce.set_defaults(func=cmd_reproduce)
 
-    train = command("train", trains=True, help="train one model (Keras's progress bar) and print its record as JSON")
-    train.add_argument("--data", required=True)
-    train.add_argument("--test-data")
+    train = command("train", cmd_train, [training, data, split], out="output folder",
+                    help="train one model (Keras's progress bar) and print its record as JSON")
+    train.add_argument("--test-data", help="held-out dataset to score the model on")
     train.add_argument("--experiment", choices=sorted(EXPERIMENTS), default="dec")
-    train.add_argument("--label-fraction", type=float, default=0.4)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--out", default="runs/train")
-    train.set_defaults(func=cmd_train)
 
-    tune = command("tune", trains=True, help="keras-tuner search; resumable; writes the best hyper-parameters as JSON")
-    tune.add_argument("--data", required=True)
+    tune = command("tune", cmd_tune, [training, data, split], out="tuner directory; rerun with it to resume",
+                   help="keras-tuner search; resumable; writes the best hyper-parameters as JSON")
     tune.add_argument("--model", choices=["classifier", "dec"], default="classifier",
                       help="search the classifier alone or DEC pre-training + fine-tuning")
     tune.add_argument("--tuner", choices=["random", "bayesian", "hyperband"], default="random")
     tune.add_argument("--max-trials", type=int, default=10)
     tune.add_argument("--epochs", type=int, default=100, help="epochs per trial (hyperband: max epochs)")
-    tune.add_argument("--label-fraction", type=float, default=0.4)
-    tune.add_argument("--seed", type=int, default=0)
-    tune.add_argument("--out", default="runs/tune", help="tuner directory; rerun with it to resume")
-    tune.set_defaults(func=cmd_tune)
 
-    evaluate = command("evaluate", help="metrics of a saved model (or the ensemble of several) on a dataset, as JSON")
-    evaluate.add_argument("model", nargs="+", help="a .keras file written by train or reproduce; several: their "
-                                                   "ensemble (mean probability, or mean score)")
-    evaluate.add_argument("--data", required=True)
-    evaluate.add_argument("--preprocessor",
-                          help="preprocessing JSON, for models saved before 0.2 (newer ones carry theirs)")
-    evaluate.set_defaults(func=cmd_evaluate)
+    command("evaluate", cmd_evaluate, [models, data],
+            help="metrics of a saved model (or the ensemble of several) on a dataset, as JSON")
 
-    predict = command("predict", help="predict the sentiment of new segments (no labels needed) into a CSV")
-    predict.add_argument("model", nargs="+", help="a .keras file written by train or reproduce; several: their "
-                                                  "ensemble (mean probability, or mean score)")
+    predict = command("predict", cmd_predict, [models],
+                      help="predict the sentiment of new segments (no labels needed) into a CSV")
     predict.add_argument("--data", required=True,
                          help="segments to predict on: a dataset file or folder; 'sentiment' may be absent")
     predict.add_argument("--out", default="predictions.csv",
                          help="CSV to write: segment_id, video_id, probability (or score), predicted_class "
                               "(default predictions.csv)")
-    predict.add_argument("--preprocessor",
-                         help="preprocessing JSON, for models saved before 0.2 (newer ones carry theirs)")
-    predict.set_defaults(func=cmd_predict)
     return parser
 
 
@@ -211,11 +221,12 @@ def main(argv=None):
 
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's own Python-side logging
         filter_backend_noise()
+    from applications.experiments.folder_lock import FolderInUse
     from mosi_keras.data import DataError
 
     try:
         args.func(args)
-    except (DataError, FileNotFoundError, ValueError) as error:
+    except (DataError, FileNotFoundError, ValueError, FolderInUse) as error:
         print(f"mosi-keras {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -22,7 +22,7 @@ import numpy as np
 
 from applications.experiments.config import MONITORS
 from applications.experiments.feeding import predict_outputs
-from applications.experiments.schedule import epochs_run, train_task
+from applications.experiments.training import epochs_run, train_task
 from applications.sentiment_ensemble import SentimentEnsemble
 from mosi_keras.data import DataError
 from mosi_keras.evaluation import sentiment_metrics

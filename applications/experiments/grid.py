@@ -5,11 +5,13 @@ import json
 import multiprocessing
 import os
 import pickle
+import re
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from applications.experiments.config import EXPERIMENTS, PAPER_EXPERIMENTS, TrainingConfig
 from applications.experiments.console import print_line
 from applications.experiments.files import write_json_atomically
+from applications.experiments.folder_lock import FolderLock
 from applications.experiments.run import RunRecord, run_name
 
 
@@ -97,63 +99,114 @@ def estimate_left(records, pending, jobs, config, trained=()):
     return left * rate / max(1, jobs)
 
 
+def check_config(results_path, config):
+    """Refuses to resume in a folder whose `results.json` was made with other hyper-parameters."""
+    if not os.path.exists(results_path):
+        return
+    with open(results_path) as file:
+        previous = json.load(file).get("config") or {}
+    # A field added since that file was written had its default value then.
+    previous = {**json.loads(json.dumps(TrainingConfig().to_dict())), **previous}
+    if previous != json.loads(json.dumps(config.to_dict())):
+        raise ValueError(
+            f"{results_path} was produced with other hyper-parameters; resume with the same "
+            "ones, or choose another --out."
+        )
+
+
+RUN_FILE = re.compile(r"^(?P<experiment>.+)_labels(?P<percent>\d{3})_seed(?P<seed>\d+)\.json$")
+
+
+def finished_runs(out_dir):
+    """`{(experiment, label_fraction, seed): RunRecord}` of every finished
+    run in `out_dir` (its `<run>.json` is written last), whatever grid
+    wrote it."""
+    records = {}
+    for name in sorted(os.listdir(out_dir)) if os.path.isdir(out_dir) else ():
+        if RUN_FILE.match(name):
+            with open(os.path.join(out_dir, name)) as file:
+                record = RunRecord.from_dict(json.load(file))
+            records[(record.experiment, record.label_fraction, record.seed)] = record
+    return records
+
+
+def write_index(out_dir, config, records, plan):
+    """`results.json`: the config and every finished run of the folder, the
+    plan's first in table order, then runs of earlier grids (other
+    experiments, seeds or fractions), so that no call narrows it."""
+    others = sorted((run for run in records if run not in plan), key=lambda run: (run[1], run[0], run[2]))
+    runs = [records[run] for run in [*plan, *others] if run in records]
+    write_json_atomically({"config": config.to_dict(), "runs": [record.to_dict() for record in runs]},
+                          os.path.join(out_dir, "results.json"))
+
+
+def run_pending(pending, jobs, dataset, config, test_dataset, out_dir, progress, finished):
+    """Runs `pending`, `jobs` at once in spawned processes (in this one when
+    `jobs` is 1), and calls `finished(run, record)` as each ends."""
+    if jobs == 1:
+        for run in pending:
+            finished(run, run_and_report(*run, dataset, config, test_dataset, out_dir, progress))
+        return
+    payload = pickle.dumps(dict(dataset=dataset, config=config, test_dataset=test_dataset, out_dir=out_dir,
+                                progress=progress))
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_start_worker, initargs=(threads, payload)) as pool:
+        futures = {pool.submit(_run_in_worker, *run): run for run in longest_first(pending)}
+        try:
+            for future in as_completed(futures):
+                finished(futures[future], future.result())
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
 def run_grid(dataset, fractions, seeds, config, out_dir, test_dataset=None, jobs=None,
              experiments=PAPER_EXPERIMENTS, log=None, progress=True):
     """Runs each experiment at each label fraction and seed; resumable via `out_dir`.
 
     `jobs` runs go at once in separate processes (default:
     `devices.default_jobs`). Every run writes its own files when it ends,
-    so an interrupted grid keeps what finished; `results.json` lists the
-    finished runs and is rewritten atomically after each. `log` gets the
-    plan, a line per finished run and an estimate of the time left;
-    `progress` makes each run's stages report theirs too.
+    so an interrupted grid keeps what finished; `results.json` lists every
+    finished run of the folder (`write_index`) and is rewritten atomically
+    after each. `log` gets the plan, a line per finished run and an
+    estimate of the time left; `progress` makes each run's stages report
+    theirs too.
+
+    One grid at a time writes to `out_dir` (`FolderLock`): a second is
+    refused with a message naming the first's process; a lock left by a
+    killed grid does not block the next.
 
     Returns:
         The `RunRecord`s of the plan, in table order.
     """
+    with FolderLock(out_dir, "mosi-keras reproduce"):
+        return run_plan(dataset, fractions, seeds, config, out_dir, test_dataset, jobs, experiments,
+                        log or (lambda line: None), progress)
+
+
+def run_plan(dataset, fractions, seeds, config, out_dir, test_dataset, jobs, experiments, log, progress):
+    """`run_grid`, once `out_dir` is held."""
     from applications.experiments.devices import default_jobs
 
-    os.makedirs(out_dir, exist_ok=True)
-    results_path = os.path.join(out_dir, "results.json")
-    if os.path.exists(results_path):
-        with open(results_path) as file:
-            previous = json.load(file).get("config") or {}
-        # A field added since that file was written had its default value then.
-        previous = {**json.loads(json.dumps(TrainingConfig().to_dict())), **previous}
-        if previous != json.loads(json.dumps(config.to_dict())):
-            raise ValueError(
-                f"{results_path} was produced with other hyper-parameters; resume with the same "
-                "ones, or choose another --out."
-            )
+    check_config(os.path.join(out_dir, "results.json"), config)
     plan = plan_runs(experiments, fractions, seeds)
-    records, pending = {}, []
-    for run in plan:
-        record_path = os.path.join(out_dir, f"{run_name(*run)}.json")
-        if os.path.exists(record_path):
-            with open(record_path) as file:
-                records[run] = RunRecord.from_dict(json.load(file))
-            log(f"[{len(records)}/{len(plan)}] {run_name(*run)}: already done, skipped")
-        else:
-            pending.append(run)
-
-    def write_results():
-        write_json_atomically(
-            {"config": config.to_dict(), "runs": [records[r].to_dict() for r in plan if r in records]},
-            results_path,
-        )
-
+    records = finished_runs(out_dir)
+    pending = [run for run in plan if run not in records]
+    for count, run in enumerate([run for run in plan if run in records], start=1):
+        log(f"[{count}/{len(plan)}] {run_name(*run)}: already done, skipped")
     timed = []  # the records of the runs finished in this call
 
     def finished(run, record):
         records[run] = record
         timed.append(record)
-        write_results()
+        write_index(out_dir, config, records, plan)
         val = record.val
         left = [r for r in pending if r not in records]
         trained = {r.seed for r in records.values() if EXPERIMENTS[r.experiment].dec_pretraining}
         estimate = f"; about {estimate_left(timed, left, jobs, config, trained) / 60:.0f} min left" if left else ""
         log(
-            f"[{len(records)}/{len(plan)}] {run_name(*run)}: val acc2 {100 * val['acc2']:.2f} "
+            f"[{len(plan) - len(left)}/{len(plan)}] {run_name(*run)}: val acc2 {100 * val['acc2']:.2f} "
             f"acc2_non0 {100 * val.get('acc2_non0', float('nan')):.2f} f1 {100 * val['f1']:.2f} "
             f"epochs {record.epochs} ({record.seconds:.0f} s){estimate}"
         )
@@ -162,24 +215,8 @@ def run_grid(dataset, fractions, seeds, config, out_dir, test_dataset=None, jobs
     log(f"plan: {len(plan)} runs ({', '.join(experiments)} × label fractions {list(fractions)} × seeds "
         f"{list(seeds)}), {len(plan) - len(pending)} already done; {len(pending)} to run, {jobs} at a time"
         f"{' in separate processes' if jobs > 1 else ''}; output {out_dir}")
-    if jobs == 1:
-        for run in pending:
-            finished(run, run_and_report(*run, dataset, config, test_dataset, out_dir, progress))
-    elif pending:
-        payload = pickle.dumps(dict(dataset=dataset, config=config, test_dataset=test_dataset, out_dir=out_dir,
-                                    progress=progress))
-        threads = max(1, (os.cpu_count() or 1) // jobs)
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_start_worker, initargs=(threads, payload)) as pool:
-            order = longest_first(pending)
-            futures = {pool.submit(_run_in_worker, *run): run for run in order}
-            try:
-                for future in as_completed(futures):
-                    finished(futures[future], future.result())
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-    write_results()
+    run_pending(pending, jobs, dataset, config, test_dataset, out_dir, progress, finished)
+    write_index(out_dir, config, records, plan)
     return [records[r] for r in plan]
 
 
@@ -197,7 +234,7 @@ def seed_ensembles(records, out_dir, test_dataset):
         `test` being `sentiment_metrics` of the ensemble; also written to
         `ensembles.json` in `out_dir`.
     """
-    from applications.experiments.run import evaluate_tasks, load_task
+    from applications.experiments.inference import evaluate_tasks, load_task
 
     groups = {}
     for record in records:

@@ -3,12 +3,15 @@
 import dataclasses
 
 import keras_tuner
-
 import numpy as np
 
-from applications.experiments.config import TrainingConfig
+from applications.experiments.builders import build_task
+from applications.experiments.config import LABEL_FRACTION, TrainingConfig
+from applications.experiments.dec_pretraining import pretrain_dec
+from applications.experiments.files import write_json_atomically
+from applications.experiments.folder_lock import FolderLock
 from applications.experiments.folds import kept_epochs, mean_metrics, take, video_folds
-from applications.experiments.schedule import build_task, pretrain_dec, train_task
+from applications.experiments.training import train_task
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 
@@ -44,7 +47,7 @@ class SentimentClassifierHyperModel(keras_tuner.HyperModel):
     """Searches the §3.2 classifier: widths, heads, blocks, dropout, learning rate.
 
     The tuner calls `fit(x, y, validation_data=...)` as usual and a trial
-    is trained as a run trains its task (`schedule.train_task`: early
+    is trained as a run trains its task (`training.train_task`: early
     stopping or a fixed budget, the rate schedule, EMA). Its objective is
     `val_accuracy` of the weights the run would keep (see `fit`): on the
     validation data passed, or, with `base_config.folds = k` and the
@@ -83,7 +86,7 @@ class SentimentClassifierHyperModel(keras_tuner.HyperModel):
 
     def fit(self, hp, model, x, y, validation_data=None, batch_size=None, callbacks=None, epochs=None,
             verbose=0, initial_epoch=0, **kwargs):
-        """Trains `model` (`schedule.train_task`) and returns the validation
+        """Trains `model` (`training.train_task`) and returns the validation
         metrics of the weights it keeps (`{"val_accuracy", "val_loss"}`: of
         the epoch early stopping kept, or of the last epoch of a fixed
         budget, read from the history), so a trial is scored on the model
@@ -170,7 +173,7 @@ def make_tuner(kind, hypermodel, directory, project_name, max_trials=10, max_epo
 
 
 def search(dataset, model="classifier", tuner="random", out_dir="runs/tune", max_trials=10, epochs=100,
-           label_fraction=0.4, seed=0, base_config=None, verbose=0):
+           label_fraction=LABEL_FRACTION, seed=0, base_config=None, verbose=0):
     """A resumable search on one seed's split; writes and returns the best.
 
     The tuner trains on the labelled training videos and scores
@@ -183,11 +186,20 @@ def search(dataset, model="classifier", tuner="random", out_dir="runs/tune", max
         `(path, summary)`: the JSON file written in `out_dir` and its
         content (`hyperparameters` as a whole `TrainingConfig`, the
         `searched` values, the best `val_accuracy`, `trials`).
+
+    One search at a time writes to `out_dir` (`FolderLock`): a second is
+    refused with a message naming the first's process.
     """
-    import json
+    with FolderLock(out_dir, "mosi-keras tune"):
+        return search_in(dataset, model, tuner, out_dir, max_trials, epochs, label_fraction, seed, base_config,
+                         verbose)
+
+
+def search_in(dataset, model, tuner, out_dir, max_trials, epochs, label_fraction, seed, base_config, verbose):
+    """`search`, once `out_dir` is held."""
     import os
 
-    from applications.experiments.run import prepare_experiment
+    from applications.experiments.preparation import prepare_experiment
 
     base = base_config or TrainingConfig()
     prepared = prepare_experiment(dataset, label_fraction, seed)
@@ -209,6 +221,5 @@ def search(dataset, model="classifier", tuner="random", out_dir="runs/tune", max
                "scored_on": f"{base.folds} folds of the training videos" if base.folds else "the validation videos",
                "trials": len(searcher.oracle.trials)}
     path = os.path.join(out_dir, f"best_hyperparameters_{model}_{tuner}.json")
-    with open(path, "w") as file:
-        json.dump(summary, file, indent=2)
+    write_json_atomically(summary, path)
     return path, summary

@@ -1,8 +1,14 @@
+import contextlib
+import dataclasses
+import io
 import json
+import shutil
 
+import keras
+import numpy as np
 import pytest
 
-from applications import MultimodalBackbone, MultimodalDecoder
+from applications import SAMPLE_INDEX, MultimodalBackbone, MultimodalDecoder, SemiSupervisedDEC
 from mosi_keras.data import Preprocessor, binary_labels, make_synthetic_mosi, write_dataset
 
 DIMS = {"text": 12, "audio": 6, "visual": 5}
@@ -27,6 +33,12 @@ def tiny():
     return make_tiny()
 
 
+def make_raw(n_videos=4):
+    """A raw (unscaled, ragged) generated dataset of `DIMS`, as a reader returns one."""
+    return make_synthetic_mosi(n_videos=n_videos, segments_per_video=(3, 5), max_len=MAX_LEN, feature_dims=DIMS,
+                               seed=1)
+
+
 def make_backbone(**kwargs):
     return MultimodalBackbone(DIMS, MAX_LEN, **dict(SMALL, **kwargs))
 
@@ -44,14 +56,70 @@ TINY = dict(
 )
 
 
-@pytest.fixture
-def files(tmp_path):
-    """A generated training file (.npz), a held-out file (.h5) and TINY as JSON."""
+def write_files(folder):
+    """A generated training file (.npz), a held-out file (.h5) and TINY as JSON, in `folder`."""
     dims = {"text": 6, "audio": 4, "visual": 3}
     data = make_synthetic_mosi(n_videos=10, segments_per_video=(4, 5), max_len=5, feature_dims=dims, seed=0)
     test = make_synthetic_mosi(n_videos=3, segments_per_video=(4, 5), max_len=5, feature_dims=dims, seed=9)
-    write_dataset(data, tmp_path / "train.npz")
-    write_dataset(test, tmp_path / "test.h5")
-    with open(tmp_path / "hp.json", "w") as file:
+    write_dataset(data, folder / "train.npz")
+    write_dataset(test, folder / "test.h5")
+    with open(folder / "hp.json", "w") as file:
         json.dump(TINY, file)
-    return tmp_path
+    return folder
+
+
+@pytest.fixture
+def files(tmp_path):
+    """A generated training file (.npz), a held-out file (.h5) and TINY as JSON."""
+    return write_files(tmp_path)
+
+
+def reproduce_argv(files, out, *options):
+    """`mosi-keras reproduce` on the generated files with the tiny schedule,
+    one seed, one process, at 40 % and 100 % labels, scored on the
+    held-out file; `options` add to it or override it (argparse keeps the
+    last value)."""
+    return ["reproduce", "--data", str(files / "train.npz"), "--test-data", str(files / "test.h5"), "--seeds", "1",
+            "--out", str(out), "--jobs", "1", "--hyperparameters", str(files / "hp.json"), *options]
+
+
+@dataclasses.dataclass
+class Reproduced:
+    """The shared reproduce: its files, its folder, what it printed, its `results.json` runs."""
+
+    files: object
+    out: object
+    printed: str
+    runs: list
+
+    def copy(self, folder):
+        """A copy of the reproduce's folder, for a test that adds runs to it or changes it."""
+        shutil.copytree(self.out, folder)
+        return folder
+
+
+@pytest.fixture(scope="session")
+def reproduced(tmp_path_factory):
+    """One small `reproduce` (baseline and dec at 40 % and 100 % labels,
+    one seed, with held-out data), run once for the session: the CLI,
+    resume, kill, parallel, ensemble and merge tests read it or continue
+    it on a copy instead of training their own."""
+    from applications.experiments.cli import main
+
+    files = write_files(tmp_path_factory.mktemp("reproduced"))
+    out = files / "out"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(reproduce_argv(files, out)) == 0
+    return Reproduced(files, out, printed.getvalue(), json.loads((out / "results.json").read_text())["runs"])
+
+
+def make_dec(**weights):
+    backbone, decoder = make_backbone_decoder()
+    dec = SemiSupervisedDEC(backbone, decoder, n_clusters=2, **weights)
+    dec.compile(optimizer=keras.optimizers.Adam(1e-2))
+    return dec
+
+
+def with_index(x):
+    return {**x, SAMPLE_INDEX: np.arange(len(x["text"]))}

@@ -82,6 +82,7 @@ def test_jax_data_parallel_matches_single_device_training():
         np.testing.assert_allclose(out[f"{kind}_parallel"]["loss"], out[f"{kind}_single"]["loss"], rtol=1e-4)
 
 
+@pytest.mark.slow  # two JAX processes, each starting and compiling: the longest test; run with -m slow
 def test_jax_data_parallel_over_two_processes_matches_single_device_training(tmp_path):
     # jax.distributed over localhost, one CPU device a process, each process
     # feeding its half of every global batch: the multi-machine set-up.

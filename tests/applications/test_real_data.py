@@ -6,7 +6,7 @@ import pytest
 from applications.experiments.config import TrainingConfig
 from applications.experiments.run import run_experiment
 from mosi_keras.data import binary_labels, load_dataset
-from tests.data.test_readers import SHARED_MOSI
+from tests.data.test_kit_format import SHARED_MOSI
 
 pytestmark = pytest.mark.slow
 

@@ -4,19 +4,12 @@ import pytest
 import keras
 from keras import ops
 
-from applications import SAMPLE_INDEX, AssignmentChangeStopping, SemiSupervisedDEC, TargetRefresh
-from tests.applications.conftest import make_backbone_decoder
+from applications import TargetRefresh
+from tests.applications.conftest import make_dec, with_index
 from tests.conftest import save_and_reload
 
 # The tests marked backend_agnostic also run on JAX and PyTorch (tests/test_backends.py);
 # the rest exercise backend-independent logic and run on TensorFlow only, to keep CI short.
-
-
-def make_dec(**weights):
-    backbone, decoder = make_backbone_decoder()
-    dec = SemiSupervisedDEC(backbone, decoder, n_clusters=2, **weights)
-    dec.compile(optimizer=keras.optimizers.Adam(1e-2))
-    return dec
 
 
 @pytest.mark.backend_agnostic
@@ -88,10 +81,6 @@ def test_dec_in_step_target_equals_numpy_eq3(tiny, rng):
     )
 
 
-def with_index(x):
-    return {**x, SAMPLE_INDEX: np.arange(len(x["text"]))}
-
-
 @pytest.mark.backend_agnostic
 def test_frozen_target_is_the_rows_refreshed_p_not_the_batchs(tiny, rng):
     x, _, semi = tiny
@@ -105,52 +94,6 @@ def test_frozen_target_is_the_rows_refreshed_p_not_the_batchs(tiny, rng):
     dec.frozen_target.assign(table)
     np.testing.assert_allclose(ops.convert_to_numpy(dec.target(q, index)), table[index], rtol=1e-6)
     np.testing.assert_allclose(ops.convert_to_numpy(dec.target(q)), per_batch, rtol=1e-6)  # no index
-
-
-@pytest.mark.backend_agnostic
-def test_target_refresh_freezes_each_rows_p_until_the_next_refresh(tiny):
-    x, _, semi = tiny
-    dec = make_dec(target_rows=len(semi))
-    dec(x)
-    q_start = ops.convert_to_numpy(dec(x)["q"])
-    refresh = TargetRefresh(x, update_interval=1000)  # once, before the first step
-    history = dec.fit(with_index(x), semi, epochs=3, batch_size=16, verbose=0, callbacks=[refresh])
-    expected = q_start**2 / q_start.sum(0)
-    expected /= expected.sum(1, keepdims=True)
-    np.testing.assert_allclose(ops.convert_to_numpy(dec.frozen_target), expected, rtol=1e-4, atol=1e-6)
-    assert not np.allclose(ops.convert_to_numpy(dec(x)["q"]), q_start, atol=1e-4)  # Q moved, P did not
-    assert np.all(np.isfinite(history.history["cluster_loss"]))
-    fewer_rows = TargetRefresh({name: value[:10] for name, value in x.items()}, update_interval=1)
-    fewer_rows.set_model(dec)
-    with pytest.raises(ValueError, match="10 rows to refresh.*target_rows=48"):
-        fewer_rows.refresh()
-
-
-@pytest.mark.backend_agnostic
-def test_target_refresh_stores_dataset_frequencies_every_interval(tiny):
-    x, _, semi = tiny
-    dec = make_dec()
-    refresh = TargetRefresh(x, update_interval=2)
-    dec.fit(x, semi, epochs=5, batch_size=16, verbose=0, callbacks=[refresh])  # 3 steps an epoch
-    assert refresh.step == 15
-    assert len(refresh.history) == 7  # refreshes at steps 0, 2, ..., 14
-    frequency = ops.convert_to_numpy(dec.cluster_frequency)
-    assert frequency.sum() == pytest.approx(len(semi), rel=1e-4)
-    assert all(0.0 <= f <= 1.0 for f in refresh.history)
-
-
-def test_assignment_change_stopping_stops_when_assignments_settle(tiny):
-    x, _, semi = tiny
-    dec = make_dec()
-    refresh = TargetRefresh(x, update_interval=2)
-    stopper = AssignmentChangeStopping(refresh, tol=1.01)  # any change is below tol
-    history = dec.fit(x, semi, epochs=10, batch_size=16, verbose=0, callbacks=[refresh, stopper])
-    assert stopper.stopped_at_step == 3
-    assert len(history.history["loss"]) == 1
-    patient = AssignmentChangeStopping(TargetRefresh(x, update_interval=2), tol=0.0)
-    history = make_dec().fit(x, semi, epochs=3, batch_size=16, verbose=0,
-                             callbacks=[patient.refresh, patient])
-    assert patient.stopped_at_step is None and len(history.history["loss"]) == 3
 
 
 @pytest.mark.backend_agnostic

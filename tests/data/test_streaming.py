@@ -49,7 +49,7 @@ def test_hdf5_sequence_serves_the_same_inputs_as_the_in_memory_path(h5):
     np.testing.assert_array_equal(y, (data.sentiment[rows[:3]] >= 0).astype("float32"))
 
 
-def test_hdf5_sequence_trains_a_model_with_fit(h5):
+def test_hdf5_sequence_feeds_fit_every_batch_and_the_model_learns(h5):
     path, data = h5
     prep = Preprocessor(20).fit_batches(iter_hdf5_chunks(path, chunk_rows=16))
     model = SentimentClassifier(MultimodalBackbone({"text": 5, "audio": 3}, 20, hidden_dim=8, num_heads=2,
@@ -59,5 +59,8 @@ def test_hdf5_sequence_trains_a_model_with_fit(h5):
     feed = dict(x=sequence)
     if keras.backend.backend() == "tensorflow":  # batches of several lengths: a free time axis
         feed = dict(x=to_tf_dataset(sequence), steps_per_epoch=len(sequence))
-    history = model.fit(**feed, epochs=2, verbose=0)
-    assert np.all(np.isfinite(history.history["loss"]))
+    seen = []
+    counter = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(batch))
+    history = model.fit(**feed, epochs=4, verbose=0, callbacks=[counter])
+    assert len(seen) == 4 * len(sequence)  # every batch of the file, every epoch
+    assert history.history["loss"][-1] < history.history["loss"][0]

@@ -53,8 +53,6 @@ def test_clustering_layer_does_not_underflow_for_far_points():
     np.testing.assert_allclose(q.sum(), 1.0, rtol=1e-6)
 
 
-
-
 def test_clustering_layer_rejects_bad_arguments():
     with pytest.raises(ValueError, match="n_clusters"):
         ClusteringLayer(0)

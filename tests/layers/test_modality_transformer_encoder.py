@@ -19,8 +19,6 @@ def batch(rng):
     return x, lengths_to_mask([10, 6, 3, 1], 10)
 
 
-
-
 def test_encoder_ignores_values_at_padded_steps(batch):
     x, mask = batch
     layer = ModalityTransformerEncoder(hidden_dim=16)
@@ -60,13 +58,9 @@ def test_encoder_accepts_utterance_vectors_as_length_one_sequences(rng):
     assert tuple(ModalityTransformerEncoder(hidden_dim=8, num_heads=2)(x).shape) == (3, 8)
 
 
-
-
 def test_encoder_rejects_hidden_dim_not_divisible_by_heads():
     with pytest.raises(ValueError, match="divisible"):
         ModalityTransformerEncoder(hidden_dim=10, num_heads=4)
-
-
 
 
 def test_encoder_paper_defaults():

@@ -87,10 +87,6 @@ def test_self_attention_rejects_non_positive_sizes():
         MultiHeadSelfAttention(0, 4)
 
 
-
-
-
-
 def test_self_attention_is_finite_under_mixed_float16_with_fully_masked_rows(batch):
     x, attention_mask = batch
     attention_mask = attention_mask.copy()

@@ -58,8 +58,6 @@ def test_positional_encoding_passes_the_mask_through():
     assert PositionalEncoding().compute_mask(np.zeros((1, 2, 4)), mask) is mask
 
 
-
-
 def test_positional_encoding_rejects_wavelength_of_one():
     with pytest.raises(ValueError, match="max_wavelength"):
         PositionalEncoding(max_wavelength=1)

@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 
 from mosi_keras.losses import LabelledBinaryCrossentropy, labelled_binary_crossentropy
-from mosi_keras.metrics import LabelledBinaryAccuracy
 
 pytestmark = pytest.mark.backend_agnostic
 
@@ -23,10 +22,3 @@ def test_labelled_crossentropy_is_binary_crossentropy_of_the_labelled_places_onl
 
 def test_labelled_crossentropy_of_a_batch_without_labels_is_zero():
     assert float(labelled_binary_crossentropy(-np.ones((2, 3)), np.ones((2, 3), "float32"))) == 0.0
-
-
-def test_labelled_accuracy_counts_labelled_places_only():
-    metric = LabelledBinaryAccuracy()
-    metric.update_state(np.array([[1, 0, -1, -1]]), np.array([[1.0, 1.0, -5.0, 5.0]], "float32"))
-    assert float(metric.result()) == pytest.approx(0.5)
-    assert LabelledBinaryAccuracy.from_config(metric.get_config()).name == "accuracy"

@@ -10,11 +10,6 @@ def test_training_config_round_trips_and_rejects_unknown_names():
         TrainingConfig.from_dict({"hiddn_dim": 3})
 
 
-def test_training_config_names_the_new_name_of_a_renamed_weight():
-    with pytest.raises(ValueError, match="'dec_beta' is now 'dec_supervised_weight'"):
-        TrainingConfig.from_dict({"dec_beta": 0.5})
-
-
 def test_load_config_puts_the_file_over_the_preset(tmp_path):
     path = tmp_path / "hp.json"
     path.write_text('{"hyperparameters": {"epochs": 7}}')

@@ -10,8 +10,11 @@ import time
 
 import pytest
 
+from applications.experiments.cli import main
 from applications.experiments.grid import estimate_left, longest_first
 from applications.experiments.run import RunRecord
+from tests.applications.conftest import reproduce_argv
+from tests.applications.experiments.test_cli import same_records
 
 
 def test_dec_runs_start_first_one_per_seed_before_a_second_of_the_same_seed():
@@ -41,12 +44,6 @@ def test_time_left_counts_stage_one_once_per_seed_and_the_rate_of_finished_runs(
         (5 * 100 + 20 * 40) * 0.01)  # kept by an earlier call: not counted
 
 
-def reproduce(files, out):
-    return [sys.executable, "-m", "applications.experiments.cli", "reproduce", "--data", str(files / "train.npz"),
-            "--seeds", "1", "--jobs", "1", "--label-fraction", "1.0", "--quiet", "--out", str(out),
-            "--hyperparameters", str(files / "hp.json")]
-
-
 def finished_runs(out):
     path = out / "results.json"
     if not path.exists():
@@ -55,27 +52,29 @@ def finished_runs(out):
         return json.load(file)["runs"]  # never half-written: this parse must always succeed
 
 
-def without_times(runs):
-    return [{key: value for key, value in run.items() if key != "seconds"} for run in runs]
-
-
-def test_a_run_killed_with_sigkill_resumes_to_the_table_of_an_uninterrupted_one(files):
+def test_a_run_killed_with_sigkill_resumes_to_the_table_of_an_uninterrupted_one(reproduced, tmp_path, capsys):
+    """The shared reproduce is the uninterrupted one; the same command is
+    killed during its last run (DEC at 100 %), then run again. While it
+    runs, a second writer to its folder is refused; once killed, its lock
+    does not block the run that resumes."""
+    argv = [sys.executable, "-m", "applications.experiments.cli",
+            *reproduce_argv(reproduced.files, tmp_path / "cut", "--quiet")]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    reference = subprocess.run(reproduce(files, files / "whole"), capture_output=True, text=True, env=env,
-                               timeout=600)
-    assert reference.returncode == 0, reference.stderr
-
-    killed = subprocess.Popen(reproduce(files, files / "cut"), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, env=env)
+    killed = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + 600
-    while not finished_runs(files / "cut") and killed.poll() is None and time.monotonic() < deadline:
+    while len(finished_runs(tmp_path / "cut")) < 3 and killed.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
-    killed.send_signal(signal.SIGKILL)  # in the middle of the second run (DEC: three stages)
+    assert main(reproduce_argv(reproduced.files, tmp_path / "cut")) == 2  # a second writer, while it runs
+    refusal = capsys.readouterr().err
+    assert f"{tmp_path / 'cut'} is being written by process {killed.pid}" in refusal
+    killed.send_signal(signal.SIGKILL)
     killed.wait()
-    survivors = finished_runs(files / "cut")
-    assert [run["experiment"] for run in survivors] == ["baseline"]
+    survivors = finished_runs(tmp_path / "cut")
+    assert [(run["experiment"], run["label_fraction"]) for run in survivors] == [
+        ("baseline", 0.4), ("dec", 0.4), ("baseline", 1.0)]
 
-    resumed = subprocess.run(reproduce(files, files / "cut"), capture_output=True, text=True, env=env, timeout=600)
+    resumed = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
-    assert without_times(finished_runs(files / "cut")) == without_times(finished_runs(files / "whole"))
-    assert resumed.stdout.split("model", 1)[1] == reference.stdout.split("model", 1)[1]  # the same table
+    runs = finished_runs(tmp_path / "cut")
+    assert len(runs) == 4 and all(same_records(a, b) for a, b in zip(runs, reproduced.runs))
+    assert resumed.stdout.split("model", 1)[1] == reproduced.printed.split("model", 1)[1]  # the same table

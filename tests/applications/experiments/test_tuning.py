@@ -5,7 +5,7 @@ import pytest
 
 from applications.experiments.cli import main
 from applications.experiments.config import load_config
-from applications.experiments.schedule import build_task
+from applications.experiments.builders import build_task
 
 
 def trial_dirs(folder):
@@ -88,3 +88,26 @@ def test_a_search_on_folds_reads_no_validation_video_and_scores_the_fold_mean(ti
     with pytest.raises(ValueError, match="needs the training rows' video_ids"):
         SentimentClassifierHyperModel(DIMS, MAX_LEN, base_config=base).fit(
             hp, hypermodel.build(hp), x, labels.astype("float32"), batch_size=8, epochs=1)
+
+
+def test_a_second_search_on_a_folder_a_live_process_holds_is_refused(files, capsys):
+    import subprocess
+    import sys
+
+    out = files / "held"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\n"
+         "from applications.experiments.folder_lock import FolderLock\n"
+         f"with FolderLock({str(out)!r}, 'mosi-keras tune'):\n"
+         "    print('held', flush=True)\n"
+         "    time.sleep(600)\n"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert main(["tune", "--data", str(files / "train.npz"), "--out", str(out), "--max-trials", "1",
+                     "--hyperparameters", str(files / "hp.json")]) == 2
+        assert f"{out} is being written by process {holder.pid}" in capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not (out / "classifier_random").exists()  # the refused search wrote nothing

@@ -7,11 +7,13 @@ import pytest
 from applications import ContextualSentimentClassifier
 from applications.experiments.config import TrainingConfig
 from applications.experiments.feeding import predict_outputs
-from applications.experiments.run import load_task, run_experiment
+from applications.experiments.inference import load_task
+from applications.experiments.run import run_experiment
 from mosi_keras.data import Preprocessor, binary_labels, make_synthetic_mosi
 from mosi_keras.data.video import UTTERANCE_MASK, predict_videos, video_view
 from mosi_keras.losses import LabelledBinaryCrossentropy
-from tests.applications.conftest import DIMS, MAX_LEN, TINY, make_backbone
+from tests.applications.conftest import DIMS, MAX_LEN, TINY, make_backbone, make_raw
+from tests.task_testing import run_task_test
 
 CONTEXT = dict(context_dim=8, context_heads=2, context_intermediate_dim=8, context_dropout=0.0)
 
@@ -90,9 +92,18 @@ def test_a_contextual_dec_run_fine_tunes_the_pretrained_encoder_and_scores_rows_
     result = run_experiment(data, "contextual_dec", 0.4, 0, config, out_dir=str(tmp_path))
     record = result.record
     assert set(record.epochs) == {"autoencoder", "clustering", "contextual_classifier"}
-    model, preprocessor = load_task(str(tmp_path / "contextual_dec_labels040_seed0.keras"))
-    x = preprocessor.transform(data)
+    model = load_task(str(tmp_path / "contextual_dec_labels040_seed0.keras"))
+    x = model.preprocessor.transform(data)
     rows = result.prepared.split.labelled_val  # videos in split order, rows mapped back to it
     outputs = predict_outputs(model, {k: v[rows] for k, v in x.items()}, video_ids=data.video_ids[rows],
                               segment_index=data.segment_index[rows])
     assert record.val["acc2"] == pytest.approx(np.mean((outputs >= 0) == binary_labels(data.sentiment[rows])))
+
+
+def test_contextual_classifier_passes_the_task_test_reading_raw_segments_by_video(tmp_path):
+    data = make_raw()
+    model = run_task_test(ContextualSentimentClassifier, make_backbone(), data, tmp_path,
+                          dict(head_units=(8, 4), **CONTEXT))
+    view = video_view(model.preprocessor.transform(data), data.video_ids, data.segment_index)
+    np.testing.assert_allclose(model.predict(data, verbose=0).ravel(), view.to_rows(predict_videos(model, view)),
+                               atol=1e-5)

@@ -1,0 +1,188 @@
+"""DEC pre-training (§4.3): stage 1 (the autoencoder), the k-means start, stage 2 (clustering)."""
+
+import dataclasses
+
+import keras
+import numpy as np
+from sklearn.cluster import KMeans
+
+from applications.callbacks import AssignmentChangeStopping, TargetRefresh
+from applications.multimodal_backbone import MultimodalBackbone
+from applications.multimodal_decoder import MultimodalDecoder
+from applications.semi_supervised_dec import SAMPLE_INDEX, SemiSupervisedDEC
+from applications.experiments.autoencoder_cache import autoencoder_key, train_autoencoder
+from applications.experiments.builders import build_backbone, build_optimizer, early_stopping
+from applications.experiments.devices import resolve_jit_compile
+from applications.experiments.diagnostics import cluster_diagnostics
+from applications.experiments.feeding import fit_arguments, predict, validation_arguments
+from applications.experiments.training import epochs_run
+from mosi_keras.evaluation import match_clusters_to_classes
+
+
+def initialize_centroids(dec, x, labels=None, n_init=20, seed=0, batch_size=256):
+    """Sets the centroids from k-means (scikit-learn) on the backbone's embeddings.
+
+    When `labels` (with `-1` for unlabelled) are given and there is one
+    cluster per class, the k-means clusters are matched to the classes by
+    the Hungarian assignment on the labelled rows
+    (`mosi_keras.evaluation.match_clusters_to_classes`), so that cluster `c`
+    starts where class `c` is (as `semi_supervised_crossentropy` expects).
+
+    Returns:
+        The initial hard assignments `(N,)`.
+    """
+    z = predict(dec.backbone, x, batch_size)
+    kmeans = KMeans(dec.n_clusters, n_init=n_init, random_state=seed).fit(z)
+    centres, assignments = kmeans.cluster_centers_, kmeans.labels_
+    if labels is not None:
+        labels = np.asarray(labels).reshape(-1)
+        known = labels >= 0
+        if known.any() and labels[known].max() < dec.n_clusters:
+            mapping, _ = match_clusters_to_classes(assignments[known], labels[known], dec.n_clusters)
+            centres = centres[np.argsort(mapping)]  # row c: the centre of the cluster matched to class c
+            assignments = mapping[assignments]
+    if not dec.clustering.built:
+        dec.clustering.build((None, z.shape[1]))
+    dec.clustering.centroids.assign(centres.astype("float32"))
+    return assignments
+
+
+def make_dec_stage(backbone, decoder, config, stage, target_rows=0):
+    """The DEC model with the loss weights of stage 1 (autoencoder:
+    reconstruction + disentanglement) or stage 2 (clustering), compiled;
+    `target_rows` as in `SemiSupervisedDEC` (frozen per-row targets)."""
+    if stage == 1:
+        weights = dict(cluster_weight=0.0, reconstruction_weight=config.ae_reconstruction_weight,
+                       supervised_weight=0.0, disentangle_weight=config.ae_disentangle_weight)
+        learning_rate = config.ae_learning_rate
+    else:
+        weights = dict(cluster_weight=config.dec_cluster_weight,
+                       reconstruction_weight=config.dec_reconstruction_weight,
+                       supervised_weight=config.dec_supervised_weight,
+                       disentangle_weight=config.dec_disentangle_weight)
+        learning_rate = config.dec_learning_rate
+    dec = SemiSupervisedDEC(backbone, decoder, n_clusters=config.n_clusters, name=f"dec_stage_{stage}",
+                            target_rows=target_rows, **weights)
+    dec.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        jit_compile=resolve_jit_compile(config.jit_compile),
+        run_eagerly=config.run_eagerly,
+    )
+    return build_optimizer(dec)
+
+
+@dataclasses.dataclass
+class DECPretraining:
+    """What `pretrain_dec` returns.
+
+    Attributes:
+        backbone: the pre-trained `MultimodalBackbone`.
+        dec: the stage-2 `SemiSupervisedDEC` (it holds `backbone`).
+        histories: `{"autoencoder": ..., "clustering": ...}` Keras histories.
+        epochs: the epochs each stage ran.
+        diagnostics: `cluster_diagnostics` at the k-means start of stage 2
+            and after it, when `pretrain_dec` was given rows to diagnose.
+        autoencoder_reused: whether stage 1 was read from the cache (trained
+            by another run) rather than trained here.
+    """
+
+    backbone: MultimodalBackbone
+    dec: SemiSupervisedDEC
+    histories: dict
+    epochs: dict
+    diagnostics: dict = dataclasses.field(default_factory=dict)
+    autoencoder_reused: bool = False
+
+
+def new_autoencoder(config, feature_dims, max_len, weights_from=None):
+    """A new backbone with the config's sizes and its `MultimodalDecoder`;
+    with `weights_from` (a DEC model), holding that model's weights."""
+    backbone = build_backbone(config, feature_dims, max_len)
+    decoder = MultimodalDecoder.for_backbone(backbone, max_len, config.decoder_hidden_dim)
+    if weights_from is not None:
+        backbone.set_weights(weights_from.backbone.get_weights())
+        decoder.set_weights(weights_from.decoder.get_weights())
+    return backbone, decoder
+
+
+def train_clustering(stage2, x, y, validation, config, verbose=0, callbacks=()):
+    """Stage 2 (`stage2.fit`, eq. 8 with every term) from its k-means start.
+
+    With `update_interval`, the target's cluster frequencies (and, with
+    `freeze_target`, every row's target) are refreshed over the whole
+    training set (`TargetRefresh`) and training stops once the hard
+    assignments settle (`AssignmentChangeStopping`); with
+    `dec_early_stopping`, on the validation loss.
+
+    Returns:
+        The Keras `History`.
+    """
+    stopping = [early_stopping(config.patience, config.pretrain_min_delta)] if config.dec_early_stopping else []
+    if config.update_interval:
+        refresh = TargetRefresh(x, update_interval=config.update_interval)
+        stopping += [refresh, AssignmentChangeStopping(refresh, tol=config.tol)]
+    # Frozen targets are looked up by each row's index in `x` (TargetRefresh's order).
+    fit_x = {**x, SAMPLE_INDEX: np.arange(len(y))} if stage2.target_rows else x
+    feed = fit_arguments(fit_x, y, config.pretrain_batch_size)
+    if config.dec_early_stopping:  # otherwise nothing reads stage 2's validation loss: it is not computed
+        feed.update(validation_arguments(*validation, config.pretrain_batch_size))
+    return stage2.fit(**feed, epochs=config.dec_epochs, verbose=verbose, callbacks=stopping + list(callbacks))
+
+
+def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbose=0, diagnose=None,
+                 autoencoder_cache=None, progress=None):
+    """Stages 1 and 2 of §4.3 on labelled + unlabelled rows.
+
+    Args:
+        x: inputs of every training row; y: classes with `-1` for unlabelled.
+        validation: `(inputs, classes)` of the validation videos, for early
+            stopping of stage 1 with `ae_early_stopping` and of stage 2 with
+            `dec_early_stopping`.
+        seed: the random seed; stage 2 starts from `set_random_seed(seed)`
+            whether stage 1 was trained here or read from the cache, so a
+            run's result does not depend on which.
+        diagnose: optional `(inputs, true classes)` on which to measure the
+            clusters at the start and end of stage 2 (`cluster_diagnostics`);
+            measurement only, never used for training or selection.
+        autoencoder_cache: optional folder where stage 1's weights are kept
+            and looked up (`train_autoencoder`).
+        progress: optional `progress(stage, epochs)` → callbacks for the
+            stage `"autoencoder"` or `"clustering"` (e.g. `StageProgress`).
+
+    Returns:
+        A `DECPretraining`.
+    """
+    if config.freeze_target and not config.update_interval:
+        raise ValueError("freeze_target=True keeps each row's target between refreshes: set update_interval "
+                         "(steps between refreshes) > 0 too.")
+
+    def stage_callbacks(stage, epochs):
+        return list(progress(stage, epochs)) if progress else []
+
+    stage1 = make_dec_stage(*new_autoencoder(config, feature_dims, max_len), config, stage=1)
+    key = None if autoencoder_cache is None else autoencoder_key(config, seed, x, validation[0])
+    history1, reused = train_autoencoder(stage1, x, y, validation, config, verbose, autoencoder_cache, key,
+                                         stage_callbacks("autoencoder", config.ae_epochs))
+    # Stage 2 starts from the same random state however stage 1 was had:
+    # reseeded, on new layers (whose dropout seed states stage 1 did not
+    # advance) holding stage 1's weights.
+    keras.utils.set_random_seed(seed)
+    backbone, decoder = new_autoencoder(config, feature_dims, max_len, weights_from=stage1)
+    stage2 = make_dec_stage(backbone, decoder, config, stage=2, target_rows=len(y) if config.freeze_target else 0)
+    stage2(keras.tree.map_structure(lambda a: a[:1], x))  # build
+    initialize_centroids(stage2, x, y, n_init=config.kmeans_n_init, seed=seed)
+    diagnostics = {}
+    if diagnose is not None:
+        diagnostics["kmeans_start"] = cluster_diagnostics(stage2, x, *diagnose)
+    history2 = train_clustering(stage2, x, y, validation, config, verbose,
+                                stage_callbacks("clustering", config.dec_epochs))
+    if diagnose is not None:
+        diagnostics["after_clustering"] = cluster_diagnostics(stage2, x, *diagnose)
+    return DECPretraining(
+        backbone=backbone,
+        dec=stage2,
+        histories={"autoencoder": history1, "clustering": history2.history},
+        epochs={"autoencoder": epochs_run(history1), "clustering": epochs_run(history2)},
+        diagnostics=diagnostics,
+        autoencoder_reused=reused,
+    )

@@ -1,0 +1,92 @@
+"""Saved tasks at work: load a `.keras` file, score it (or an ensemble of several) on a dataset, predict new segments."""
+
+import os
+
+import keras
+import numpy as np
+from scipy.special import expit
+
+from applications.experiments.builders import TASKS  # noqa: F401  (importing a task class registers it for loading)
+from applications.experiments.feeding import predict_outputs
+from applications.sentiment_ensemble import average_outputs
+from mosi_keras.data import DataError
+from mosi_keras.evaluation import sentiment_metrics
+
+
+def load_task(path):
+    """A sentiment task saved as `.keras` (by `train` or `reproduce`), loaded
+    with `safe_mode=True`; it carries its preprocessing."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such model file.")
+    model = keras.saving.load_model(path, safe_mode=True)
+    if getattr(model, "preprocessor", None) is None:
+        raise ValueError(f"{path} carries no preprocessing (built without one): retrain it with `mosi-keras train`.")
+    return model
+
+
+def evaluate_tasks(tasks, dataset):
+    """`sentiment_metrics` on `dataset` of one sentiment task or of the
+    ensemble of several (`segment_outputs`)."""
+    return sentiment_metrics(dataset.sentiment, segment_outputs(tasks, dataset), predicts_score=predicts_score(tasks))
+
+
+def predicts_score(tasks):
+    """Whether the tasks predict scores (regressors) rather than logits; a
+    mix of the two cannot be averaged."""
+    kinds = {getattr(model, "PREDICTS_SCORE", False) for model in tasks}
+    if len(kinds) > 1:
+        raise ValueError("an ensemble cannot mix classifiers (logits) and regressors (scores).")
+    return kinds.pop()
+
+
+def segment_outputs(tasks, dataset):
+    """The output `(N,)` of each segment of `dataset`: of one task, or the
+    mean of several (`average_outputs`: probabilities for classifiers,
+    scores for regressors). Each task prepares the raw data with its own
+    preprocessor (`SentimentTask.preprocess`), so models of different
+    splits (seeds) average too. Video-level models read the segments
+    grouped by video, in `segment_index` order."""
+    outputs = [predict_outputs(model, model.preprocess(dataset), video_ids=dataset.video_ids,
+                               segment_index=dataset.segment_index) for model in tasks]
+    if len(outputs) == 1:
+        return outputs[0]
+    return keras.ops.convert_to_numpy(average_outputs(np.stack(outputs), predicts_score(tasks)))
+
+
+def check_modalities(tasks, dataset):
+    """A `DataError` naming the modalities of `dataset` that differ from a task's."""
+    given = dataset.feature_dims
+    for model in tasks:
+        trained = {name: len(stats["min"]) for name, stats in model.preprocessor.statistics.items()}
+        if set(given) != set(trained):
+            raise DataError(
+                f"{dataset.source}: modalities {sorted(given)} differ from the model's {sorted(trained)}"
+                + "".join(f"; {label} {names}" for label, names in (
+                    ("missing", sorted(set(trained) - set(given))),
+                    ("not in the model", sorted(set(given) - set(trained)))) if names) + "."
+            )
+
+
+def predict_segments(tasks, dataset):
+    """The prediction of one sentiment task, or of the ensemble of several,
+    for each segment of `dataset` (labels not needed).
+
+    Args:
+        tasks: sentiment tasks carrying their preprocessing (`load_task`).
+        dataset: the segments; the file's modalities must be each model's,
+            with the widths it was trained on (a `DataError` names the ones
+            that differ).
+
+    Returns:
+        dict of columns: `segment_id`, `video_id`, then `probability` (of
+        positive sentiment, a classifier) or `score` (a regressor), and
+        `predicted_class` (1: positive, sentiment ≥ 0; 0: negative).
+    """
+    check_modalities(tasks, dataset)
+    outputs = segment_outputs(tasks, dataset)
+    if predicts_score(tasks):
+        column, value = "score", outputs
+    else:
+        column, value = "probability", expit(outputs)  # the logistic function, without overflow
+    return {"segment_id": dataset.ids, "video_id": dataset.video_ids, column: value,
+            "predicted_class": (outputs >= 0).astype(int)}

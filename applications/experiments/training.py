@@ -1,0 +1,84 @@
+"""Training a sentiment task on labelled rows: the baseline and the fine-tuning of §4.3."""
+
+import keras
+import numpy as np
+
+from applications.experiments.builders import build_task, compile_task, early_stopping
+from applications.experiments.feeding import (
+    fit_arguments, steps_per_epoch, validation_arguments, video_fit_arguments, video_validation_arguments,
+)
+from mosi_keras.data.video import VideoView
+
+
+def epochs_run(history):
+    """Epochs in a Keras `History` or its `history` dict."""
+    values = getattr(history, "history", history)
+    return len(next(iter(values.values()), []))
+
+
+def task_feed(train, validation, config):
+    """`fit`'s data arguments for a task: `(inputs, targets)` pairs, or
+    `VideoView`s for the video-level task; no validation when `validation`
+    is `None`."""
+    if isinstance(train, VideoView):
+        feed = video_fit_arguments(train, config.videos_per_batch)
+        if validation is not None:
+            feed.update(video_validation_arguments(validation, config.videos_per_batch))
+        return feed
+    feed = fit_arguments(train[0], np.asarray(train[1], "float32"), config.batch_size)
+    if validation is not None:
+        feed.update(validation_arguments(validation[0], np.asarray(validation[1], "float32"), config.batch_size))
+    return feed
+
+
+def train_task(task, train, validation, config, feature_dims, max_len, backbone=None,
+               preprocessor=None, callbacks=(), verbose=0, learning_rate=None, epochs=None, model=None,
+               initial_epoch=0):
+    """Trains a sentiment task on labelled rows: the baseline, or the
+    fine-tuning of §4.3 when `backbone` is a pre-trained one.
+
+    With `config.early_stopping` (the paper's way) the task stops once
+    `config.monitor` on `validation` has not improved for `patience` epochs
+    and keeps its best epoch. Without it, every epoch runs (a fixed budget,
+    usually with `lr_schedule="cosine"`) and the last weights are kept;
+    `validation` is then only measured. With `use_ema`, the weights kept
+    are the moving average's, and validation measures them
+    (`keras.callbacks.SwapEMAWeights`).
+
+    Args:
+        task: `"classifier"` (targets: binary labels) or `"regressor"`
+            (targets: sentiment scores).
+        train, validation: `(inputs, targets)` pairs; for the video-level
+            `"contextual_classifier"`, `VideoView`s with their labels.
+            `validation` may be `None` without early stopping.
+        backbone: the backbone to build the task on (trained with it): for
+            fine-tuning, `pretrained.clone()` keeps the DEC model's own.
+            `None`: a new one with the config's sizes (the baseline).
+        preprocessor: the fitted `Preprocessor`, saved with the model.
+        learning_rate: Adam's rate; default `config.learning_rate` (for
+            fine-tuning, `run_experiment` passes `finetune_learning_rate`).
+        epochs: the most epochs to run; default `config.epochs`.
+        model: an already built task to train (a tuner's, which it may have
+            warm-started); default: built from `config` on `backbone`.
+        initial_epoch: `fit`'s, for a model that resumes (Hyperband).
+
+    Returns:
+        `(model, history)`.
+    """
+    if task == "regressor" and config.monitor != "val_loss":
+        raise ValueError(f"monitor={config.monitor!r} is a classifier's; the regressor stops on val_loss.")
+    if config.early_stopping and validation is None:
+        raise ValueError("early stopping needs validation data.")
+    epochs = epochs or config.epochs
+    if model is None:
+        model = build_task(task, config, feature_dims, max_len, backbone, preprocessor)
+    feed = task_feed(train, validation, config)
+    compile_task(model, config, learning_rate, total_steps=epochs * steps_per_epoch(feed))
+    selection = []
+    if config.use_ema:  # validate (and, stopping early, keep) the averaged weights
+        selection.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=config.early_stopping))
+    if config.early_stopping:
+        selection.append(early_stopping(config.patience, monitor=config.monitor))
+    history = model.fit(**feed, epochs=epochs, verbose=verbose, callbacks=[*selection, *callbacks],
+                        initial_epoch=initial_epoch)
+    return model, history

@@ -1,0 +1,41 @@
+import numpy as np
+
+from applications.experiments.config import TrainingConfig
+from tests.applications.conftest import DIMS, MAX_LEN, SMALL
+
+
+def test_stage_one_is_read_back_by_a_run_that_shares_it_with_the_same_result(tmp_path, tiny):
+    import keras
+
+    from applications.experiments.feeding import predict
+    from applications.experiments.dec_pretraining import pretrain_dec
+
+    x, _, semi = tiny
+    config = TrainingConfig(**SMALL, decoder_hidden_dim=8, ae_epochs=2, dec_epochs=2, patience=5,
+                            kmeans_n_init=1, batch_size=16, run_eagerly=True)
+
+    def pretrain(y, cache):
+        keras.utils.set_random_seed(0)
+        return pretrain_dec(x, y, (x, y), config, DIMS, MAX_LEN, seed=0, autoencoder_cache=cache)
+
+    trained = pretrain(semi, str(tmp_path))  # trains stage 1 and keeps it
+    kept = sorted(path.name for path in tmp_path.iterdir())
+    assert len(kept) == 2 and kept[0].endswith(".json") and kept[1].endswith(".weights.h5")
+    read = pretrain(semi, str(tmp_path))  # the same run again: stage 1 read back, not trained
+    assert read.autoencoder_reused and not trained.autoencoder_reused
+    assert read.histories["autoencoder"] == trained.histories["autoencoder"]
+    np.testing.assert_allclose(predict(read.dec, x)["q"], predict(trained.dec, x)["q"], atol=1e-6)
+
+
+def test_stage_one_key_changes_with_what_stage_one_depends_on_only(tiny):
+    from applications.experiments.autoencoder_cache import autoencoder_key
+
+    x, _, _ = tiny
+    config = TrainingConfig(**SMALL)
+    key = autoencoder_key(config, 0, x, x)
+    for changed in (dict(ae_learning_rate=1e-2), dict(hidden_dim=16), dict(ae_early_stopping=True)):
+        assert autoencoder_key(TrainingConfig(**{**config.to_dict(), **changed}), 0, x, x) != key
+    assert autoencoder_key(config, 1, x, x) != key
+    assert autoencoder_key(config, 0, {**x, "text": x["text"] + 1}, x) != key
+    for unrelated in (dict(dec_learning_rate=1e-2), dict(dec_cluster_weight=0.0), dict(learning_rate=1e-3)):
+        assert autoencoder_key(TrainingConfig(**{**config.to_dict(), **unrelated}), 0, x, x) == key

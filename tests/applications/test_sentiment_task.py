@@ -1,0 +1,92 @@
+import numpy as np
+import pytest
+
+import keras
+from keras import ops
+
+from applications import SentimentClassifier, SentimentRegressor
+from mosi_keras.data import Preprocessor, binary_labels, from_arrays, make_synthetic_mosi
+from tests.applications.conftest import DIMS, MAX_LEN, make_backbone, make_raw
+from tests.conftest import save_and_reload
+
+
+@pytest.mark.backend_agnostic
+@pytest.mark.parametrize("task,target", [(SentimentClassifier, "labels"), (SentimentRegressor, "scores")])
+def test_task_outputs_one_value_per_row_and_learns(tiny, task, target):
+    x, labels, _ = tiny
+    y = labels.astype("float32") if target == "labels" else (labels * 4.0 - 2.0).astype("float32")
+    model = task(make_backbone())
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    assert tuple(model(x).shape) == (48, 1)
+    history = model.fit(x, y, epochs=8, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_task_built_on_a_backbone_trains_that_backbone(tiny):
+    x, labels, _ = tiny
+    backbone = make_backbone()
+    before = [w.copy() for w in backbone.get_weights()]
+    model = SentimentClassifier(backbone)
+    assert model.backbone is backbone
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    model.fit(x, labels.astype("float32"), epochs=1, batch_size=48, verbose=0)
+    assert any(not np.allclose(a, b) for a, b in zip(before, backbone.get_weights()))
+
+
+@pytest.mark.backend_agnostic
+@pytest.mark.parametrize("task", [SentimentClassifier, SentimentRegressor])
+def test_task_file_carries_its_hyperparameters_and_preprocessing(tiny, tmp_path, task):
+    x, labels, _ = tiny
+    data = make_synthetic_mosi(n_videos=2, segments_per_video=(3, 3), max_len=MAX_LEN, feature_dims=DIMS)
+    preprocessor = Preprocessor(MAX_LEN).fit(data)
+    model = task(make_backbone(), head_units=(8, 4), head_dropout=0.2, preprocessor=preprocessor)
+    model.compile()
+    model.fit(x, labels.astype("float32"), epochs=1, batch_size=48, verbose=0)
+    reloaded = save_and_reload(model, tmp_path)
+    assert type(reloaded) is task
+    assert (reloaded.head_units, reloaded.head_dropout) == ((8, 4), 0.2)
+    assert reloaded.backbone.get_config() == model.backbone.get_config()
+    np.testing.assert_allclose(reloaded.preprocessor.transform(data)["text"],
+                               preprocessor.transform(data)["text"], atol=1e-6)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(reloaded.predict(x, verbose=0)), ops.convert_to_numpy(model.predict(x, verbose=0)),
+        atol=1e-5,
+    )
+
+
+def test_a_loaded_task_predicts_raw_arrays_as_the_manual_path_did(tmp_path):
+    data = make_raw()
+    preprocessor = Preprocessor(MAX_LEN).fit(data)
+    model = SentimentClassifier(make_backbone(), (8, 4), preprocessor=preprocessor)
+    reloaded = save_and_reload(model, tmp_path)
+    by_hand = ops.convert_to_numpy(model.predict(preprocessor.transform(data), verbose=0))
+    arrays = {**data.modalities, **{f"{name}_lengths": lengths for name, lengths in data.lengths.items()}}
+    np.testing.assert_allclose(ops.convert_to_numpy(reloaded.predict(data, verbose=0)), by_hand, atol=1e-5)
+    np.testing.assert_allclose(ops.convert_to_numpy(reloaded.predict(arrays, verbose=0)), by_hand, atol=1e-5)
+    unscaled = ops.convert_to_numpy(reloaded.predict(
+        {**{name: np.pad(array, ((0, 0), (0, MAX_LEN - array.shape[1]), (0, 0)))
+            for name, array in data.modalities.items()},
+         **{f"{name}_mask": np.arange(MAX_LEN)[None] < lengths[:, None] for name, lengths in data.lengths.items()}},
+        verbose=0))
+    assert not np.allclose(unscaled, by_hand, atol=1e-3)  # model inputs pass through: raw values are not scaled
+
+
+def test_raw_data_needs_a_preprocessor_and_training_needs_labels():
+    data = make_raw()
+    with pytest.raises(ValueError, match="carries no preprocessor"):
+        SentimentClassifier(make_backbone()).predict(data, verbose=0)
+    model = SentimentClassifier(make_backbone(), preprocessor=Preprocessor(MAX_LEN).fit(data))
+    model.compile()
+    unlabelled = from_arrays(data.modalities, None, lengths=data.lengths)
+    assert model.predict(unlabelled, verbose=0).shape == (len(data), 1)
+    with pytest.raises(ValueError, match="no sentiment to train"):
+        model.fit(unlabelled, epochs=1, verbose=0)
+
+
+def test_fit_on_raw_data_trains_on_binary_labels_or_scores(tmp_path):
+    data = make_raw()
+    model = SentimentClassifier(make_backbone(), preprocessor=Preprocessor(MAX_LEN).fit(data))
+    np.testing.assert_array_equal(model.targets(data).ravel(), binary_labels(data.sentiment))
+    model.compile()
+    history = model.fit(data, validation_data=data, epochs=1, verbose=0)
+    assert {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(history.history)
