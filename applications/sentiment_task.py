@@ -5,9 +5,8 @@ import numpy as np
 
 from applications.multimodal_backbone import MultimodalBackbone
 from applications.paper_defaults import PAPER_LEARNING_RATE, PAPER_WEIGHT_DECAY
-from mosi_keras.data import MultimodalDataset, binary_labels, from_arrays, is_mask_name
-
-LENGTHS_SUFFIX = "_lengths"
+from mosi_keras.data import MultimodalDataset, binary_labels, is_mask_name
+from mosi_keras.data.kit_format import arrays_to_dataset
 
 
 def paper_optimizer():
@@ -19,8 +18,9 @@ def raw_dataset(x):
     """`x` as a `MultimodalDataset` when it is raw data, else `None`.
 
     Raw data is a `MultimodalDataset` (what every reader returns) or a
-    dict of raw modality arrays `(N, T, d)` (or `(N, d)`), each optionally
-    with its valid lengths under `"<modality>_lengths"`. A dict holding
+    dict of arrays in the kit's file layout (`arrays_to_dataset`): raw
+    modality arrays `(N, T, d)` (or `(N, d)`), each optionally with its
+    valid lengths under `"<modality>_lengths"`. A dict holding
     `<modality>_mask` arrays is model input already (`Preprocessor.transform`
     writes one per modality), as are tensors, `tf.data` datasets and
     `PyDataset`s: those pass through untouched.
@@ -29,9 +29,8 @@ def raw_dataset(x):
         return x
     if not isinstance(x, dict) or not x or any(is_mask_name(name) for name in x):
         return None
-    lengths = {name[: -len(LENGTHS_SUFFIX)]: value for name, value in x.items() if name.endswith(LENGTHS_SUFFIX)}
-    arrays = {name: value for name, value in x.items() if not name.endswith(LENGTHS_SUFFIX)}
-    return from_arrays(arrays, None, lengths=lengths, source="<raw arrays>")
+    return arrays_to_dataset({name: np.asarray(value) for name, value in x.items()}, "<raw arrays>",
+                             require_sentiment=False)
 
 
 def sentiment_head(x, head_units=(64, 32), head_dropout=0.3, output_name="sentiment_output", mask=None):

@@ -114,7 +114,8 @@ def check_config(results_path, config):
         )
 
 
-RUN_FILE = re.compile(r"^(?P<experiment>.+)_labels(?P<percent>\d{3})_seed(?P<seed>\d+)\.json$")
+RUN_FILE = re.compile(r"_labels\d{3}_seed\d+\.json$")
+"""The record files of runs (`run.run_name` + `.json`); the record itself names its run."""
 
 
 def finished_runs(out_dir):
@@ -123,7 +124,7 @@ def finished_runs(out_dir):
     wrote it."""
     records = {}
     for name in sorted(os.listdir(out_dir)) if os.path.isdir(out_dir) else ():
-        if RUN_FILE.match(name):
+        if RUN_FILE.search(name):
             with open(os.path.join(out_dir, name)) as file:
                 record = RunRecord.from_dict(json.load(file))
             records[(record.experiment, record.label_fraction, record.seed)] = record
