@@ -12,7 +12,8 @@ SECTIONS = {
                                      "mosi_keras.layers:ModalityTransformerEncoder",
                                      "mosi_keras.layers:ClusteringLayer",
                                      "mosi_keras.layers:UtteranceDistributed",
-                                     "mosi_keras.layers:WordDropout"],
+                                     "mosi_keras.layers:WordDropout",
+                                     "mosi_keras.layers:WordPiecePooling"],
     "Losses and metrics (`mosi_keras.losses`, `mosi_keras.metrics`)": [f"mosi_keras.losses:{name}" for name in (
         "target_distribution", "clustering_kl", "ClusteringKLDivergence", "masked_reconstruction_loss",
         "MaskedReconstructionLoss", "latent_covariance", "disentanglement_loss", "DisentanglementLoss",
@@ -22,6 +23,9 @@ SECTIONS = {
         "load_dataset", "MultimodalDataset", "from_arrays", "write_dataset", "mask_name", "Preprocessor",
         "binary_labels", "semi_supervised_split", "make_synthetic_mosi", "iter_hdf5_chunks", "HDF5Sequence")] + [
         f"mosi_keras.data.video:{name}" for name in ("video_view", "VideoView", "VideoBatches", "predict_videos")],
+    "Text from transcripts (`mosi_keras.text_featurizer`, the `text` extra)": [
+        f"mosi_keras.text_featurizer:{name}" for name in (
+            "TextFeaturizer", "transcript_words", "load_text_encoder", "featurize_file", "TextEncoderError")],
     "Evaluation (`mosi_keras.evaluation`)": [f"mosi_keras.evaluation:{name}" for name in (
         "sentiment_metrics", "match_clusters_to_classes", "cluster_accuracy", "clustering_metrics")],
     "Models (`applications`)": [f"applications:{name}" for name in (

@@ -80,6 +80,67 @@ def video(folder, **changes):
     return video_view(Preprocessor(5).fit(dataset).transform(dataset), dataset.video_ids, dataset.segment_index)
 
 
+def kit_h5(folder, spoil):
+    """A kit-written HDF5 file of GOOD, then `spoil(h5py file, path)` applied."""
+    import h5py
+
+    from mosi_keras.data.kit_format import write_arrays
+
+    path = os.path.join(folder, "data.h5")
+    write_arrays(dict(GOOD), path)
+    spoil(path, h5py)
+    return path
+
+
+def huge_dataset(path, h5py):
+    with h5py.File(path, "a") as file:
+        del file["audio"]
+        file.create_dataset("audio", shape=(10**12, 5, 2), dtype="float32", chunks=(1, 5, 2))
+
+
+def flipped_byte(path, h5py):
+    with h5py.File(path, "r") as file:
+        offset = file["text"].id.get_chunk_info(0).byte_offset
+    with open(path, "r+b") as file:
+        file.seek(offset + 3)
+        byte = file.read(1)[0]
+        file.seek(offset + 3)
+        file.write(bytes([byte ^ 1]))
+
+
+def renamed_array(path, h5py):
+    with h5py.File(path, "a") as file:
+        file.move("video_id", "video_ie")
+
+
+def huge_npz_header(folder):
+    """GOOD as a `.npz` whose `text.npy` header claims 10¹² rows (its zip checksums right)."""
+    import io
+    import zipfile
+
+    path = os.path.join(folder, "data.npz")
+    with zipfile.ZipFile(path, "w") as archive:
+        for key, value in GOOD.items():
+            member = io.BytesIO()
+            if key == "text":
+                np.lib.format.write_array_header_1_0(
+                    member, {"descr": "<f4", "fortran_order": False, "shape": (10**12,) + value.shape[1:]})
+                member.write(value.tobytes())
+            else:
+                np.lib.format.write_array(member, value)
+            archive.writestr(f"{key}.npy", member.getvalue())
+    return path
+
+
+def featurize(folder, encoder=None):
+    from mosi_keras.text_featurizer import TextFeaturizer, featurize_file
+
+    if encoder is None:
+        return featurize_file(npz(folder), None, os.path.join(folder, "out.npz"))
+    os.makedirs(os.path.join(folder, encoder))
+    return TextFeaturizer.from_preset(os.path.join(folder, encoder))
+
+
 CASES = [
     # (the bad input, what is tried, words the message must hold)
     ("a path that does not exist", lambda d: load(os.path.join(d, "nothing.npz")), "nothing.npz: no such file"),
@@ -119,6 +180,21 @@ CASES = [
      "'segment_index' has dtype float64"),
     ("two segments of a video at one `segment_index` (the contextual experiments)",
      lambda d: video(d, segment_index=np.array([1, 1, 1, 2])), "video 'a': two of its segments share"),
+    ("a modality of complex numbers", lambda d: load(npz(d, audio=np.ones((4, 5, 2), "complex64"))),
+     "'audio' is not real-valued numbers"),
+    ("a `sentiment` of one value for every segment (0-d)", lambda d: load(npz(d, sentiment=np.array(0.5))),
+     "'sentiment' has shape ()"),
+    ("a `.npz` whose header claims 10¹² rows (allocating would need terabytes)",
+     lambda d: load(huge_npz_header(d)), "'text' declares shape (1000000000000, 5, 3)"),
+    ("an HDF5 dataset declaring 10¹² rows the file does not hold", lambda d: load(kit_h5(d, huge_dataset)),
+     "'audio' declares shape (1000000000000, 5, 2)"),
+    ("a byte changed in a kit-written HDF5 file (Fletcher-32 checksum)", lambda d: load(kit_h5(d, flipped_byte)),
+     "'text' cannot be read"),
+    ("an array renamed in a kit-written HDF5 file", lambda d: load(kit_h5(d, renamed_array)),
+     "was written with the arrays"),
+    ("`featurize` on a file without transcripts", lambda d: featurize(d), "no 'transcript' array"),
+    ("`featurize` with a folder that is not a text encoder preset", lambda d: featurize(d, encoder="my_encoder"),
+     "not a keras-hub or Hugging Face preset folder"),
     ("a modality asked for that the file lacks", lambda d: load(npz(d), modalities=["text", "visual"]),
      "modality ['visual'] requested"),
     ("`predict` on a file whose text is wider than the model's",

@@ -9,16 +9,16 @@ import keras  # noqa: E402
 
 
 def pytest_runtestloop(session):
-    """Starts the JAX and PyTorch runs of `tests/test_backends.py` as the tests
-    start, when it is selected, so they run beside the TensorFlow suite;
+    """Starts the JAX and PyTorch runs of the selected `tests/test_backends.py`
+    tests as the tests start, so they run beside the TensorFlow suite;
     `--collect-only` runs nothing."""
     if session.config.option.collectonly:
         return
     if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow" and any(
             item.nodeid.startswith("tests/test_backends.py") for item in session.items):
-        from tests.test_backends import start_backend_runs
+        from tests.test_backends import selected_runs, start_backend_runs
 
-        start_backend_runs()
+        start_backend_runs(selected_runs(session.items))
 
 
 def pytest_sessionfinish(session):

@@ -29,7 +29,7 @@ def python_blocks(path):
         return re.findall(r"```python\n(.*?)```", file.read(), flags=re.S)
 
 
-@pytest.mark.parametrize("name", ["README.md", "docs/architecture.md", "docs/tutorial_reuse.md", "docs/tuning.md"])
+@pytest.mark.parametrize("name", ["README.md", "docs/architecture.md", "docs/tutorial_reuse.md", "docs/tuning.md", "docs/text.md"])
 def test_markdown_python_blocks_run(name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # examples may write files (a tuner's directory)
     blocks = python_blocks(os.path.join(ROOT, name))
@@ -51,6 +51,7 @@ def test_docstring_examples_run(module):
     assert result.failed == 0
 
 
+@pytest.mark.slow  # run with -m slow; in the default suite: the tutorial page's own examples
 def test_tutorial_script_runs_and_draws_its_plot(tmp_path, capsys):
     import importlib.util
 

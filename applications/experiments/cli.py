@@ -1,4 +1,4 @@
-"""`mosi-keras`: demo, reproduce, train, tune, evaluate and predict from the command line.
+"""`mosi-keras`: demo, reproduce, train, tune, evaluate, predict and featurize from the command line.
 
 This module parses arguments and prints; the work is done in the modules
 beside it, imported only once a command runs, so `--help` answers without
@@ -107,6 +107,18 @@ def cmd_tune(args):
     print(f"written to {path}; use it with --hyperparameters {path}")
 
 
+def cmd_featurize(args):
+    from mosi_keras.text_featurizer import TextFeaturizer, featurize_file
+
+    featurizer = TextFeaturizer.from_preset(args.encoder, max_words=args.max_words)
+    say = quiet_print(args)
+    say(f"featurize: {args.data} with the encoder of {args.encoder} "
+        f"({featurizer.hidden_dim}-d per word, up to {args.max_words} words)")
+    arrays = featurize_file(args.data, featurizer, args.out, batch_size=args.batch_size, verbose=0 if args.quiet else 1)
+    say(f"{len(arrays['text'])} segments written to {args.out} (text {arrays['text'].shape[1:]}, "
+        "other arrays copied)")
+
+
 def quiet_print(args):
     """`print` (flushed), or nothing with `--quiet`."""
     from applications.experiments.console import print_line
@@ -211,6 +223,15 @@ def build_parser():
     predict.add_argument("--out", default="predictions.csv",
                          help="CSV to write: segment_id, video_id, probability (or score), predicted_class "
                               "(default predictions.csv)")
+    featurize = command("featurize", cmd_featurize,
+                        help="text features from transcripts with a keras-hub encoder (needs the text extra)")
+    featurize.add_argument("--data", required=True,
+                           help="kit-layout .npz or HDF5 file with a 'transcript' array (one string per segment)")
+    featurize.add_argument("--encoder", required=True,
+                           help="local keras-hub or Hugging Face preset folder of a BERT-style encoder")
+    featurize.add_argument("--out", required=True, help="file to write (.npz or .h5): the data, text replaced")
+    featurize.add_argument("--max-words", type=int, default=30, help="words kept per transcript (default 30)")
+    featurize.add_argument("--batch-size", type=int, default=32, help="transcripts per encoder call (default 32)")
     return parser
 
 
@@ -228,6 +249,11 @@ def main(argv=None):
         args.func(args)
     except (DataError, FileNotFoundError, ValueError, FolderInUse) as error:
         print(f"mosi-keras {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a full disk, a read-only or foreign folder: every file is written atomically
+        print(f"mosi-keras {args.command}: error: {error.filename or 'a file'}: {error.strerror or error}. Files are"
+              " written whole or not at all, so every finished run's files are intact; free space or fix the"
+              " folder's permissions, then rerun the same command to resume.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"\nmosi-keras {args.command}: interrupted; finished runs are kept, rerun with the same --out to resume.",

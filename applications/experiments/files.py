@@ -25,11 +25,11 @@ def write_atomically(path, write, suffix=None):
     partial = path[: len(path) - len(suffix)] + ".partial" + suffix
     try:
         write(partial)
-    except BaseException:
+        os.replace(partial, path)
+    except BaseException:  # a full disk, a read-only folder, an interrupt: no partial file left behind
         if os.path.exists(partial):
             os.remove(partial)
         raise
-    os.replace(partial, path)
 
 
 def write_json_atomically(value, path):

@@ -16,6 +16,7 @@ import h5py
 import numpy as np
 
 from mosi_keras.data.dataset import DataError, from_arrays
+from mosi_keras.data.hdf5_arrays import read_h5_array
 
 MODALITY_HINTS = {
     "text": ("glove", "word", "text", "bert", "language"),
@@ -49,10 +50,18 @@ def read_sequence(path):
             out = {}
             for video in data:
                 group = data[video]
+                if not isinstance(group, h5py.Group):
+                    raise DataError(f"{path}: 'data/{video}' is not a group of 'features' and 'intervals'.")
                 if "features" not in group or "intervals" not in group:
                     raise DataError(f"{path}: video '{video}' lacks 'features' or 'intervals'.")
-                features = np.asarray(group["features"][()], dtype="float32")
-                intervals = np.asarray(group["intervals"][()], dtype="float64")
+                features = read_h5_array(group["features"], path, f"{video}/features")
+                intervals = read_h5_array(group["intervals"], path, f"{video}/intervals")
+                if features.dtype.kind not in "iuf" or intervals.dtype.kind not in "iuf":
+                    raise DataError(
+                        f"{path}: video '{video}' has features of {features.dtype} and intervals of "
+                        f"{intervals.dtype}; expected real numbers."
+                    )
+                features, intervals = features.astype("float32"), intervals.astype("float64")
                 if features.ndim != 2 or intervals.shape != (len(features), 2):
                     raise DataError(
                         f"{path}: video '{video}' has features {features.shape} and "
@@ -60,7 +69,7 @@ def read_sequence(path):
                     )
                 out[video] = (features, intervals)
             return out
-    except OSError as error:
+    except (OSError, RuntimeError, KeyError) as error:  # a damaged file's structure
         raise DataError(f"{path}: not a readable HDF5/.csd file ({error}).") from None
 
 

@@ -158,6 +158,18 @@ class MultimodalDataset:
 CANONICAL_ORDER = ("text", "audio", "visual")
 
 
+def _integers(value, key, source):
+    """`value` as int64, or a `DataError` naming `key` when it holds no integers."""
+    value = np.asarray(value)
+    if value.dtype.kind == "f" and np.all(np.isfinite(value)) and np.all(value == np.round(value)):
+        return value.astype("int64")  # whole numbers stored as floats (some writers do)
+    if value.dtype.kind not in "iub":
+        raise DataError(f"{source}: '{key}' has dtype {value.dtype}; expected whole numbers of valid steps.")
+    if value.dtype.kind == "u" and value.size and value.max() > np.iinfo("int64").max:
+        raise DataError(f"{source}: '{key}' holds {value.max()}, beyond any sequence length.")
+    return value.astype("int64")
+
+
 def modality_order(name):
     """Sort key: text, audio, visual first (in that order), then the rest by name.
 
@@ -182,26 +194,34 @@ def from_arrays(arrays, sentiment, lengths=None, ids=None, video_ids=None, folds
     for name in sorted(arrays, key=modality_order):
         array = arrays[name]
         array = np.asarray(array)
-        if not np.issubdtype(array.dtype, np.number):
-            raise DataError(f"{source}: modality '{name}' is not numeric (dtype {array.dtype}).")
+        if not np.issubdtype(array.dtype, np.number) or array.dtype.kind == "c":
+            raise DataError(f"{source}: modality '{name}' is not real-valued numbers (dtype {array.dtype}).")
+        if array.ndim not in (2, 3):
+            raise DataError(f"{source}: modality '{name}' has shape {array.shape}; expected (N, T, d) or (N, d).")
         if array.ndim == 2:
             array = array[:, None, :]
         modalities[name] = array.astype("float32", copy=False)
         if name in lengths and lengths[name] is not None:
-            lengths[name] = np.asarray(lengths[name]).astype("int64")
+            lengths[name] = _integers(lengths[name], f"{name}_lengths", source)
         else:
             lengths[name] = np.full(len(array), array.shape[1] if array.ndim == 3 else 1, "int64")
     if segment_index is not None:
         segment_index = np.asarray(segment_index)
-        if not np.issubdtype(segment_index.dtype, np.integer):
+        if not np.issubdtype(segment_index.dtype, np.integer) or segment_index.ndim != 1:
             raise DataError(
-                f"{source}: 'segment_index' has dtype {segment_index.dtype}; expected integers "
-                "(each segment's position in its video)."
+                f"{source}: 'segment_index' has dtype {segment_index.dtype} and shape {segment_index.shape}; "
+                "expected (N,) integers (each segment's position in its video)."
             )
+    for key, value in (("sentiment", sentiment), ("segment_id", ids), ("video_id", video_ids), ("fold", folds)):
+        if value is not None and np.ndim(value) != 1 and np.shape(value)[1:] != (1,):
+            raise DataError(f"{source}: '{key}' has shape {np.shape(value)}; expected one value per segment, (N,).")
     labelled = sentiment is not None
     if not labelled:
         sentiment = np.full(len(next(iter(modalities.values()))) if modalities else 0, np.nan)
-    sentiment = np.asarray(sentiment, dtype="float32").reshape(-1)
+    sentiment = np.asarray(sentiment)
+    if sentiment.dtype.kind not in "iuf":
+        raise DataError(f"{source}: 'sentiment' has dtype {sentiment.dtype}; expected real numbers in [-3, 3].")
+    sentiment = sentiment.astype("float32").reshape(-1)
     n = len(sentiment)
     ids = np.asarray(ids).astype(str) if ids is not None else np.array([str(i) for i in range(n)])
     video_ids = np.asarray(video_ids).astype(str) if video_ids is not None else ids.copy()

@@ -4,7 +4,9 @@ Layout: `{"train" | "valid" | "test": {"text", "audio", "vision", "id",
 "regression_labels" or "labels", optional "<modality>_lengths"}}`.
 """
 
+import io
 import pickle
+import pickletools
 
 import numpy as np
 
@@ -47,14 +49,26 @@ class RestrictedUnpickler(pickle.Unpickler):
         )
 
 
+def _real(value, path, fold, key):
+    """`value` as float32, or a `DataError` when it is not an array of real numbers."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "iufb":
+        raise DataError(f"{path}: split '{fold}' '{key}' holds {array.dtype} values; expected real numbers.")
+    return array.astype("float32")
+
+
 def read_mmsa_pickle(path):
     try:
         with open(path, "rb") as file:
-            content = RestrictedUnpickler(file).load()
+            raw = file.read()
+        for _ in pickletools.genops(raw):  # every opcode whole: a damaged length field is seen here, before
+            pass  # the unpickler would allocate the gigabytes it declares
+        content = RestrictedUnpickler(io.BytesIO(raw)).load()
     except DataError as error:
         raise DataError(f"{path}: {error}") from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
-        raise DataError(f"{path}: not a readable pickle ({error}).") from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, SystemError, RuntimeError, MemoryError,
+            AttributeError, KeyError, IndexError, OverflowError, UnicodeDecodeError) as error:
+        raise DataError(f"{path}: not a readable pickle ({type(error).__name__}: {error}).") from None
     if not isinstance(content, dict) or not any(s in content for s in ("train", "valid", "test")):
         raise DataError(f"{path}: expected a dict with 'train', 'valid' and/or 'test' splits.")
     parts = {m: [] for m in MODALITY_KEYS}
@@ -67,11 +81,11 @@ def read_mmsa_pickle(path):
         label_key = "regression_labels" if "regression_labels" in split else "labels"
         if label_key not in split:
             raise DataError(f"{path}: split '{fold}' has no 'regression_labels' or 'labels'.")
-        labels = np.asarray(split[label_key], "float32").reshape(-1)
+        labels = _real(split[label_key], path, fold, label_key).reshape(-1)
         for key in MODALITY_KEYS:
             if key not in split:
                 raise DataError(f"{path}: split '{fold}' has no '{key}' array.")
-            array = np.asarray(split[key], "float32")
+            array = _real(split[key], path, fold, key)
             parts[key].append(array if array.ndim == 3 else array[:, None, :])
             given = split.get(f"{key}_lengths")
             lengths[key].append(

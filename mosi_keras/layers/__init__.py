@@ -1,4 +1,4 @@
-"""Reusable layers: positional encoding, self-attention, per-modality encoder, DEC clustering, per-utterance wrapper, word dropout."""
+"""Reusable layers: positional encoding, self-attention, per-modality encoder, DEC clustering, per-utterance wrapper, word dropout, word-piece pooling."""
 
 from mosi_keras.layers.clustering import ClusteringLayer
 from mosi_keras.layers.modality_transformer_encoder import ModalityTransformerEncoder
@@ -6,5 +6,6 @@ from mosi_keras.layers.multi_head_self_attention import MultiHeadSelfAttention
 from mosi_keras.layers.positional_encoding import PositionalEncoding
 from mosi_keras.layers.utterance_distributed import UtteranceDistributed
 from mosi_keras.layers.word_dropout import WordDropout
+from mosi_keras.layers.word_piece_pooling import WordPiecePooling
 
-__all__ = ["ClusteringLayer", "ModalityTransformerEncoder", "MultiHeadSelfAttention", "PositionalEncoding", "UtteranceDistributed", "WordDropout"]
+__all__ = ["ClusteringLayer", "ModalityTransformerEncoder", "MultiHeadSelfAttention", "PositionalEncoding", "UtteranceDistributed", "WordDropout", "WordPiecePooling"]

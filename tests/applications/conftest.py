@@ -13,7 +13,7 @@ from mosi_keras.data import Preprocessor, binary_labels, make_synthetic_mosi, wr
 
 DIMS = {"text": 12, "audio": 6, "visual": 5}
 MAX_LEN = 8
-SMALL = dict(hidden_dim=8, num_heads=2, intermediate_dim=16, dropout=0.0)
+SMALL = dict(hidden_dim=8, num_blocks=1, num_heads=2, intermediate_dim=16, dropout=0.0)
 
 
 def make_tiny(n_videos=6):
@@ -51,7 +51,7 @@ def make_backbone_decoder():
 # A schedule small enough for command-line smoke tests; eager, since tracing
 # graphs would cost more than these few steps.
 TINY = dict(
-    hidden_dim=8, num_heads=2, intermediate_dim=16, head_units=[8, 4], decoder_hidden_dim=8,
+    hidden_dim=8, num_blocks=1, num_heads=2, intermediate_dim=16, head_units=[8, 4], decoder_hidden_dim=8,
     ae_epochs=1, dec_epochs=1, epochs=2, patience=1, kmeans_n_init=1, batch_size=64, run_eagerly=True,
 )
 

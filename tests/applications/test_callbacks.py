@@ -13,7 +13,7 @@ def test_target_refresh_freezes_each_rows_p_until_the_next_refresh(tiny):
     dec(x)
     q_start = ops.convert_to_numpy(dec(x)["q"])
     refresh = TargetRefresh(x, update_interval=1000)  # once, before the first step
-    history = dec.fit(with_index(x), semi, epochs=3, batch_size=16, verbose=0, callbacks=[refresh])
+    history = dec.fit(with_index(x), semi, epochs=2, batch_size=16, verbose=0, callbacks=[refresh])
     expected = q_start**2 / q_start.sum(0)
     expected /= expected.sum(1, keepdims=True)
     np.testing.assert_allclose(ops.convert_to_numpy(dec.frozen_target), expected, rtol=1e-4, atol=1e-6)
@@ -30,9 +30,9 @@ def test_target_refresh_stores_dataset_frequencies_every_interval(tiny):
     x, _, semi = tiny
     dec = make_dec()
     refresh = TargetRefresh(x, update_interval=2)
-    dec.fit(x, semi, epochs=5, batch_size=16, verbose=0, callbacks=[refresh])  # 3 steps an epoch
-    assert refresh.step == 15
-    assert len(refresh.history) == 7  # refreshes at steps 0, 2, ..., 14
+    dec.fit(x, semi, epochs=3, batch_size=16, verbose=0, callbacks=[refresh])  # 3 steps an epoch
+    assert refresh.step == 9
+    assert len(refresh.history) == 4  # refreshes at steps 0, 2, ..., 8: changes from the first on
     frequency = ops.convert_to_numpy(dec.cluster_frequency)
     assert frequency.sum() == pytest.approx(len(semi), rel=1e-4)
     assert all(0.0 <= f <= 1.0 for f in refresh.history)
@@ -47,6 +47,6 @@ def test_assignment_change_stopping_stops_when_assignments_settle(tiny):
     assert stopper.stopped_at_step == 3
     assert len(history.history["loss"]) == 1
     patient = AssignmentChangeStopping(TargetRefresh(x, update_interval=2), tol=0.0)
-    history = make_dec().fit(x, semi, epochs=3, batch_size=16, verbose=0,
+    history = make_dec().fit(x, semi, epochs=2, batch_size=16, verbose=0,
                              callbacks=[patient.refresh, patient])
-    assert patient.stopped_at_step is None and len(history.history["loss"]) == 3
+    assert patient.stopped_at_step is None and len(history.history["loss"]) == 2

@@ -29,6 +29,7 @@ def test_classifier_trains_under_mixed_precision_with_float32_logits(tiny, mixed
     assert history.history["loss"][-1] < history.history["loss"][0]
 
 
+@pytest.mark.slow  # run with -m slow; in the default suite: the classifier under mixed precision
 def test_dec_trains_under_mixed_precision_with_float32_clustering(tiny, mixed_policy):
     x, _, semi = tiny
     backbone, decoder = make_backbone_decoder()

@@ -7,6 +7,7 @@ from keras import ops
 
 from applications import MultimodalBackbone, MultimodalDecoder, SemiSupervisedDEC, SentimentClassifier
 from mosi_keras.data import Preprocessor, make_synthetic_mosi
+from tests.applications.conftest import SMALL
 
 pytestmark = pytest.mark.backend_agnostic
 
@@ -35,7 +36,7 @@ def one_step(model, x, y):
 
 def build(kind):
     keras.utils.set_random_seed(1)
-    backbone = MultimodalBackbone(DIMS, MAX_LEN, hidden_dim=8, num_heads=2, intermediate_dim=16, dropout=0.0)
+    backbone = MultimodalBackbone(DIMS, MAX_LEN, **SMALL)
     if kind == "classifier":
         model = SentimentClassifier(backbone, head_units=(8,), head_dropout=0.0)
         model.compile(optimizer=keras.optimizers.SGD(0.1))

@@ -24,6 +24,7 @@ def test_dec_fit_reports_every_term_and_lowers_the_total_loss(tiny):
     assert losses[-1] < losses[0]
 
 
+@pytest.mark.slow  # run with -m slow; in the default suite: the reconstruction-weight and unlabelled-rows tests
 def test_dec_supervised_weight_zero_makes_labels_irrelevant(tiny):
     x, labels, _ = tiny
     dec = make_dec(supervised_weight=0.0)

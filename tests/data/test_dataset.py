@@ -41,5 +41,5 @@ def test_requested_absent_modality_is_named(tmp_path, small):
 
 
 def test_non_numeric_modality_is_refused():
-    with pytest.raises(DataError, match="not numeric"):
+    with pytest.raises(DataError, match="not real-valued numbers"):
         from_arrays({"text": np.array([["a"]])}, [0.0])

@@ -1,9 +1,11 @@
 import os
 
+import h5py
 import numpy as np
 import pytest
 
 from mosi_keras.data import DataError, load_dataset, write_dataset
+from tests.fuzzing import HUGE, huge_npz, small_dataset
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED_MOSI = os.path.join(ROOT, "..", "shared", "data", "cmu_mosi", "cmu_mosi_utterances.npz")
@@ -60,4 +62,49 @@ def test_truncated_npz_is_called_damaged(tmp_path, small):
     write_dataset(small, path)
     path.write_bytes(path.read_bytes()[:300])
     with pytest.raises(DataError, match="cut.npz: a damaged or truncated .npz archive"):
+        load_dataset(path)
+
+
+def test_a_npz_header_claiming_a_trillion_rows_is_refused_before_allocating(tmp_path):
+    path = tmp_path / "huge.npz"
+    write_dataset(small_dataset(), tmp_path / "seed.npz")
+    with np.load(tmp_path / "seed.npz") as archive:
+        huge_npz({key: archive[key] for key in archive.files}, "audio", path)
+    with pytest.raises(DataError, match=rf"'audio' declares shape \({HUGE}, 6, 3\) of float32 .* but holds 576 bytes"):
+        load_dataset(path)
+
+
+def test_a_flipped_byte_in_a_kit_written_hdf5_file_fails_its_checksum(tmp_path):
+    path = tmp_path / "data.h5"
+    write_dataset(small_dataset(), path)
+    with h5py.File(path, "r") as file:
+        assert all(file[key].fletcher32 for key in file)
+        offset = file["audio"].id.get_chunk_info(0).byte_offset
+    raw = bytearray(path.read_bytes())
+    raw[offset + 5] ^= 0x01
+    path.write_bytes(raw)
+    with pytest.raises(DataError, match=r"'audio' cannot be read .*checksum"):
+        load_dataset(path)
+
+
+def rename_an_array(file):
+    file.move("video_id", "video_ie")  # what a flipped byte in a link name does
+
+
+def rewrite_an_array(file):
+    values = file["audio"][()]
+    del file["audio"]
+    file.create_dataset("audio", data=values + 1.0)  # new data with a checksum of its own
+
+
+@pytest.mark.parametrize("spoil, message", [
+    (rename_an_array, r"written with the arrays .*'video_id'.* but holds .*'video_ie'"),
+    (rewrite_an_array, r"\['audio'\] hold other values than were written \(CRC-32\)"),
+])
+def test_a_kit_written_hdf5_file_changed_after_writing_is_named(tmp_path, spoil, message):
+    path = tmp_path / "data.h5"
+    write_dataset(small_dataset(), path)
+    with h5py.File(path, "a") as file:
+        spoil(file)
+    with pytest.raises(DataError, match=message):
         load_dataset(path)

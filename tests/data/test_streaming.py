@@ -52,7 +52,7 @@ def test_hdf5_sequence_serves_the_same_inputs_as_the_in_memory_path(h5):
 def test_hdf5_sequence_feeds_fit_every_batch_and_the_model_learns(h5):
     path, data = h5
     prep = Preprocessor(20).fit_batches(iter_hdf5_chunks(path, chunk_rows=16))
-    model = SentimentClassifier(MultimodalBackbone({"text": 5, "audio": 3}, 20, hidden_dim=8, num_heads=2,
+    model = SentimentClassifier(MultimodalBackbone({"text": 5, "audio": 3}, 20, hidden_dim=8, num_blocks=1, num_heads=2,
                                                    intermediate_dim=8))
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     sequence = HDF5Sequence(path, prep, batch_size=16, shuffle=True)

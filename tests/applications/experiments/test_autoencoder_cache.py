@@ -1,9 +1,11 @@
 import numpy as np
+import pytest
 
 from applications.experiments.config import TrainingConfig
 from tests.applications.conftest import DIMS, MAX_LEN, SMALL
 
 
+@pytest.mark.slow  # run with -m slow; in the default suite: the shared reproduce's autoencoder_reused
 def test_stage_one_is_read_back_by_a_run_that_shares_it_with_the_same_result(tmp_path, tiny):
     import keras
 

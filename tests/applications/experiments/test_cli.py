@@ -3,6 +3,7 @@ on a copy, the session's one small reproduce (`reproduced`)."""
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import os
@@ -90,16 +91,43 @@ def test_reproduce_prints_its_plan_stage_progress_and_time_left_unless_quiet(rep
 @pytest.fixture(scope="module")
 def two_seeds(reproduced, tmp_path_factory):
     """The shared reproduce continued, on a copy, with a second seed of the
-    baseline at 100 % labels: `(folder, what it printed)`."""
+    baseline at 100 % labels: `(folder, what it printed, what the first
+    try, on a disk that filled up, printed to standard error)`."""
     out = reproduced.copy(tmp_path_factory.mktemp("two_seeds") / "out")
-    code, printed = quietly(reproduce_argv(reproduced.files, out, "--seeds", "2", "--label-fraction", "1.0",
-                                           "--experiments", "baseline", "--quiet"))
+    argv = reproduce_argv(reproduced.files, out, "--seeds", "2", "--label-fraction", "1.0", "--experiments",
+                          "baseline", "--quiet")
+    errors = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stderr(errors):
+        patch.setattr(os, "replace", disk_full_for(out / "baseline_labels100_seed1.keras", os.replace))
+        assert quietly(argv)[0] == 2
+    code, printed = quietly(argv)
     assert code == 0
-    return out, printed
+    return out, printed, errors.getvalue()
+
+
+def disk_full_for(path, replace):
+    """`os.replace` that fails with ENOSPC, as on a full disk, when it would put `path` in place."""
+    def failing(source, destination):
+        if os.fspath(destination) == os.fspath(path):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(source))
+        return replace(source, destination)
+
+    return failing
+
+
+def test_a_reproduce_on_a_full_disk_names_it_keeps_every_finished_run_and_resumes(reproduced, two_seeds):
+    out, printed, error = two_seeds
+    assert "No space left on device" in error and "baseline_labels100_seed1.partial.keras" in error
+    assert "rerun the same command to resume" in error and "Traceback" not in error
+    assert "already done, skipped" not in printed  # --quiet; the four earlier runs were not trained again:
+    for run in reproduced.runs:
+        name = f"{run['experiment']}_labels{int(run['label_fraction'] * 100):03d}_seed0.keras"
+        assert os.path.getmtime(out / name) == os.path.getmtime(reproduced.out / name)
+    assert not list(out.glob("*.partial*"))
 
 
 def test_a_reproduce_with_other_experiments_or_seeds_adds_to_the_index_and_prints_what_it_ran(reproduced, two_seeds):
-    out, printed = two_seeds
+    out, printed, _ = two_seeds
     runs = read_runs(out)
     assert [(r["experiment"], r["label_fraction"], r["seed"]) for r in runs] == [
         ("baseline", 1.0, 0), ("baseline", 1.0, 1), ("baseline", 0.4, 0), ("dec", 0.4, 0), ("dec", 1.0, 0)]
@@ -109,9 +137,10 @@ def test_a_reproduce_with_other_experiments_or_seeds_adds_to_the_index_and_print
     assert re.search(r"\nbaseline\s+100%\s+2\s", table) and "\ndec " not in table and " 40%" not in table
 
 
+@pytest.mark.slow  # run with -m slow; in the default suite: test_inference's ensemble test
 def test_reproduce_with_held_out_data_prints_the_seed_ensemble_and_evaluate_averages_files(reproduced, two_seeds,
                                                                                           tmp_path, capsys):
-    files, (out, printed) = reproduced.files, two_seeds
+    files, (out, printed, _) = reproduced.files, two_seeds
     ensemble = json.loads((out / "ensembles.json").read_text())["ensembles"]
     assert [(row["experiment"], row["seeds"]) for row in ensemble] == [("baseline", 2)]
     assert (f"seed ensemble of baseline (2 seeds, 100% labels), test: acc2 {100 * ensemble[0]['test']['acc2']:.2f}"
@@ -158,6 +187,7 @@ def test_predict_writes_one_row_per_segment_of_a_file_without_labels(reproduced,
     assert not (tmp_path / "q.csv").exists()
 
 
+@pytest.mark.slow  # run with -m slow; in the default suite: the contextual and regressor task tests
 def test_reproduce_runs_the_contextual_and_regression_experiments_beside_the_papers(reproduced, tmp_path, capsys):
     files, out = reproduced.files, reproduced.copy(tmp_path / "more")
     code, printed = quietly(reproduce_argv(files, out, "--label-fraction", "1.0", "--quiet", "--experiments",
@@ -185,6 +215,7 @@ def test_reproduce_runs_the_contextual_and_regression_experiments_beside_the_pap
     assert json.loads(capsys.readouterr().out)["mae"] == pytest.approx(runs["dec_regression"]["test"]["mae"])
 
 
+@pytest.mark.slow  # run with -m slow; in the default suite: one process
 def test_reproduce_in_parallel_processes_gives_the_records_of_one_process(reproduced, tmp_path):
     out = tmp_path / "parallel"
     code, printed = quietly(reproduce_argv(reproduced.files, out, "--label-fraction", "1.0", "--jobs", "2"))
@@ -228,6 +259,7 @@ def test_help_of_every_command_loads_no_backend():
     assert "LOADED []" in done.stdout
 
 
+@pytest.mark.slow  # run with -m slow; in the default suite: the shared reproduce runs the same grid
 def test_demo_runs_the_whole_pipeline_and_prints_its_table(files, tmp_path, capsys):
     """The main job's command path, on fewer generated videos with the tiny
     schedule; its figures are checked by the slow test below."""
@@ -263,3 +295,17 @@ def test_preset_sets_the_recipe_and_the_file_goes_over_it(files, capsys):
     with pytest.raises(SystemExit):
         main(["train", "--data", str(files / "train.npz"), "--preset", "tiny"])
     assert "invalid choice: 'tiny'" in capsys.readouterr().err
+
+
+def test_a_read_only_output_is_a_named_error_and_leaves_no_partial_file(reproduced, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "predictions.csv"
+
+    def refused(source, destination):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(destination))
+
+    monkeypatch.setattr(os, "replace", refused)
+    model = reproduced.out / "baseline_labels040_seed0.keras"
+    assert main(["predict", str(model), "--data", str(reproduced.files / "test.h5"), "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert f"{out}: Permission denied" in error and "Traceback" not in error
+    assert list(tmp_path.iterdir()) == []

@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from applications.experiments.console import is_backend_noise
 
 
@@ -13,6 +15,7 @@ def test_backend_log_lines_are_noise_and_other_lines_are_not():
     assert not is_backend_noise(b"mosi-keras reproduce: error: x.npz: not a .npz (zip) archive\n")
 
 
+@pytest.mark.slow  # run with -m slow; in the default suite: the line classifier test
 def test_the_filter_keeps_tensorflows_start_up_lines_off_stderr_and_lets_warnings_through():
     script = (
         "from applications.experiments.console import filter_backend_noise\n"

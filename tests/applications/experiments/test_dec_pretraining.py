@@ -57,6 +57,7 @@ def test_both_stages_run_their_epochs_and_are_never_rewound_by_default(monkeypat
         assert sum(result.diagnostics[moment]["train_cluster_shares"]) == pytest.approx(1.0, abs=1e-3)
 
 
+@pytest.mark.slow  # run with -m slow; in the default suite: the stages' default run
 def test_early_stopping_options_put_each_stages_rewind_back(monkeypatch, tiny):
     result, callbacks = stage_callbacks(monkeypatch, tiny, dec_early_stopping=True, ae_early_stopping=True)
     assert "EarlyStopping" in callbacks["dec_stage_2"]
@@ -71,6 +72,7 @@ def test_dec_cluster_weight_sets_the_kl_weight_of_stage_two_only():
     assert make_dec_stage(*make_backbone_decoder(), config, stage=1).cluster_weight == 0.0
 
 
+@pytest.mark.slow  # run with -m slow; in the default suite: the TargetRefresh callback tests
 def test_freeze_target_trains_stage_two_on_refreshed_per_row_targets(monkeypatch, tiny):
     result, callbacks = stage_callbacks(monkeypatch, tiny, update_interval=2, freeze_target=True, tol=0.0)
     dec = result.dec

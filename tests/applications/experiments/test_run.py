@@ -15,6 +15,7 @@ def test_run_record_round_trips_through_its_json_form():
     assert baseline.to_dict()["test"] is None
 
 
+@pytest.mark.slow  # run with -m slow; in the default suite: the split tests
 def test_labels_of_unlabelled_rows_change_neither_training_nor_val(tmp_path):
     from applications.experiments.config import TrainingConfig
     from tests.applications.conftest import TINY

@@ -25,7 +25,7 @@ def test_monitor_keeps_the_epoch_best_by_what_it_names(tiny):
     train, validation = ({k: v[:half] for k, v in x.items()}, labels[:half]), (
         {k: v[half:] for k, v in x.items()}, labels[half:])
     for monitor, best in (("val_accuracy", max), ("val_loss", min)):
-        config = TrainingConfig(**SMALL, head_units=(4,), epochs=5, patience=5, batch_size=8, learning_rate=3e-3,
+        config = TrainingConfig(**SMALL, head_units=(4,), epochs=4, patience=4, batch_size=12, learning_rate=3e-3,
                                 monitor=monitor, run_eagerly=True)
         model, history = train_task("classifier", train, validation, config, DIMS, MAX_LEN)
         kept = model.evaluate(*validation, verbose=0, return_dict=True)[monitor[4:]]
@@ -78,6 +78,7 @@ def test_ema_keeps_the_averaged_weights_not_the_raw_ones_and_saves_them(tiny, tm
         np.testing.assert_allclose(ops.convert_to_numpy(saved), weight)
 
 
+@pytest.mark.slow  # run with -m slow; in the default suite: the EMA test
 def test_ema_with_early_stopping_validates_and_keeps_the_averaged_weights(tiny):
     from applications.experiments.training import train_task
 

@@ -12,7 +12,7 @@ def trial_dirs(folder):
     return sorted(d for d in os.listdir(folder) if d.startswith("trial_"))
 
 
-@pytest.mark.parametrize("model", ["classifier", "dec"])
+@pytest.mark.parametrize("model", ["classifier", pytest.param("dec", marks=pytest.mark.slow)])  # dec: -m slow
 def test_tune_finishes_two_trials_resumes_and_round_trips_best_values(files, capsys, model):
     out = files / "tune"
     argv = ["tune", "--data", str(files / "train.npz"), "--model", model, "--tuner", "random",
@@ -34,6 +34,7 @@ def test_tune_finishes_two_trials_resumes_and_round_trips_best_values(files, cap
     assert len(trial_dirs(project)) == 2
 
 
+@pytest.mark.slow  # run with -m slow; in the default suite: the classifier search
 def test_a_trial_is_scored_on_the_epoch_early_stopping_kept(tiny):
     import keras
     import keras_tuner
@@ -61,6 +62,7 @@ def test_a_trial_is_scored_on_the_epoch_early_stopping_kept(tiny):
     assert score["val_accuracy"] == pytest.approx(kept["val_accuracy"], abs=1e-5)
 
 
+@pytest.mark.slow  # run with -m slow; in the default suite: the classifier search
 def test_a_search_on_folds_reads_no_validation_video_and_scores_the_fold_mean(tiny):
     import keras
     import keras_tuner
