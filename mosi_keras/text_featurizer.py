@@ -10,6 +10,7 @@ import re
 import keras
 import numpy as np
 
+from mosi_keras.data.atomic import write_atomically
 from mosi_keras.data.dataset import DataError
 from mosi_keras.data.kit_format import arrays_to_dataset, decode_strings, read_arrays, write_arrays
 from mosi_keras.layers.word_piece_pooling import WordPiecePooling
@@ -198,9 +199,5 @@ def featurize_file(path, featurizer, out, batch_size=32, verbose=1):
         progress.update(stop)
     arrays["text"], arrays["text_lengths"] = vectors, lengths
     arrays_to_dataset(arrays, str(path), require_sentiment=False)  # the rows agree before anything is written
-    out = os.fspath(out)
-    stem, suffix = os.path.splitext(out)
-    partial = f"{stem}.partial{suffix}"  # renamed into place: an interrupted run leaves no half-written file
-    write_arrays(arrays, partial)
-    os.replace(partial, out)
+    write_atomically(out, lambda partial: write_arrays(arrays, partial))  # never a half-written file
     return arrays

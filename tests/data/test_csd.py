@@ -1,19 +1,7 @@
-import h5py
 import numpy as np
 
 from mosi_keras.data import load_dataset
-
-
-def write_csd(path, root, videos):
-    with h5py.File(path, "w") as file:
-        group = file.create_group(root)
-        data = group.create_group("data")
-        for video, (features, intervals) in videos.items():
-            data.create_group(video)
-            data[video].create_dataset("features", data=features)
-            data[video].create_dataset("intervals", data=intervals)
-        meta = group.create_group("metadata")
-        meta.create_dataset("root name", data=root)
+from tests.fuzzing import write_csd
 
 
 def test_csd_folder_aligns_feature_rows_inside_each_segment(tmp_path):
