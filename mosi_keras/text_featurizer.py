@@ -177,7 +177,8 @@ def featurize_file(path, featurizer, out, batch_size=32, verbose=1):
     Every other array (audio, visual, ids, sentiment, transcript) is copied
     unchanged; `text` becomes float32 `(N, max_words, hidden)` with
     `text_lengths`. Transcripts go through the encoder `batch_size` at a
-    time, so memory holds the output and one batch.
+    time: memory holds the file's arrays, the new `text` array and one
+    batch's encoder states, which do not grow with the file.
 
     Raises:
         DataError: the file has no `transcript` array, or its rows do not
