@@ -166,8 +166,7 @@ class TextFeaturizer:
     def __call__(self, transcripts):
         inputs, lengths = self.tokenize(list(transcripts))
         vectors = keras.ops.convert_to_numpy(self.model(inputs, training=False)).astype("float32")
-        vectors[np.arange(self.max_words)[None, :] >= lengths[:, None]] = 0.0
-        return vectors, lengths
+        return vectors, lengths  # zero past each row's words: they have no pieces to average
 
 
 def featurize_file(path, featurizer, out, batch_size=32, verbose=1):
