@@ -130,9 +130,8 @@ class SentimentTask(keras.Model):
     def fit(self, x=None, y=None, validation_data=None, **kwargs):
         """`keras.Model.fit`; `x` and `validation_data` may be raw data (see the class)."""
         x, y = self.prepare(x, y, training=True)
-        if raw_dataset(validation_data) is not None:
-            inputs, targets = self.prepare(validation_data)
-            validation_data = inputs if targets is None else (inputs, targets)
+        inputs, targets = self.prepare(validation_data)  # anything but raw data comes back as it was
+        validation_data = inputs if targets is None else (inputs, targets)
         return super().fit(x, y, validation_data=validation_data, **kwargs)
 
     def evaluate(self, x=None, y=None, **kwargs):

@@ -25,21 +25,17 @@ RUNS = {}
 """(backend, scope) → its pytest process, once started."""
 
 
-def start_backend_runs(wanted=None):
-    """Starts one pytest process per installed backend and scope in `wanted`
-    (every pair when `None`), all at once; called when the session's tests
-    start (`tests/conftest.py`) with the pairs selected, so they run beside
-    the TensorFlow suite, and again, harmlessly, by the tests below."""
-    for backend, module in BACKEND_MODULES.items():
-        for scope, paths in SCOPES.items():
-            if (backend, scope) in RUNS or importlib.util.find_spec(module) is None:
-                continue
-            if wanted is not None and (backend, scope) not in wanted:
-                continue
+def start_backend_runs(wanted):
+    """Starts one pytest process per (backend, scope) pair in `wanted` whose
+    backend is installed, all at once; called when the session's tests start
+    (`tests/conftest.py`) with the pairs selected, so they run beside the
+    TensorFlow suite, and again, harmlessly, by the tests below."""
+    for backend, scope in sorted(wanted):
+        if (backend, scope) not in RUNS and importlib.util.find_spec(BACKEND_MODULES[backend]) is not None:
             output = tempfile.TemporaryFile("w+")  # a file, not a pipe: a full pipe would stall the run
             RUNS[backend, scope] = subprocess.Popen(
                 [sys.executable, "-m", "pytest", "-q", "-m", "backend_agnostic and not slow",
-                 "-p", "no:cacheprovider", *paths],
+                 "-p", "no:cacheprovider", *SCOPES[scope]],
                 cwd=ROOT, env=dict(os.environ, KERAS_BACKEND=backend), stdout=output, stderr=subprocess.STDOUT,
             )
             RUNS[backend, scope].output = output
