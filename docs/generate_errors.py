@@ -236,7 +236,13 @@ def render():
               "A `reproduce`, `demo` or `tune` on an `--out` that a live process is writing is",
               "refused (`FolderInUse`, exit status 2): `<folder> is being written by process <pid>",
               "on <host> (<command>, since <time>); wait for it to end or choose another --out.`",
-              "A folder left by a killed run is not held: the next run takes it and resumes.", ""]
+              "A folder left by a killed run is not held: the next run takes it and resumes.", "",
+              "A distributed `tune` (exit status 2) is refused with `--oracle must be HOST:PORT",
+              "(e.g. 10.0.0.1:8000), got '<value>'.`, `a distributed search needs",
+              "KERASTUNER_TUNER_ID beside KERASTUNER_ORACLE_IP (or the flags --oracle HOST:PORT and",
+              "--tuner-id ID).` (or `KERASTUNER_ORACLE_PORT`), `KERASTUNER_ORACLE_PORT must be a port",
+              "number, got '<value>'.`, and, on the chief, `the chief cannot listen on <host>:<port>:",
+              "<reason>; choose another port with --oracle HOST:PORT.` before anything is written.", ""]
     return "\n".join(lines)
 
 

@@ -96,15 +96,33 @@ def cmd_tune(args):
     from applications.experiments.tuning import search
     from mosi_keras.data import load_dataset
 
+    set_distribution(args)
     path, summary = search(
         load_dataset(args.data), args.model, args.tuner, args.out, args.max_trials, args.epochs,
         args.label_fraction, args.seed, load_config(args.hyperparameters, preset=args.preset), 0 if args.quiet else 1,
     )
+    if path is None:
+        print(f"worker {summary['tuner_id']}: no trial left after {summary['trials']} of its own; "
+              "the chief writes the best hyper-parameters")
+        return
     print(f"best val_accuracy {summary['val_accuracy']:.4f} (on {summary['scored_on']}) after "
           f"{summary['trials']} trial(s):")
     for name, value in sorted(summary["searched"].items()):
         print(f"  {name} = {value}")
     print(f"written to {path}; use it with --hyperparameters {path}")
+
+
+def set_distribution(args):
+    """`--oracle HOST:PORT` and `--tuner-id ID` as keras-tuner's variables
+    (`KERASTUNER_ORACLE_IP`, `KERASTUNER_ORACLE_PORT`, `KERASTUNER_TUNER_ID`),
+    which keras-tuner reads itself; a flag wins over a variable already set."""
+    if args.oracle:
+        host, _, port = args.oracle.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"--oracle must be HOST:PORT (e.g. 10.0.0.1:8000), got {args.oracle!r}.")
+        os.environ.update(KERASTUNER_ORACLE_IP=host, KERASTUNER_ORACLE_PORT=port)
+    if args.tuner_id:
+        os.environ["KERASTUNER_TUNER_ID"] = args.tuner_id
 
 
 def cmd_featurize(args):
@@ -212,6 +230,11 @@ def build_parser():
     tune.add_argument("--tuner", choices=["random", "bayesian", "hyperband"], default="random")
     tune.add_argument("--max-trials", type=int, default=10)
     tune.add_argument("--epochs", type=int, default=100, help="epochs per trial (hyperband: max epochs)")
+    tune.add_argument("--oracle", metavar="HOST:PORT",
+                      help="a search spread over processes or machines on keras-tuner's engine: the chief's address "
+                           "(the chief listens there; workers connect to it); or set KERASTUNER_ORACLE_IP/_PORT")
+    tune.add_argument("--tuner-id", help="this process's id in a distributed search: 'chief' for the chief, any "
+                                         "other unique name for a worker; or set KERASTUNER_TUNER_ID")
 
     command("evaluate", cmd_evaluate, [models, data],
             help="metrics of a saved model (or the ensemble of several) on a dataset, as JSON")

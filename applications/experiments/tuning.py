@@ -1,6 +1,8 @@
-"""keras-tuner hyper-models for the classifier and for DEC pre-training + fine-tuning."""
+"""keras-tuner hyper-models for the classifier and for DEC pre-training + fine-tuning, and the search."""
 
 import dataclasses
+import os
+import socket
 
 import keras_tuner
 import numpy as np
@@ -70,6 +72,7 @@ class SentimentClassifierHyperModel(keras_tuner.HyperModel):
         self.base_config = base_config or TrainingConfig()
         self.video_ids = None if video_ids is None else np.asarray(video_ids)
         self.seed = seed
+        self.trials_run = 0  # trials this process trained (a distributed worker reports it)
 
     def config(self, hp):
         return sample_config(hp, self.base_config)
@@ -92,6 +95,7 @@ class SentimentClassifierHyperModel(keras_tuner.HyperModel):
         budget, read from the history), so a trial is scored on the model
         a run would keep, not on its luckiest epoch (what keras-tuner takes
         from a `History`). With `folds`, the mean of the fold models'."""
+        self.trials_run += 1
         config = dataclasses.replace(self.config(hp), batch_size=batch_size or self.base_config.batch_size,
                                      epochs=epochs or self.base_config.epochs)
         common = dict(callbacks=list(callbacks or []), verbose=verbose)
@@ -172,6 +176,44 @@ def make_tuner(kind, hypermodel, directory, project_name, max_trials=10, max_epo
     return TUNERS[kind](hypermodel, max_trials=max_trials, **common)
 
 
+def distributed_role(environ=os.environ):
+    """`"chief"`, `"worker"` or `None`, read from keras-tuner's own variables.
+
+    keras-tuner spreads a search over processes with a chief oracle (a gRPC
+    server) and workers that ask it for trials: every process runs the same
+    search with `KERASTUNER_ORACLE_IP` / `KERASTUNER_ORACLE_PORT` (the
+    chief's address) and its own `KERASTUNER_TUNER_ID`; the one whose id
+    contains `"chief"` is the chief. Without `KERASTUNER_ORACLE_IP` the
+    search runs in one process (`None`).
+
+    Raises:
+        ValueError: the address is set without the other variables, or the
+            port is not a number (keras-tuner would raise a bare
+            `RuntimeError` deep in the tuner).
+    """
+    if "KERASTUNER_ORACLE_IP" not in environ:
+        return None
+    missing = [name for name in ("KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID") if not environ.get(name)]
+    if missing:
+        raise ValueError(f"a distributed search needs {' and '.join(missing)} beside KERASTUNER_ORACLE_IP "
+                         "(or the flags --oracle HOST:PORT and --tuner-id ID).")
+    if not environ["KERASTUNER_ORACLE_PORT"].isdigit():
+        raise ValueError(f"KERASTUNER_ORACLE_PORT must be a port number, got {environ['KERASTUNER_ORACLE_PORT']!r}.")
+    return "chief" if "chief" in environ["KERASTUNER_TUNER_ID"] else "worker"
+
+
+def check_port_free(environ=os.environ):
+    """Raises a `ValueError` naming the address when the chief could not
+    listen on it (gRPC would fail later with a bare `RuntimeError`)."""
+    address = (environ["KERASTUNER_ORACLE_IP"], int(environ["KERASTUNER_ORACLE_PORT"]))
+    try:
+        with socket.create_server(address):
+            pass
+    except OSError as error:
+        raise ValueError(f"the chief cannot listen on {address[0]}:{address[1]}: {error.strerror or error}; "
+                         "choose another port with --oracle HOST:PORT.") from None
+
+
 def search(dataset, model="classifier", tuner="random", out_dir="runs/tune", max_trials=10, epochs=100,
            label_fraction=LABEL_FRACTION, seed=0, base_config=None, verbose=0):
     """A resumable search on one seed's split; writes and returns the best.
@@ -182,23 +224,39 @@ def search(dataset, model="classifier", tuner="random", out_dir="runs/tune", max
     (the validation videos are then not passed to the tuner at all).
     `model="dec"` also pre-trains on every training row first.
 
+    On several processes or machines (`distributed_role`), each runs this
+    same call: the chief serves the oracle until every trial has ended
+    (it trains nothing), then writes the best; each worker runs the trials
+    the chief hands it, writing their folders under `out_dir`, and returns
+    when none is left. A worker killed mid-trial and started again with
+    the same `KERASTUNER_TUNER_ID` is handed the same trial again; the
+    trials that had ended are kept by the chief.
+
     Returns:
         `(path, summary)`: the JSON file written in `out_dir` and its
         content (`hyperparameters` as a whole `TrainingConfig`, the
-        `searched` values, the best `val_accuracy`, `trials`).
+        `searched` values, the best `val_accuracy`, `trials`). On a worker:
+        `(None, {"role": "worker", "tuner_id", "trials"})`, `trials` being
+        those this worker ran.
 
     One search at a time writes to `out_dir` (`FolderLock`): a second is
-    refused with a message naming the first's process.
+    refused with a message naming the first's process. In a distributed
+    search the chief holds it; workers, which write only their own trials'
+    folders, take no lock.
     """
-    with FolderLock(out_dir, "mosi-keras tune"):
-        return search_in(dataset, model, tuner, out_dir, max_trials, epochs, label_fraction, seed, base_config,
-                         verbose)
+    args = (dataset, model, tuner, out_dir, max_trials, epochs, label_fraction, seed, base_config, verbose)
+    role = distributed_role()
+    if role == "worker":
+        return search_in(*args, role=role)
+    if role == "chief":
+        check_port_free()
+    with FolderLock(out_dir, "mosi-keras tune" + (" (chief)" if role else "")):
+        return search_in(*args, role=role)
 
 
-def search_in(dataset, model, tuner, out_dir, max_trials, epochs, label_fraction, seed, base_config, verbose):
-    """`search`, once `out_dir` is held."""
-    import os
-
+def search_in(dataset, model, tuner, out_dir, max_trials, epochs, label_fraction, seed, base_config, verbose,
+              role=None):
+    """`search`, once `out_dir` is held (or, on a worker, not needed)."""
     from applications.experiments.preparation import prepare_experiment
 
     base = base_config or TrainingConfig()
@@ -215,6 +273,8 @@ def search_in(dataset, model, tuner, out_dir, max_trials, epochs, label_fraction
     validation = None if base.folds else (x_val, y_val.astype("float32"))  # folds: no validation video is read
     searcher.search(x, y.astype("float32"), validation_data=validation,
                     epochs=epochs, batch_size=base.batch_size, verbose=verbose)
+    if role == "worker":  # the chief may already be gone: ask it nothing more
+        return None, {"role": "worker", "tuner_id": searcher.tuner_id, "trials": hypermodel.trials_run}
     best = searcher.get_best_hyperparameters(1)[0]
     summary = {"hyperparameters": hypermodel.config(best).to_dict(), "searched": best.values,
                "val_accuracy": searcher.oracle.get_best_trials(1)[0].score,
