@@ -3,7 +3,13 @@
 import keras
 
 from mosi_keras.data import mask_name
-from mosi_keras.layers import ModalityTransformerEncoder, WordDropout
+from mosi_keras.layers import ModalityTransformerEncoder, WordDropout, WordPiecePooling
+from mosi_keras.text_encoder import keras_hub_module
+from mosi_keras.text_featurizer import encoder_states
+
+TEXT_OUTPUTS = ("words", "pooled")
+TOKEN_INPUTS = ("text_token_ids", "text_padding_mask", "text_word_index")
+"""The inputs of a backbone's `text_encoder` (what a `Preprocessor` with a `text_tokenizer` writes)."""
 
 
 def model_inputs(feature_dims, max_len=None):
@@ -25,6 +31,19 @@ def model_inputs(feature_dims, max_len=None):
         inputs[modality] = keras.Input((time, dim), name=modality)
         inputs[mask_name(modality)] = keras.Input((time,), dtype="int32", name=mask_name(modality))
     return inputs
+
+
+def freeze_lower_layers(encoder, count):
+    """Freezes a keras-hub encoder's embeddings and its first `count`
+    Transformer layers (`transformer_layer_<i>`); `0` leaves them trainable.
+    Its pooler (`pooled_dense`, which the backbone does not read) is frozen
+    either way, so that no weight is left without a gradient."""
+    if count < 0:
+        raise ValueError(f"text_frozen_layers must be 0 or more, got {count}.")
+    for layer in encoder.layers:
+        index = layer.name.removeprefix("transformer_layer_")
+        if layer.name == "pooled_dense" or (count and not (index.isdigit() and int(index) >= count)):
+            layer.trainable = False
 
 
 @keras.saving.register_keras_serializable(package="mosi_keras")
@@ -57,13 +76,31 @@ class MultimodalBackbone(keras.Model):
             `noise_shape=(None, 1)`, so a whole embedding goes at once and
             the kept ones are scaled by `1 / (1 - rate)`), so that the head
             learns not to lean on one modality. Defaults to `0.0`.
+        text_encoder: optional pre-trained keras-hub text backbone (BERT
+            family, e.g. `keras_hub.models.BertBackbone.from_preset(folder)`)
+            that reads the text from word-piece tokens, in place of a
+            `text` feature array (then not in `feature_dims`): its inputs
+            are `text_token_ids`, `text_padding_mask` and `text_word_index`
+            (`mosi_keras.transcript_tokenizer.TranscriptTokenizer`, applied
+            by a task's `Preprocessor`), and it is trained with the rest
+            (fine-tuned) unless frozen. Its text embedding comes first in `z`.
+        text_output: how the encoder's states become the text embedding:
+            `"words"` (default): averaged per word (`WordPiecePooling`,
+            `max_len` words) and read by a `ModalityTransformerEncoder` like
+            the other modalities; `"pooled"`: their mean over the
+            transcript's tokens, projected to `hidden_dim` by a Dense layer.
+        text_frozen_layers: with a `text_encoder`, `0` (default) trains it
+            all; `k` freezes its embeddings and its first `k` Transformer
+            layers (`k` = its depth freezes it whole).
 
     Call arguments:
         inputs: dict with `<modality>` `(batch, T, d)` and `<modality>_mask`
-            `(batch, T)` for every modality.
+            `(batch, T)` for every modality of `feature_dims`, and the
+            `TOKEN_INPUTS` with a `text_encoder`.
 
     Returns:
-        The joint embedding `z`, `(batch, len(feature_dims) * hidden_dim)`.
+        The joint embedding `z`, `(batch, (len(feature_dims) + 1 if
+        text_encoder else 0) * hidden_dim)`.
 
     Example:
 
@@ -86,13 +123,32 @@ class MultimodalBackbone(keras.Model):
         dropout=0.1,
         word_dropout=0.0,
         modality_dropout=0.0,
+        text_encoder=None,
+        text_output="words",
+        text_frozen_layers=0,
         name="multimodal_encoder",
         **kwargs,
     ):
+        if text_encoder is not None and "text" in feature_dims:
+            raise ValueError("with a text_encoder the text is read from tokens: leave 'text' out of feature_dims "
+                             f"(got {dict(feature_dims)}).")
+        if text_output not in TEXT_OUTPUTS:
+            raise ValueError(f"text_output must be one of {list(TEXT_OUTPUTS)}, got {text_output!r}.")
         inputs = model_inputs(feature_dims, max_len)
+        sequences = {modality: (inputs[modality], inputs[mask_name(modality)]) for modality in feature_dims}
         embeddings = []
-        for modality in feature_dims:
-            mask = inputs[mask_name(modality)]
+        if text_encoder is not None:
+            freeze_lower_layers(text_encoder, text_frozen_layers)
+            inputs.update({name: keras.Input((None,), dtype="int32", name=name) for name in TOKEN_INPUTS})
+            states = encoder_states(text_encoder, inputs["text_token_ids"], inputs["text_padding_mask"])
+            if text_output == "words":
+                sequences = {"text": WordPiecePooling(max_len or 30, return_mask=True, name="text_words")(
+                    states, inputs["text_word_index"]), **sequences}
+            else:
+                pooled = keras.layers.GlobalAveragePooling1D(name="text_pooling")(
+                    states, mask=keras.ops.cast(inputs["text_padding_mask"], "bool"))
+                embeddings.append(keras.layers.Dense(hidden_dim, name="text_projection")(pooled))
+        for modality, (features, mask) in sequences.items():
             if word_dropout:
                 mask = WordDropout(word_dropout, name=f"{modality}_word_dropout")(mask)
             embedding = ModalityTransformerEncoder(
@@ -102,7 +158,7 @@ class MultimodalBackbone(keras.Model):
                 intermediate_dim=intermediate_dim,
                 dropout=dropout,
                 name=f"{modality}_encoder",
-            )(inputs[modality], mask=mask)
+            )(features, mask=mask)
             if modality_dropout:
                 embedding = keras.layers.Dropout(
                     modality_dropout, noise_shape=(None, 1), name=f"{modality}_modality_dropout"
@@ -119,10 +175,14 @@ class MultimodalBackbone(keras.Model):
         self.dropout = dropout
         self.word_dropout = word_dropout
         self.modality_dropout = modality_dropout
+        self.text_encoder = text_encoder
+        self.text_output = text_output
+        self.text_frozen_layers = text_frozen_layers
 
     @property
     def modalities(self):
-        return list(self.feature_dims)
+        """The modalities of `z`, in order (`"text"` first with a `text_encoder`)."""
+        return (["text"] if self.text_encoder is not None else []) + list(self.feature_dims)
 
     def get_config(self):
         return {
@@ -137,10 +197,18 @@ class MultimodalBackbone(keras.Model):
             "dropout": self.dropout,
             "word_dropout": self.word_dropout,
             "modality_dropout": self.modality_dropout,
+            "text_encoder": (None if self.text_encoder is None
+                             else keras.saving.serialize_keras_object(self.text_encoder)),
+            "text_output": self.text_output,
+            "text_frozen_layers": self.text_frozen_layers,
         }
 
     @classmethod
     def from_config(cls, config):
+        config = dict(config)
+        if config.get("text_encoder") is not None:
+            keras_hub_module()  # registers keras-hub's classes
+            config["text_encoder"] = keras.saving.deserialize_keras_object(config["text_encoder"])
         return cls(**config)
 
     def clone(self):

@@ -23,9 +23,11 @@ SECTIONS = {
         "load_dataset", "MultimodalDataset", "from_arrays", "write_dataset", "mask_name", "Preprocessor",
         "binary_labels", "semi_supervised_split", "make_synthetic_mosi", "iter_hdf5_chunks", "HDF5Sequence")] + [
         f"mosi_keras.data.video:{name}" for name in ("video_view", "VideoView", "VideoBatches", "predict_videos")],
-    "Text from transcripts (`mosi_keras.text_featurizer`, the `text` extra)": [
-        f"mosi_keras.text_featurizer:{name}" for name in (
-            "TextFeaturizer", "transcript_words", "load_text_encoder", "featurize_file", "TextEncoderError")],
+    "Text from transcripts (the `text` extra)": [
+        "mosi_keras.text_encoder:load_text_encoder", "mosi_keras.text_encoder:TextEncoderError",
+        "mosi_keras.transcript_tokenizer:TranscriptTokenizer", "mosi_keras.transcript_tokenizer:transcript_words",
+        "mosi_keras.text_featurizer:TextFeaturizer", "mosi_keras.text_featurizer:featurize_file",
+        "mosi_keras.optimizers:MultiRateAdam"],
     "Evaluation (`mosi_keras.evaluation`)": [f"mosi_keras.evaluation:{name}" for name in (
         "sentiment_metrics", "match_clusters_to_classes", "cluster_accuracy", "clustering_metrics")],
     "Models (`applications`)": [f"applications:{name}" for name in (
@@ -48,7 +50,7 @@ SECTIONS = {
         "applications.experiments.console:filter_backend_noise"],
     "Tuning (`applications.experiments.tuning`)": [
         f"applications.experiments.tuning:{name}" for name in (
-            "SentimentClassifierHyperModel", "DECHyperModel", "make_tuner", "search")],
+            "SentimentClassifierHyperModel", "DECHyperModel", "make_tuner", "search", "distributed_role")],
 }
 
 

@@ -141,6 +141,17 @@ def featurize(folder, encoder=None):
     return TextFeaturizer.from_preset(os.path.join(folder, encoder))
 
 
+def tokenize_without_transcripts(folder):
+    import keras_hub
+
+    from mosi_keras.data import Preprocessor
+    from mosi_keras.transcript_tokenizer import TranscriptTokenizer
+
+    tokenizer = TranscriptTokenizer(keras_hub.tokenizers.BertTokenizer(vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]))
+    data = load(npz(folder))
+    return Preprocessor(5, text_tokenizer=tokenizer).fit(data).transform(data)
+
+
 CASES = [
     # (the bad input, what is tried, words the message must hold)
     ("a path that does not exist", lambda d: load(os.path.join(d, "nothing.npz")), "nothing.npz: no such file"),
@@ -195,6 +206,8 @@ CASES = [
     ("`featurize` on a file without transcripts", lambda d: featurize(d), "no 'transcript' array"),
     ("`featurize` with a folder that is not a text encoder preset", lambda d: featurize(d, encoder="my_encoder"),
      "not a keras-hub or Hugging Face preset folder"),
+    ("a file without transcripts for a model that reads its text from them (`--text-encoder`)",
+     tokenize_without_transcripts, "no 'transcript' array; this model reads its text from transcripts"),
     ("a modality asked for that the file lacks", lambda d: load(npz(d), modalities=["text", "visual"]),
      "modality ['visual'] requested"),
     ("`predict` on a file whose text is wider than the model's",
@@ -242,7 +255,10 @@ def render():
               "KERASTUNER_TUNER_ID beside KERASTUNER_ORACLE_IP (or the flags --oracle HOST:PORT and",
               "--tuner-id ID).` (or `KERASTUNER_ORACLE_PORT`), `KERASTUNER_ORACLE_PORT must be a port",
               "number, got '<value>'.`, and, on the chief, `the chief cannot listen on <host>:<port>:",
-              "<reason>; choose another port with --oracle HOST:PORT.` before anything is written.", ""]
+              "<reason>; choose another port with --oracle HOST:PORT.` before anything is written.", "",
+              "A DEC experiment with `--text-encoder` is refused (exit status 2): `experiment 'dec'",
+              "pre-trains with DEC, which does not take a text_encoder yet (its decoder rebuilds",
+              "feature arrays, not tokens); run 'baseline' with it.`", ""]
     return "\n".join(lines)
 
 

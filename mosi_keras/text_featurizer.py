@@ -4,9 +4,6 @@ Needs the `text` extra (`pip install -e ".[text]"`: keras-hub); the rest of
 the kit works without it.
 """
 
-import os
-import re
-
 import keras
 import numpy as np
 
@@ -14,64 +11,17 @@ from mosi_keras.data.atomic import write_atomically
 from mosi_keras.data.dataset import DataError
 from mosi_keras.data.kit_format import arrays_to_dataset, decode_strings, read_arrays, write_arrays
 from mosi_keras.layers.word_piece_pooling import WordPiecePooling
+from mosi_keras.text_encoder import load_text_encoder
+from mosi_keras.transcript_tokenizer import MAX_TOKENS, MAX_WORDS, TranscriptTokenizer
 
-WORD = re.compile(r"[a-z0-9']+")
-MAX_WORDS = 30
-MAX_TOKENS = 128
-
-
-class TextEncoderError(ValueError):
-    """A text encoder that cannot be used: keras-hub missing, a folder that
-    is not a preset, an architecture keras-hub cannot load."""
-
-
-def transcript_words(transcript, max_words=MAX_WORDS):
-    """The words of a transcript as the shared files split them: lower-cased
-    runs of letters, digits and apostrophes, the first `max_words`; `["."]`
-    for a transcript with none."""
-    return WORD.findall(str(transcript).lower())[:max_words] or ["."]
-
-
-def _keras_hub():
-    try:
-        import keras_hub
-    except ImportError:
-        raise TextEncoderError(
-            "text features need keras-hub: install the text extra, pip install -e '.[text]'"
-        ) from None
-    return keras_hub
-
-
-def load_text_encoder(folder):
-    """The backbone and tokenizer of a local keras-hub or Hugging Face
-    preset folder (never a download).
-
-    Raises:
-        TextEncoderError: no such folder, a folder that is not a preset
-            (no `config.json` / `metadata.json`), or one keras-hub cannot
-            load (the message names the folder and keras-hub's reason).
-    """
-    folder = os.fspath(folder)
-    if not os.path.isdir(folder):
-        raise TextEncoderError(f"{folder}: no such encoder folder (give a local preset folder).")
-    if not any(os.path.exists(os.path.join(folder, name)) for name in ("config.json", "metadata.json")):
-        raise TextEncoderError(
-            f"{folder}: not a keras-hub or Hugging Face preset folder (no config.json or metadata.json); "
-            f"it holds {sorted(os.listdir(folder))[:8]}."
-        )
-    keras_hub = _keras_hub()
-    try:
-        backbone = keras_hub.models.Backbone.from_preset(folder)
-        tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(folder)
-    except Exception as error:  # keras-hub raises ValueError, KeyError, ... by architecture
-        raise TextEncoderError(f"{folder}: keras-hub cannot load this encoder: {error}") from None
-    for token in ("cls_token_id", "sep_token_id"):
-        if getattr(tokenizer, token, None) is None:
-            raise TextEncoderError(
-                f"{folder}: its tokenizer ({type(tokenizer).__name__}) has no {token}; a BERT-style "
-                "word-piece encoder is needed."
-            )
-    return backbone, tokenizer
+def encoder_states(backbone, token_ids, padding_mask):
+    """The last hidden states `(batch, tokens, hidden)` of a keras-hub
+    BERT-family backbone (`segment_ids`, where it takes them, all 0)."""
+    feed = {"token_ids": token_ids, "padding_mask": padding_mask}
+    if "segment_ids" in backbone.input:
+        feed["segment_ids"] = keras.ops.zeros_like(token_ids)
+    states = backbone(feed)
+    return states["sequence_output"] if isinstance(states, dict) else states
 
 
 def word_encoder(backbone, max_words=MAX_WORDS):
@@ -80,12 +30,7 @@ def word_encoder(backbone, max_words=MAX_WORDS):
     states averaged over each word's pieces, `WordPiecePooling`)."""
     inputs = {name: keras.Input((None,), dtype="int32", name=name)
               for name in ("token_ids", "padding_mask", "word_index")}
-    feed = {"token_ids": inputs["token_ids"], "padding_mask": inputs["padding_mask"]}
-    if "segment_ids" in backbone.input:
-        feed["segment_ids"] = keras.ops.zeros_like(inputs["token_ids"])
-    states = backbone(feed)
-    if isinstance(states, dict):
-        states = states["sequence_output"]
+    states = encoder_states(backbone, inputs["token_ids"], inputs["padding_mask"])
     words = WordPiecePooling(max_words, name="word_piece_pooling")(states, inputs["word_index"])
     return keras.Model(inputs, words, name="word_encoder")
 
@@ -93,11 +38,11 @@ def word_encoder(backbone, max_words=MAX_WORDS):
 class TextFeaturizer:
     """Per-word vectors of transcripts from a keras-hub text encoder.
 
-    Each transcript is split into words (`transcript_words`), each word
-    into its word pieces; the encoder reads `[CLS]`, every piece in order,
-    `[SEP]` (at most `max_tokens`), so every word's vector sees the whole
-    transcript; a word's vector is the mean of its pieces' last states. This
-    is how `cmu_mosi_words_minilm.npz` was made, with PyTorch, from the same
+    Each transcript is split into words and word pieces by a
+    `TranscriptTokenizer` (`[CLS]`, every piece in order, `[SEP]`, at most
+    `max_tokens`), so every word's vector sees the whole transcript; a
+    word's vector is the mean of its pieces' last states. This is how
+    `cmu_mosi_words_minilm.npz` was made, with PyTorch, from the same
     MiniLM weights.
 
     Args:
@@ -124,12 +69,9 @@ class TextFeaturizer:
     """
 
     def __init__(self, backbone, tokenizer, max_words=MAX_WORDS, max_tokens=MAX_TOKENS):
-        if max_tokens < 3:
-            raise ValueError(f"`max_tokens` must leave room for [CLS], a piece and [SEP], got {max_tokens}.")
+        self.tokenizer = TranscriptTokenizer(tokenizer, max_words, max_tokens)
         self.backbone = backbone
-        self.tokenizer = tokenizer
-        self.max_words = int(max_words)
-        self.max_tokens = int(max_tokens)
+        self.max_words = self.tokenizer.max_words
         self.model = word_encoder(backbone, self.max_words)
         self.hidden_dim = int(self.model.output.shape[-1])
 
@@ -138,33 +80,8 @@ class TextFeaturizer:
         """A featurizer on the encoder of a local preset folder (`load_text_encoder`)."""
         return cls(*load_text_encoder(folder), **kwargs)
 
-    def tokenize(self, transcripts):
-        """`token_ids`, `padding_mask`, `word_index` (int32 `(n, tokens)`,
-        padded to the longest row) and the word counts `(n,)`."""
-        words = [transcript_words(transcript, self.max_words) for transcript in transcripts]
-        pieces = self.tokenizer([word for row in words for word in row])
-        pieces = iter(pieces.tolist() if hasattr(pieces, "tolist") else pieces)
-        rows, owners = [], []
-        for row in words:
-            ids, owner = [self.tokenizer.cls_token_id], [-1]
-            for position in range(len(row)):
-                kept = list(next(pieces))[: self.max_tokens - 1 - len(ids)]
-                ids += kept
-                owner += [position] * len(kept)
-            rows.append(ids + [self.tokenizer.sep_token_id])
-            owners.append(owner + [-1])
-        width = max(len(ids) for ids in rows)
-        token_ids = np.zeros((len(rows), width), "int32")
-        word_index = np.full((len(rows), width), -1, "int32")
-        for i, (ids, owner) in enumerate(zip(rows, owners)):
-            token_ids[i, : len(ids)] = ids
-            word_index[i, : len(owner)] = owner
-        padding_mask = (np.arange(width)[None, :] < np.array([len(ids) for ids in rows])[:, None]).astype("int32")
-        lengths = np.array([max(owner) + 1 for owner in owners], "int32")
-        return {"token_ids": token_ids, "padding_mask": padding_mask, "word_index": word_index}, lengths
-
     def __call__(self, transcripts):
-        inputs, lengths = self.tokenize(list(transcripts))
+        inputs, lengths = self.tokenizer(list(transcripts))
         vectors = keras.ops.convert_to_numpy(self.model(inputs, training=False)).astype("float32")
         return vectors, lengths  # zero past each row's words: they have no pieces to average
 

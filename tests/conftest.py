@@ -49,3 +49,11 @@ def save_and_reload(model, tmp_path):
     path = os.path.join(tmp_path, "model.keras")
     model.save(path)
     return keras.saving.load_model(path, safe_mode=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_preset(tmp_path_factory):
+    """A tiny random BERT saved as a keras-hub preset folder (`tests.text_encoder_testing`)."""
+    from tests.text_encoder_testing import save_tiny_bert_preset
+
+    return save_tiny_bert_preset(tmp_path_factory.mktemp("tiny_bert"))

@@ -17,7 +17,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BACKEND_MODULES = {"jax": "jax", "torch": "torch"}
-SCOPES = {"kit": ["tests/layers", "tests/losses", "tests/test_metrics.py"],
+SCOPES = {"kit": ["tests/layers", "tests/losses", "tests/test_metrics.py", "tests/test_optimizers.py"],
           "models": ["tests/applications", "tests/data"]}
 
 

@@ -9,7 +9,8 @@ from keras import ops
 
 from mosi_keras.data import DataError, load_dataset, make_synthetic_mosi, write_dataset
 from mosi_keras.data.kit_format import read_arrays, write_arrays
-from mosi_keras.text_featurizer import TextEncoderError, TextFeaturizer, featurize_file, transcript_words
+from mosi_keras.text_encoder import TextEncoderError
+from mosi_keras.text_featurizer import TextFeaturizer, featurize_file
 from tests.text_encoder_testing import save_tiny_bert_preset
 
 REFERENCE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "cmu_mosi",
@@ -27,29 +28,6 @@ def featurizer(preset):
     return TextFeaturizer.from_preset(preset, max_words=6, max_tokens=12)
 
 
-def test_transcript_words_split_as_the_shared_files_do():
-    assert transcript_words("I LOVED it's, 2 Movies!") == ["i", "loved", "it's", "2", "movies"]
-    assert transcript_words("a b c d", max_words=2) == ["a", "b"]
-    assert transcript_words("  ,, ") == ["."]
-
-
-def test_tokenize_frames_the_pieces_and_maps_each_to_its_word(featurizer):
-    inputs, lengths = featurizer.tokenize(["unbelievable movie", "i"])
-    np.testing.assert_array_equal(inputs["token_ids"], [[2, 17, 18, 19, 8, 3], [2, 5, 3, 0, 0, 0]])
-    np.testing.assert_array_equal(inputs["word_index"], [[-1, 0, 0, 0, 1, -1], [-1, 0, -1, -1, -1, -1]])
-    np.testing.assert_array_equal(inputs["padding_mask"], [[1] * 6, [1, 1, 1, 0, 0, 0]])
-    np.testing.assert_array_equal(lengths, [2, 1])
-
-
-def test_tokenize_cuts_pieces_past_the_token_limit_and_counts_only_words_it_kept(featurizer):
-    inputs, lengths = featurizer.tokenize(["unbelievable unbelievable unbelievable unbelievable"])
-    assert inputs["token_ids"].shape == (1, 12)  # max_tokens: [CLS], 10 pieces, [SEP]
-    np.testing.assert_array_equal(inputs["word_index"][0], [-1, 0, 0, 0, 1, 1, 1, 2, 2, 2, 3, -1])
-    np.testing.assert_array_equal(lengths, [4])
-    _, lengths = featurizer.tokenize(["i " * 20])
-    np.testing.assert_array_equal(lengths, [6])  # max_words
-
-
 def test_word_vectors_are_the_mean_of_their_pieces_read_in_context_whatever_the_batch(featurizer):
     transcripts = ["unbelievable movie", "i loved this movie so good", "not for me"]
     vectors, lengths = featurizer(transcripts)
@@ -58,7 +36,7 @@ def test_word_vectors_are_the_mean_of_their_pieces_read_in_context_whatever_the_
     assert not vectors[0, 2:].any() and not vectors[2, 3:].any()
     alone, _ = featurizer(transcripts[:1])  # no padding in its batch
     np.testing.assert_allclose(vectors[0], alone[0], atol=1e-5)
-    inputs, _ = featurizer.tokenize(transcripts[:1])
+    inputs, _ = featurizer.tokenizer(transcripts[:1])
     states = ops.convert_to_numpy(featurizer.backbone({"token_ids": inputs["token_ids"], "padding_mask": inputs["padding_mask"],
                                             "segment_ids": np.zeros_like(inputs["token_ids"])})["sequence_output"])
     np.testing.assert_allclose(vectors[0, 0], states[0, 1:4].mean(axis=0), atol=1e-5)
@@ -132,8 +110,9 @@ def test_the_kit_imports_and_runs_without_keras_hub(tmp_path):
     script = (
         "import sys; sys.modules['keras_hub'] = None\n"  # as if it were not installed
         "import mosi_keras, applications, applications.experiments.cli, mosi_keras.text_featurizer as t\n"
+        "from mosi_keras.text_encoder import TextEncoderError\n"
         "try:\n    t.TextFeaturizer.from_preset(sys.argv[1])\n"
-        "except t.TextEncoderError as error:\n    print(error)\n"
+        "except TextEncoderError as error:\n    print(error)\n"
     )
     (tmp_path / "config.json").write_text("{}")
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True,

@@ -18,3 +18,22 @@ def save_tiny_bert_preset(folder, seed=0):
     ).save_to_preset(str(folder))
     keras_hub.tokenizers.BertTokenizer(vocabulary=VOCABULARY, lowercase=True).save_to_preset(str(folder))
     return folder
+
+
+def with_transcripts(dataset, seed=0):
+    """`dataset` with a generated transcript per segment (1 to 8 of the words above)."""
+    import dataclasses
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    words = VOCABULARY[5:]
+    return dataclasses.replace(dataset, transcripts=np.array(
+        [" ".join(rng.choice(words, rng.integers(1, 9))) for _ in range(len(dataset))]))
+
+
+def tiny_bert(folder):
+    """The backbone of `save_tiny_bert_preset(folder)`, freshly loaded."""
+    from mosi_keras.text_encoder import load_text_encoder
+
+    return load_text_encoder(folder)[0]

@@ -8,6 +8,8 @@ from applications.sentiment_classifier import SentimentClassifier
 from applications.sentiment_regressor import SentimentRegressor
 from applications.experiments.config import MONITORS
 from applications.experiments.devices import resolve_jit_compile
+from mosi_keras.optimizers import MultiRateAdam
+from mosi_keras.text_encoder import load_text_encoder
 
 
 TASKS = {
@@ -64,12 +66,19 @@ def compile_task(model, config, learning_rate=None, total_steps=None):
     Adam's rate is `learning_rate` (default the config's) under the
     config's `lr_schedule` over `total_steps` training steps; weight decay
     `weight_decay`; with `use_ema`, Adam keeps a moving average of the
-    weights (`ema_momentum`), which replaces them at the end of `fit`.
+    weights (`ema_momentum`), which replaces them at the end of `fit`. A
+    backbone's `text_encoder` learns at `text_learning_rate` (the schedule
+    scaled alike, `MultiRateAdam`) when the config sets one.
     """
-    rate = learning_rate_schedule(config, learning_rate or config.learning_rate, total_steps)
+    learning_rate = learning_rate or config.learning_rate
+    rate = learning_rate_schedule(config, learning_rate, total_steps)
+    encoder = getattr(getattr(model, "backbone", None), "text_encoder", None)
+    text_rate = config.text_learning_rate if encoder is not None else None
     model.compile(
-        optimizer=keras.optimizers.Adam(rate, weight_decay=config.weight_decay, use_ema=config.use_ema,
-                                        ema_momentum=config.ema_momentum),
+        optimizer=MultiRateAdam(rate, rate_multiplier=(text_rate or learning_rate) / learning_rate,
+                                scaled_variables=encoder.trainable_variables if text_rate else (),
+                                weight_decay=config.weight_decay, use_ema=config.use_ema,
+                                ema_momentum=config.ema_momentum),
         jit_compile=resolve_jit_compile(config.jit_compile),
         run_eagerly=config.run_eagerly,
     )
@@ -77,8 +86,10 @@ def compile_task(model, config, learning_rate=None, total_steps=None):
 
 
 def build_backbone(config, feature_dims, max_len):
-    """A new `MultimodalBackbone` with the config's sizes."""
-    return MultimodalBackbone(feature_dims, max_len, **config.backbone_kwargs())
+    """A new `MultimodalBackbone` with the config's sizes; with
+    `config.text_encoder`, on that preset's pre-trained text encoder."""
+    encoder = None if config.text_encoder is None else load_text_encoder(config.text_encoder)[0]
+    return MultimodalBackbone(feature_dims, max_len, text_encoder=encoder, **config.backbone_kwargs())
 
 
 def build_task(task, config, feature_dims, max_len, backbone=None, preprocessor=None):

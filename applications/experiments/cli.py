@@ -8,6 +8,7 @@ processes too; real warnings still show.
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -30,7 +31,7 @@ def cmd_demo(args):
     from applications.experiments.grid import run_grid
     from mosi_keras.data import make_synthetic_mosi
 
-    config = load_config(args.hyperparameters, DEMO, args.preset)
+    config = training_config(args, DEMO)
     dataset = make_synthetic_mosi(n_videos=args.videos, seed=args.seed)
     say = quiet_print(args)
     say(f"demo: {len(dataset)} generated segments from {args.videos} videos, "
@@ -43,7 +44,7 @@ def cmd_reproduce(args):
     from applications.experiments.grid import run_grid, seed_ensembles
     from mosi_keras.data import load_dataset
 
-    config = load_config(args.hyperparameters, QUICK if args.quick else None, args.preset)
+    config = training_config(args, QUICK if args.quick else None)
     seeds = list(range(args.seeds if args.seeds is not None else (1 if args.quick else 5)))
     dataset = load_dataset(args.data)
     test = load_dataset(args.test_data) if args.test_data else None
@@ -59,7 +60,7 @@ def cmd_train(args):
     from applications.experiments.run import run_experiment
     from mosi_keras.data import load_dataset
 
-    config = load_config(args.hyperparameters, preset=args.preset)
+    config = training_config(args)
     dataset = load_dataset(args.data)
     test = load_dataset(args.test_data) if args.test_data else None
     result = run_experiment(dataset, args.experiment, args.label_fraction, args.seed, config, test, args.out,
@@ -99,7 +100,7 @@ def cmd_tune(args):
     set_distribution(args)
     path, summary = search(
         load_dataset(args.data), args.model, args.tuner, args.out, args.max_trials, args.epochs,
-        args.label_fraction, args.seed, load_config(args.hyperparameters, preset=args.preset), 0 if args.quiet else 1,
+        args.label_fraction, args.seed, training_config(args), 0 if args.quiet else 1,
     )
     if path is None:
         print(f"worker {summary['tuner_id']}: no trial left after {summary['trials']} of its own; "
@@ -137,6 +138,12 @@ def cmd_featurize(args):
         "other arrays copied)")
 
 
+def training_config(args, overrides=None):
+    """The run's `TrainingConfig`: `overrides`, `--preset`, `--hyperparameters`, then `--text-encoder`."""
+    config = load_config(args.hyperparameters, overrides, args.preset)
+    return dataclasses.replace(config, text_encoder=args.text_encoder) if args.text_encoder else config
+
+
 def quiet_print(args):
     """`print` (flushed), or nothing with `--quiet`."""
     from applications.experiments.console import print_line
@@ -171,6 +178,10 @@ def shared_options():
                                 help="named hyper-parameters: paper (the paper's schedule, default) or small_data "
                                      "(the recipe for ~1k labelled rows; docs/RESULTS.md)")),
             (["--hyperparameters"], dict(help="JSON file of TrainingConfig values, over the preset's")),
+            (["--text-encoder"], dict(metavar="FOLDER",
+                                      help="read the text from the data's transcripts with this local keras-hub / "
+                                           "Hugging Face preset's encoder, fine-tuned in the model (needs the text "
+                                           "extra; docs/text.md)")),
         ),
         data=parent((["--data"], dict(required=True,
                                       help="dataset file or folder (npz, HDF5, .csd folder, MMSA pickle)"))),

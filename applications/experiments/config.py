@@ -158,12 +158,17 @@ class TrainingConfig:
     folds: int = 0  # k >= 2: train on k video-grouped folds of the labelled training videos (`folds.py`)
     fold_use: str = "ensemble"  # with folds: "ensemble" of the k fold models, or "retrain" on every fold
     pretrain_min_delta: float = 1e-3  # smallest val-loss gain that counts in stages 1-2
+    # Text read from transcripts by a pre-trained keras-hub encoder, fine-tuned inside the model (#25).
+    text_encoder: str = None  # a local keras-hub / Hugging Face preset folder; None: the `text` feature array
+    text_output: str = "words"  # "words": per-word states into a text Transformer; "pooled": their mean, projected
+    text_frozen_layers: int = 0  # the encoder's embeddings and first k Transformer layers frozen; 0: none
+    text_learning_rate: float = None  # the encoder's own rate (schedule scaled alike); None: the task's
     jit_compile: object = "auto"  # see `devices.resolve_jit_compile`
     run_eagerly: bool = False  # Keras's debugging switch; also faster for tiny smoke runs
 
     def __post_init__(self):
         choices = {"monitor": tuple(MONITORS), "lr_schedule": ("constant", "cosine"),
-                   "fold_use": ("ensemble", "retrain")}
+                   "fold_use": ("ensemble", "retrain"), "text_output": ("words", "pooled")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}.")
@@ -176,6 +181,7 @@ class TrainingConfig:
             hidden_dim=self.hidden_dim, num_blocks=self.num_blocks, num_heads=self.num_heads,
             intermediate_dim=self.intermediate_dim, dropout=self.dropout,
             word_dropout=self.word_dropout, modality_dropout=self.modality_dropout,
+            text_output=self.text_output, text_frozen_layers=self.text_frozen_layers,
         )
 
     def to_dict(self):

@@ -54,10 +54,11 @@ def segment_outputs(tasks, dataset):
 
 
 def check_modalities(tasks, dataset):
-    """A `DataError` naming the modalities of `dataset` that differ from a task's."""
-    given = dataset.feature_dims
+    """A `DataError` naming the modalities of `dataset` that differ from a
+    task's (a `text` array is not one for a task that reads transcripts)."""
     for model in tasks:
-        trained = {name: len(stats["min"]) for name, stats in model.preprocessor.statistics.items()}
+        given = [name for name in dataset.feature_dims if model.preprocessor.scaled(name)]
+        trained = model.preprocessor.feature_dims
         if set(given) != set(trained):
             raise DataError(
                 f"{dataset.source}: modalities {sorted(given)} differ from the model's {sorted(trained)}"

@@ -5,9 +5,10 @@ import dataclasses
 import numpy as np
 
 from applications.experiments.config import LABEL_FRACTION
-from mosi_keras.data import Preprocessor, binary_labels, is_mask_name, semi_supervised_split
+from mosi_keras.data import Preprocessor, binary_labels, semi_supervised_split
 from mosi_keras.data.video import video_view
 from mosi_keras.losses import UNLABELLED
+from mosi_keras.transcript_tokenizer import TranscriptTokenizer
 
 PAPER_MAX_LEN = 30
 
@@ -26,8 +27,9 @@ class PreparedExperiment:
 
     @property
     def feature_dims(self):
-        """dict modality → feature width, in the inputs' order."""
-        return {name: value.shape[-1] for name, value in self.inputs.items() if not is_mask_name(name)}
+        """dict modality → feature width of the scaled modalities (not the
+        text a `text_tokenizer` reads from transcripts), in the data's order."""
+        return self.preprocessor.feature_dims
 
     @property
     def labels(self):
@@ -72,14 +74,17 @@ class PreparedExperiment:
         return self.rows(self.split.val), self.semi_supervised_labels()[self.split.val]
 
 
-def prepare_experiment(dataset, label_fraction=LABEL_FRACTION, seed=0):
+def prepare_experiment(dataset, label_fraction=LABEL_FRACTION, seed=0, text_encoder=None):
     """Splits by video, fits the preprocessing on the training rows only and
-    transforms every row; the same for every experiment of a seed."""
+    transforms every row; the same for every experiment of a seed. With
+    `text_encoder` (a preset folder), the text is read from the
+    transcripts by its tokenizer (`TranscriptTokenizer`, `max_len` words)."""
     split = semi_supervised_split(dataset.video_ids, label_fraction, seed=seed)
     # Pad/truncate to the paper's 30 steps, or fewer when the data is shorter
     # (utterance-level features stay at length 1).
     longest = max(array.shape[1] for array in dataset.modalities.values())
     max_len = min(PAPER_MAX_LEN, longest)
-    preprocessor = Preprocessor(max_len).fit(dataset.subset(split.train))
+    tokenizer = None if text_encoder is None else TranscriptTokenizer.from_preset(text_encoder, max_words=max_len)
+    preprocessor = Preprocessor(max_len, tokenizer).fit(dataset.subset(split.train))
     return PreparedExperiment(split, preprocessor, preprocessor.transform(dataset), dataset.sentiment, max_len,
                               dataset.video_ids, dataset.segment_index)

@@ -107,9 +107,12 @@ def run_experiment(
     """
     setup = find_experiment(experiment)
     config = setup.config(config or TrainingConfig())
+    if setup.dec_pretraining and config.text_encoder:
+        raise ValueError(f"experiment {experiment!r} pre-trains with DEC, which does not take a text_encoder yet "
+                         "(its decoder rebuilds feature arrays, not tokens); run 'baseline' with it.")
     keras.utils.set_random_seed(seed)
     started = time.time()
-    prepared = prepare_experiment(dataset, label_fraction, seed)
+    prepared = prepare_experiment(dataset, label_fraction, seed, config.text_encoder)
     name = run_name(experiment, label_fraction, seed)
 
     def progress(stage, stage_epochs):

@@ -176,7 +176,7 @@ def make_tuner(kind, hypermodel, directory, project_name, max_trials=10, max_epo
     return TUNERS[kind](hypermodel, max_trials=max_trials, **common)
 
 
-def distributed_role(environ=os.environ):
+def distributed_role(environ=None):
     """`"chief"`, `"worker"` or `None`, read from keras-tuner's own variables.
 
     keras-tuner spreads a search over processes with a chief oracle (a gRPC
@@ -184,13 +184,15 @@ def distributed_role(environ=os.environ):
     search with `KERASTUNER_ORACLE_IP` / `KERASTUNER_ORACLE_PORT` (the
     chief's address) and its own `KERASTUNER_TUNER_ID`; the one whose id
     contains `"chief"` is the chief. Without `KERASTUNER_ORACLE_IP` the
-    search runs in one process (`None`).
+    search runs in one process (`None`). `environ`: the variables to read
+    (default `os.environ`).
 
     Raises:
         ValueError: the address is set without the other variables, or the
             port is not a number (keras-tuner would raise a bare
             `RuntimeError` deep in the tuner).
     """
+    environ = os.environ if environ is None else environ
     if "KERASTUNER_ORACLE_IP" not in environ:
         return None
     missing = [name for name in ("KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID") if not environ.get(name)]
@@ -202,10 +204,10 @@ def distributed_role(environ=os.environ):
     return "chief" if "chief" in environ["KERASTUNER_TUNER_ID"] else "worker"
 
 
-def check_port_free(environ=os.environ):
+def check_port_free():
     """Raises a `ValueError` naming the address when the chief could not
     listen on it (gRPC would fail later with a bare `RuntimeError`)."""
-    address = (environ["KERASTUNER_ORACLE_IP"], int(environ["KERASTUNER_ORACLE_PORT"]))
+    address = (os.environ["KERASTUNER_ORACLE_IP"], int(os.environ["KERASTUNER_ORACLE_PORT"]))
     try:
         with socket.create_server(address):
             pass
@@ -260,13 +262,13 @@ def search_in(dataset, model, tuner, out_dir, max_trials, epochs, label_fraction
     from applications.experiments.preparation import prepare_experiment
 
     base = base_config or TrainingConfig()
-    prepared = prepare_experiment(dataset, label_fraction, seed)
+    prepared = prepare_experiment(dataset, label_fraction, seed, base.text_encoder)
     folds = dict(video_ids=dataset.video_ids[prepared.split.labelled_train], seed=seed)
     if model == "dec":
-        hypermodel = DECHyperModel(dataset.feature_dims, prepared.max_len, *prepared.pretrain_train,
+        hypermodel = DECHyperModel(prepared.feature_dims, prepared.max_len, *prepared.pretrain_train,
                                    prepared.pretrain_val, base_config=base, **folds)
     else:
-        hypermodel = SentimentClassifierHyperModel(dataset.feature_dims, prepared.max_len, base_config=base, **folds)
+        hypermodel = SentimentClassifierHyperModel(prepared.feature_dims, prepared.max_len, base_config=base, **folds)
     searcher = make_tuner(tuner, hypermodel, out_dir, f"{model}_{tuner}", max_trials=max_trials,
                           max_epochs=epochs, seed=seed)
     (x, y), (x_val, y_val) = prepared.labelled_train, prepared.labelled_val

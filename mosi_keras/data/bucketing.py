@@ -33,15 +33,31 @@ def is_per_row(value):
     return np.ndim(value) < 2
 
 
+def sequence_names(x):
+    """The inputs of `x` on the modalities' time axis: each `<modality>` that
+    has a `<modality>_mask`, and that mask. Batches cut these to their
+    longest row; any other input (a per-row value, a text encoder's token
+    inputs, which have an axis of their own) keeps its shape."""
+    names = set()
+    for name, value in x.items():
+        if not is_mask_name(name) and mask_name(name) in x and not is_per_row(value):
+            names |= {name, mask_name(name)}
+    return names
+
+
 def time_steps(x):
-    """The longest time axis among the sequence inputs of `x`."""
-    return max(np.shape(value)[1] for name, value in x.items() if not is_mask_name(name) and not is_per_row(value))
+    """The longest time axis among the sequence inputs of `x` (without
+    masks: among its inputs of two axes or more)."""
+    names = [name for name in sequence_names(x) if not is_mask_name(name)] or [
+        name for name, value in x.items() if not is_mask_name(name) and not is_per_row(value)]
+    return max(np.shape(x[name])[1] for name in names)
 
 
-def cut(value, rows, length):
-    """Rows `rows` of one input, sequences cut to `length` steps."""
-    value = np.asarray(value)[rows]
-    return value if is_per_row(value) else value[:, :length]
+def cut(x, rows, length):
+    """Rows `rows` of every input of `x`, its sequences cut to `length` steps."""
+    sequences = sequence_names(x)
+    return {name: np.asarray(value)[rows][:, :length] if name in sequences else np.asarray(value)[rows]
+            for name, value in x.items()}
 
 
 def shuffle_seed(seed, shuffle):
@@ -57,7 +73,7 @@ def trim_padding(x, pad_to_multiple_of=PAD_TO_MULTIPLE_OF):
     `pad_to_multiple_of` steps: only padding is cut."""
     longest = max(int(lengths.max()) for lengths in valid_lengths(x).values())
     length = padded_length(longest, pad_to_multiple_of, time_steps(x))
-    return {name: cut(value, slice(None), length) for name, value in x.items()}
+    return cut(x, slice(None), length)
 
 
 class LengthBucketedBatches(keras.utils.PyDataset):
@@ -139,7 +155,7 @@ class LengthBucketedBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         length, rows = self.batches[index]
-        x = {name: cut(value, rows, length) for name, value in self.x.items()}
+        x = cut(self.x, rows, length)
         return x if self.y is None else (x, np.asarray(self.y)[rows])
 
     def on_epoch_end(self):

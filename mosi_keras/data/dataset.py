@@ -46,6 +46,9 @@ class MultimodalDataset:
         segment_index: optional `(N,)` integers: the position of each
             segment in its video (the utterance order a video-level model
             reads, `mosi_keras.data.video_view`); `None`: the file's order.
+        transcripts: optional `(N,)` strings, what each segment says (the
+            files' `transcript` array): a `Preprocessor` with a
+            `text_tokenizer` reads text from them.
     """
 
     modalities: dict
@@ -57,6 +60,7 @@ class MultimodalDataset:
     source: str = "<memory>"
     labelled: bool = True
     segment_index: np.ndarray = None
+    transcripts: np.ndarray = None
 
     def __post_init__(self):
         self.validate()
@@ -93,6 +97,7 @@ class MultimodalDataset:
             source=self.source,
             labelled=self.labelled,
             segment_index=None if self.segment_index is None else self.segment_index[indices].copy(),
+            transcripts=None if self.transcripts is None else self.transcripts[indices].copy(),
         )
 
     def select_modalities(self, names):
@@ -117,7 +122,7 @@ class MultimodalDataset:
         n = len(self.sentiment)
         if n == 0:
             raise DataError(f"{where}: the dataset is empty (0 samples).")
-        for key in ("ids", "video_ids", "segment_index"):
+        for key in ("ids", "video_ids", "segment_index", "transcripts"):
             if getattr(self, key) is not None and len(getattr(self, key)) != n:
                 raise DataError(f"{where}: '{key}' has {len(getattr(self, key))} entries, expected {n}.")
         for name, array in self.modalities.items():
@@ -180,7 +185,7 @@ def modality_order(name):
 
 
 def from_arrays(arrays, sentiment, lengths=None, ids=None, video_ids=None, folds=None, source="<memory>",
-                segment_index=None):
+                segment_index=None, transcripts=None):
     """Builds a `MultimodalDataset` from plain arrays.
 
     2-D arrays `(N, d)` become length-1 sequences. Missing lengths mean every
@@ -188,6 +193,7 @@ def from_arrays(arrays, sentiment, lengths=None, ids=None, video_ids=None, folds
     sample its own video; missing `segment_index` keeps the rows' order
     within each video. `sentiment=None`: unlabelled segments (NaN
     sentiment, `labelled=False`), e.g. new data to predict on.
+    `transcripts`: optional `(N,)` strings.
     """
     lengths = dict(lengths or {})
     modalities = {}
@@ -212,7 +218,8 @@ def from_arrays(arrays, sentiment, lengths=None, ids=None, video_ids=None, folds
                 f"{source}: 'segment_index' has dtype {segment_index.dtype} and shape {segment_index.shape}; "
                 "expected (N,) integers (each segment's position in its video)."
             )
-    for key, value in (("sentiment", sentiment), ("segment_id", ids), ("video_id", video_ids), ("fold", folds)):
+    for key, value in (("sentiment", sentiment), ("segment_id", ids), ("video_id", video_ids), ("fold", folds),
+                       ("transcript", transcripts)):
         if value is not None and np.ndim(value) != 1 and np.shape(value)[1:] != (1,):
             raise DataError(f"{source}: '{key}' has shape {np.shape(value)}; expected one value per segment, (N,).")
     labelled = sentiment is not None
@@ -235,4 +242,5 @@ def from_arrays(arrays, sentiment, lengths=None, ids=None, video_ids=None, folds
         source=source,
         labelled=labelled,
         segment_index=None if segment_index is None else segment_index.astype("int64"),
+        transcripts=None if transcripts is None else np.asarray(transcripts).astype(str),
     )

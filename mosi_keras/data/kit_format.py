@@ -3,8 +3,8 @@
 One array per modality (`(N, d)` utterance vectors or `(N, T, d)`
 sequences) with optional `<modality>_lengths`; `sentiment`; optional
 `segment_id`, `video_id`, `segment_index` (a segment's position in its
-video) and `fold`. Any other numeric 2-D or 3-D array is a modality; other
-1-D arrays (`transcript`) are ignored.
+video), `fold` and `transcript` (one string per segment, kept as the
+dataset's `transcripts`). Any other numeric 2-D or 3-D array is a modality.
 """
 
 import zipfile
@@ -57,6 +57,7 @@ def arrays_to_dataset(arrays, source, require_sentiment=True):
         folds=decode_strings(arrays["fold"]) if "fold" in arrays else None,
         source=source,
         segment_index=arrays.get("segment_index"),
+        transcripts=decode_strings(arrays["transcript"]) if "transcript" in arrays else None,
     )
 
 
@@ -158,13 +159,16 @@ def write_dataset(dataset, path):
     for name, array in dataset.modalities.items():
         arrays[name] = array
         arrays[f"{name}_lengths"] = dataset.lengths[name]
-    arrays["sentiment"] = dataset.sentiment
+    if dataset.labelled:  # unlabelled segments (NaN) are written without one, as they are read
+        arrays["sentiment"] = dataset.sentiment
     arrays["segment_id"] = dataset.ids.astype(str)
     arrays["video_id"] = dataset.video_ids.astype(str)
     if dataset.folds is not None:
         arrays["fold"] = dataset.folds.astype(str)
     if dataset.segment_index is not None:
         arrays["segment_index"] = dataset.segment_index
+    if dataset.transcripts is not None:
+        arrays["transcript"] = dataset.transcripts.astype(str)
     write_arrays(arrays, path)
 
 
@@ -183,7 +187,8 @@ def write_arrays(arrays, path):
         np.savez(path, **arrays)
     else:
         with h5py.File(path, "w") as file:
-            stored = {key: value.astype("S") if value.dtype.kind == "U" else value for key, value in arrays.items()}
+            stored = {key: np.char.encode(value, "utf-8") if value.dtype.kind == "U" else value  # any language
+                      for key, value in arrays.items()}
             file.attrs[CONTENTS_ATTRIBUTE] = np.bytes_(_contents(stored))  # fixed length: inline, no heap
             for key, value in stored.items():
                 file.create_dataset(key, data=value, fletcher32=value.size > 0)

@@ -8,6 +8,8 @@ import numpy as np
 
 from mosi_keras.data.dataset import DataError, mask_name
 
+TEXT = "text"  # the modality a `text_tokenizer` reads from transcripts
+
 
 class RunningMoments:
     """Per-feature count, min, max, mean and sum of squared deviations of the
@@ -70,6 +72,12 @@ class Preprocessor:
     Args:
         max_len: sequence length after padding/truncation. Defaults to `30`
             (paper). Utterance-level data (T = 1) stays at length 1.
+        text_tokenizer: optional `mosi_keras.transcript_tokenizer.TranscriptTokenizer`:
+            the text is then read from the dataset's `transcripts` as
+            `text_token_ids`, `text_padding_mask` and `text_word_index`
+            (for a backbone with a `text_encoder`), and a `text` feature
+            array, if any, is not used. Saved in the config with its
+            vocabulary.
 
     Example:
 
@@ -81,9 +89,19 @@ class Preprocessor:
     ['audio', 'audio_mask']
     """
 
-    def __init__(self, max_len=30):
+    def __init__(self, max_len=30, text_tokenizer=None):
         self.max_len = int(max_len)
+        self.text_tokenizer = text_tokenizer
         self.statistics = None
+
+    @property
+    def feature_dims(self):
+        """dict modality → feature width of the modalities it scales (fitted)."""
+        return {name: len(stats["min"]) for name, stats in (self.statistics or {}).items()}
+
+    def scaled(self, name):
+        """Whether modality `name` is scaled (not read from transcripts instead)."""
+        return not (self.text_tokenizer is not None and name == TEXT)
 
     def fit(self, dataset):
         """Fits the statistics on every row of `dataset` (pass training rows only)."""
@@ -102,6 +120,8 @@ class Preprocessor:
         for batch in batches:
             masks = batch.masks()
             for name, array in batch.modalities.items():
+                if not self.scaled(name):
+                    continue
                 moments.setdefault(name, RunningMoments()).update(array[masks[name]])
         if not moments:
             raise DataError(f"{source}: nothing to fit the preprocessing on.")
@@ -159,11 +179,24 @@ class Preprocessor:
             # int32 0/1, keras-hub's padding-mask convention: tf.distribute
             # cannot split boolean arrays across replicas.
             inputs[mask_name(name)] = mask.astype("int32")
+        if self.text_tokenizer is not None:
+            inputs.update(self.tokenize(dataset))
         return inputs
+
+    def tokenize(self, dataset):
+        """`text_token_ids`, `text_padding_mask`, `text_word_index` of the
+        dataset's transcripts (`text_tokenizer`)."""
+        if dataset.transcripts is None:
+            raise DataError(f"{dataset.source}: no 'transcript' array; this model reads its text from transcripts "
+                            "(one string per segment).")
+        tokens, _ = self.text_tokenizer(dataset.transcripts)
+        return {f"{TEXT}_{name}": value for name, value in tokens.items()}
 
     def get_config(self):
         return {
             "max_len": self.max_len,
+            "text_tokenizer": (None if self.text_tokenizer is None
+                               else keras.saving.serialize_keras_object(self.text_tokenizer)),
             "statistics": {
                 name: {key: value.tolist() for key, value in stats.items()}
                 for name, stats in (self.statistics or {}).items()
@@ -172,7 +205,8 @@ class Preprocessor:
 
     @classmethod
     def from_config(cls, config):
-        prep = cls(config["max_len"])
+        tokenizer = config.get("text_tokenizer")
+        prep = cls(config["max_len"], None if tokenizer is None else keras.saving.deserialize_keras_object(tokenizer))
         prep.statistics = {
             name: {key: np.asarray(value) for key, value in stats.items()}
             for name, stats in config["statistics"].items()

@@ -17,6 +17,9 @@ class WordPiecePooling(keras.layers.Layer):
 
     Args:
         max_words: words per row in the output (`T` of the text modality).
+        return_mask: also return the words' mask, `True` where a word owns
+            at least one token (what a `ModalityTransformerEncoder` reading
+            the words takes as `mask`). Defaults to `False`.
         **kwargs: standard `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -25,7 +28,8 @@ class WordPiecePooling(keras.layers.Layer):
             each token belongs to, `-1` for none.
 
     Returns:
-        Float `(batch, max_words, hidden)` word vectors.
+        Float `(batch, max_words, hidden)` word vectors; with
+        `return_mask`, `(vectors, mask)`, the mask bool `(batch, max_words)`.
 
     Example:
 
@@ -40,11 +44,12 @@ class WordPiecePooling(keras.layers.Layer):
         vector is the mean of its pieces' last-layer states").
     """
 
-    def __init__(self, max_words, **kwargs):
+    def __init__(self, max_words, return_mask=False, **kwargs):
         super().__init__(**kwargs)
         if int(max_words) < 1:
             raise ValueError(f"`max_words` must be at least 1, got {max_words}.")
         self.max_words = int(max_words)
+        self.return_mask = bool(return_mask)
         self.built = True
 
     def call(self, states, word_index):
@@ -52,12 +57,18 @@ class WordPiecePooling(keras.layers.Layer):
         owner = ops.cast(ops.equal(word_index[:, :, None], ops.arange(self.max_words, dtype="int32")), states.dtype)
         sums = ops.einsum("btw,bth->bwh", owner, states)
         counts = ops.sum(owner, axis=1)[:, :, None]
-        return sums / ops.maximum(counts, ops.cast(1, states.dtype))
+        vectors = sums / ops.maximum(counts, ops.cast(1, states.dtype))
+        return (vectors, counts[:, :, 0] > 0) if self.return_mask else vectors
 
     def compute_output_shape(self, states_shape, word_index_shape=None):
-        return (states_shape[0], self.max_words, states_shape[-1])
+        shape = (states_shape[0], self.max_words, states_shape[-1])
+        return (shape, shape[:2]) if self.return_mask else shape
+
+    def compute_output_spec(self, states, word_index):
+        vectors = keras.KerasTensor((states.shape[0], self.max_words, states.shape[-1]), dtype=states.dtype)
+        return (vectors, keras.KerasTensor(vectors.shape[:2], dtype="bool")) if self.return_mask else vectors
 
     def get_config(self):
         config = super().get_config()
-        config.update({"max_words": self.max_words})
+        config.update({"max_words": self.max_words, "return_mask": self.return_mask})
         return config

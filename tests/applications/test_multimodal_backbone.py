@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from tests.applications.conftest import DIMS, MAX_LEN, make_backbone
+from tests.applications.conftest import DIMS, MAX_LEN, SMALL, make_backbone
 from tests.conftest import save_and_reload
 
 
@@ -40,3 +40,56 @@ def test_modality_dropout_zeroes_whole_embeddings_of_a_row(tiny):
     assert 0.3 < zeroed.mean() < 0.7
     kept = ops.convert_to_numpy(backbone(x)).reshape(z.shape)
     np.testing.assert_allclose(z[~zeroed], 2.0 * kept[~zeroed], rtol=1e-5, atol=1e-6)  # kept ones scaled by 1/(1-p)
+
+
+AUDIO_VISUAL = {"audio": 6, "visual": 5}
+
+
+def token_inputs(tiny_bert_preset, rows=4):
+    from mosi_keras.transcript_tokenizer import TranscriptTokenizer
+
+    tokens, _ = TranscriptTokenizer.from_preset(tiny_bert_preset, max_words=MAX_LEN)(
+        ["unbelievable movie", "i loved this movie so good", "not for me", "."][:rows])
+    return {f"text_{name}": value for name, value in tokens.items()}
+
+
+@pytest.mark.parametrize("text_output", ["words", "pooled"])
+def test_a_text_encoder_reads_tokens_in_place_of_text_features_and_survives_safe_mode(
+        tiny, tiny_bert_preset, tmp_path, text_output):
+    from applications import MultimodalBackbone
+    from tests.text_encoder_testing import tiny_bert
+
+    x, _, _ = tiny
+    x = {**{k: v[:4] for k, v in x.items() if not k.startswith("text")}, **token_inputs(tiny_bert_preset)}
+    backbone = MultimodalBackbone(AUDIO_VISUAL, MAX_LEN, text_encoder=tiny_bert(tiny_bert_preset),
+                                  text_output=text_output, **SMALL)
+    assert backbone.modalities == ["text", "audio", "visual"]
+    assert sorted(backbone.input) == sorted(["audio", "audio_mask", "visual", "visual_mask", "text_token_ids",
+                                             "text_padding_mask", "text_word_index"])
+    z = ops.convert_to_numpy(backbone(x))
+    assert z.shape == (4, 3 * SMALL["hidden_dim"])
+    other = dict(x, text_token_ids=np.where(x["text_padding_mask"] > 0, 16, 0))  # every piece "."
+    assert not np.allclose(ops.convert_to_numpy(backbone(other))[:, :8], z[:, :8])  # the text part reads tokens
+    np.testing.assert_allclose(ops.convert_to_numpy(backbone(other))[:, 8:], z[:, 8:], atol=1e-6)
+    reloaded = save_and_reload(backbone, tmp_path)  # safe_mode=True
+    assert reloaded.text_output == text_output and type(reloaded.text_encoder).__name__ == "BertBackbone"
+    np.testing.assert_allclose(ops.convert_to_numpy(reloaded(x)), z, atol=1e-5)
+
+
+def test_text_frozen_layers_freezes_the_embeddings_and_the_lower_blocks_and_is_kept(tiny_bert_preset, tmp_path):
+    import keras_hub
+
+    from applications import MultimodalBackbone
+
+    deep = keras_hub.models.BertBackbone(vocabulary_size=23, num_layers=3, num_heads=2, hidden_dim=8,
+                                         intermediate_dim=16, max_sequence_length=64)
+    backbone = MultimodalBackbone(AUDIO_VISUAL, MAX_LEN, text_encoder=deep, text_frozen_layers=2, **SMALL)
+    trainable = {layer.name for layer in deep.layers if layer.trainable and layer.weights}
+    assert trainable == {"transformer_layer_2"}  # not the embeddings, blocks 0-1 or the unused pooler
+    reloaded = save_and_reload(backbone, tmp_path)
+    assert {layer.name for layer in reloaded.text_encoder.layers if layer.trainable and layer.weights} == trainable
+    assert len(reloaded.trainable_weights) == len(backbone.trainable_weights)
+    with pytest.raises(ValueError, match="leave 'text' out of feature_dims"):
+        MultimodalBackbone(DIMS, MAX_LEN, text_encoder=deep, **SMALL)
+    with pytest.raises(ValueError, match="text_output must be one of"):
+        MultimodalBackbone(AUDIO_VISUAL, MAX_LEN, text_encoder=deep, text_output="cls", **SMALL)

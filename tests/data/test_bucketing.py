@@ -94,3 +94,14 @@ def test_a_per_row_input_follows_its_rows_uncut(inputs):
         np.testing.assert_array_equal(x["text_mask"], inputs["text_mask"][x["sample_index"]][:, : x["text"].shape[1]])
     if keras.backend.backend() == "tensorflow":
         assert to_tf_dataset(batches).element_spec["sample_index"].shape.as_list() == [None]
+
+
+def test_a_text_encoders_token_inputs_keep_their_own_axis(inputs):
+    n = len(inputs["text"])
+    tokens = np.random.default_rng(0).integers(1, 20, (n, 48)).astype("int32")  # wider than any word sequence
+    with_tokens = {**inputs, "sample_index": np.arange(n), "text_token_ids": tokens,
+                   "text_padding_mask": np.ones((n, 48), "int32")}
+    for x in epoch(LengthBucketedBatches(with_tokens, batch_size=16, seed=0)):
+        assert x["text"].shape[1] <= 32  # the word sequences are still cut to their bucket
+        np.testing.assert_array_equal(x["text_token_ids"], tokens[x["sample_index"]])
+        assert x["text_padding_mask"].shape == (len(x["text"]), 48)

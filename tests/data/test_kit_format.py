@@ -23,6 +23,19 @@ def test_kit_layout_round_trips_through_npz_and_hdf5(tmp_path, small, suffix):
     np.testing.assert_array_equal(loaded.sentiment, small.sentiment)
     np.testing.assert_array_equal(loaded.video_ids, small.video_ids)
     np.testing.assert_array_equal(loaded.ids, small.ids)
+    assert loaded.transcripts is None
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".h5"])
+def test_transcripts_round_trip_and_follow_their_rows(tmp_path, small, suffix):
+    import dataclasses
+
+    said = dataclasses.replace(small, transcripts=np.array([f"segment {i} said é" for i in range(len(small))]))
+    path = tmp_path / f"data{suffix}"
+    write_dataset(said, path)
+    loaded = load_dataset(path)
+    np.testing.assert_array_equal(loaded.transcripts, said.transcripts)
+    np.testing.assert_array_equal(loaded.subset([2, 0]).transcripts, said.transcripts[[2, 0]])
 
 
 def test_two_dimensional_arrays_are_length_one_sequences(tmp_path):
@@ -108,3 +121,12 @@ def test_a_kit_written_hdf5_file_changed_after_writing_is_named(tmp_path, spoil,
         spoil(file)
     with pytest.raises(DataError, match=message):
         load_dataset(path)
+
+
+def test_unlabelled_segments_are_written_without_sentiment_and_read_back_unlabelled(tmp_path, small):
+    import dataclasses
+
+    unlabelled = dataclasses.replace(small, labelled=False, sentiment=np.full(len(small), np.nan, "float32"))
+    write_dataset(unlabelled, tmp_path / "new.h5")
+    loaded = load_dataset(tmp_path / "new.h5", require_sentiment=False)
+    assert not loaded.labelled and len(loaded) == len(small)

@@ -64,3 +64,31 @@ def test_streaming_fit_over_chunks_equals_fit_on_all_rows(data):
     for name, stats in whole.statistics.items():
         for key, value in stats.items():
             np.testing.assert_allclose(streamed.statistics[name][key], value, rtol=1e-9, atol=1e-12)
+
+
+def test_a_text_tokenizer_reads_the_transcripts_in_place_of_the_text_array(data, tiny_bert_preset):
+    import json
+
+    import keras
+
+    from mosi_keras.data import DataError
+    from mosi_keras.transcript_tokenizer import TranscriptTokenizer
+    from tests.text_encoder_testing import with_transcripts
+
+    data = with_transcripts(data)
+    prep = Preprocessor(max_len=12, text_tokenizer=TranscriptTokenizer.from_preset(tiny_bert_preset, max_words=12))
+    prep.fit(data)
+    assert list(prep.feature_dims) == ["audio", "visual"]  # no statistics of the text array
+    inputs = prep.transform(data)
+    assert sorted(inputs) == ["audio", "audio_mask", "text_padding_mask", "text_token_ids", "text_word_index",
+                              "visual", "visual_mask"]
+    tokens, _ = prep.text_tokenizer(data.transcripts)
+    np.testing.assert_array_equal(inputs["text_token_ids"], tokens["token_ids"])
+    config = json.loads(json.dumps(keras.saving.serialize_keras_object(prep)))  # as a task's .keras holds it
+    twin = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    for name, value in twin.transform(data).items():
+        np.testing.assert_array_equal(value, inputs[name])
+    without = data.subset(np.arange(4))
+    without.transcripts = None
+    with pytest.raises(DataError, match="no 'transcript' array; this model reads its text from transcripts"):
+        prep.transform(without)

@@ -31,3 +31,13 @@ def test_word_piece_pooling_averages_each_words_pieces_and_skips_special_tokens(
 def test_word_piece_pooling_refuses_no_words():
     with pytest.raises(ValueError, match="max_words"):
         WordPiecePooling(0)
+
+
+def test_word_piece_pooling_returns_the_mask_of_the_words_that_own_a_piece():
+    states = np.ones((2, 5, 3), "float32")
+    word_index = np.array([[-1, 0, 0, 1, -1], [-1, 0, 2, -1, -1]])
+    vectors, mask = WordPiecePooling(4, return_mask=True)(states, word_index)
+    assert tuple(vectors.shape) == (2, 4, 3)
+    np.testing.assert_array_equal(ops.convert_to_numpy(mask), [[True, True, False, False], [True, False, True, False]])
+    layer = WordPiecePooling.from_config(WordPiecePooling(4, return_mask=True).get_config())
+    assert layer.return_mask and layer.compute_output_shape((2, 5, 3)) == ((2, 4, 3), (2, 4))

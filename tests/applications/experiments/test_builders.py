@@ -32,3 +32,19 @@ def test_cosine_schedule_warms_up_linearly_then_decays_to_zero_at_the_last_step(
     assert learning_rate_schedule(TrainingConfig(), 3e-4, total_steps=100) == 3e-4
     with pytest.raises(ValueError, match="lr_schedule must be one of"):
         TrainingConfig(lr_schedule="linear")
+
+
+def test_a_text_encoder_from_the_config_learns_at_its_own_rate(tiny_bert_preset):
+    audio_visual = {"audio": 6, "visual": 5}
+    config = TrainingConfig(**SMALL, learning_rate=1e-3, text_encoder=str(tiny_bert_preset), text_learning_rate=2e-5,
+                            text_frozen_layers=1)
+    classifier = compile_task(build_task("classifier", config, audio_visual, MAX_LEN), config)
+    encoder = classifier.backbone.text_encoder
+    assert type(encoder).__name__ == "BertBackbone" and not encoder.trainable_weights  # its one block frozen
+    config = TrainingConfig(**SMALL, learning_rate=1e-3, text_encoder=str(tiny_bert_preset), text_learning_rate=2e-5)
+    classifier = compile_task(build_task("classifier", config, audio_visual, MAX_LEN), config)
+    optimizer, encoder = classifier.optimizer, classifier.backbone.text_encoder
+    assert optimizer.rate_multiplier == pytest.approx(0.02)
+    assert len(optimizer._scaled) == len(encoder.trainable_variables) > 0
+    same_rate = TrainingConfig(**SMALL, text_encoder=str(tiny_bert_preset))
+    assert compile_task(build_task("classifier", same_rate, audio_visual, MAX_LEN), same_rate).optimizer.rate_multiplier == 1.0

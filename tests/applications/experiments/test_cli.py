@@ -309,3 +309,37 @@ def test_a_read_only_output_is_a_named_error_and_leaves_no_partial_file(reproduc
     error = capsys.readouterr().err
     assert f"{out}: Permission denied" in error and "Traceback" not in error
     assert list(tmp_path.iterdir()) == []
+
+
+def test_train_fine_tunes_a_text_encoder_and_predict_reads_new_transcripts(files, tmp_path, capsys,
+                                                                           tiny_bert_preset):
+    from mosi_keras.data import load_dataset, write_dataset
+    from tests.text_encoder_testing import with_transcripts
+
+    data = with_transcripts(load_dataset(files / "train.npz"))
+    write_dataset(data, tmp_path / "said.npz")
+    hp = dict(json.loads((files / "hp.json").read_text()), epochs=1, text_learning_rate=1e-4, text_output="pooled")
+    (tmp_path / "hp.json").write_text(json.dumps(hp))
+    train = ["train", "--data", str(tmp_path / "said.npz"), "--hyperparameters", str(tmp_path / "hp.json"),
+             "--text-encoder", str(tiny_bert_preset), "--out", str(tmp_path / "run"), "--quiet"]
+    assert main(train + ["--experiment", "baseline"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert 0.0 <= record["val_all"]["acc2"] <= 1.0
+    model = tmp_path / "run" / "baseline_labels040_seed0.keras"
+    new = data.subset(np.arange(6))  # new segments: transcripts, audio and visual, no text array, no label
+    new.modalities.pop("text")
+    new.lengths.pop("text")
+    new.labelled, new.sentiment = False, np.full(6, np.nan, "float32")
+    write_dataset(new, tmp_path / "new.h5")
+    assert main(["predict", str(model), "--data", str(tmp_path / "new.h5"), "--out", str(tmp_path / "p.csv")]) == 0
+    with open(tmp_path / "p.csv") as file:
+        rows = list(csv.DictReader(file))
+    assert [row["segment_id"] for row in rows] == new.ids.tolist()
+    new.transcripts = np.array(["bad bad bad"] * 6)  # what is said changes the prediction
+    write_dataset(new, tmp_path / "other.h5")
+    assert main(["predict", str(model), "--data", str(tmp_path / "other.h5"), "--out", str(tmp_path / "q.csv")]) == 0
+    with open(tmp_path / "q.csv") as file:
+        assert [row["probability"] for row in csv.DictReader(file)] != [row["probability"] for row in rows]
+    capsys.readouterr()
+    assert main(train + ["--experiment", "dec"]) == 2
+    assert "pre-trains with DEC, which does not take a text_encoder yet" in capsys.readouterr().err
