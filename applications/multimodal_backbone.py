@@ -6,10 +6,9 @@ from mosi_keras.data import mask_name
 from mosi_keras.layers import ModalityTransformerEncoder, WordDropout, WordPiecePooling
 from mosi_keras.text_encoder import keras_hub_module
 from mosi_keras.text_featurizer import encoder_states
+from mosi_keras.transcript_tokenizer import MAX_WORDS, TOKEN_INPUTS
 
 TEXT_OUTPUTS = ("words", "pooled")
-TOKEN_INPUTS = ("text_token_ids", "text_padding_mask", "text_word_index")
-"""The inputs of a backbone's `text_encoder` (what a `Preprocessor` with a `text_tokenizer` writes)."""
 
 
 def model_inputs(feature_dims, max_len=None):
@@ -95,12 +94,13 @@ class MultimodalBackbone(keras.Model):
 
     Call arguments:
         inputs: dict with `<modality>` `(batch, T, d)` and `<modality>_mask`
-            `(batch, T)` for every modality of `feature_dims`, and the
-            `TOKEN_INPUTS` with a `text_encoder`.
+            `(batch, T)` for every modality of `feature_dims`, and, with a
+            `text_encoder`, `text_token_ids`, `text_padding_mask` and
+            `text_word_index` `(batch, tokens)`.
 
     Returns:
-        The joint embedding `z`, `(batch, (len(feature_dims) + 1 if
-        text_encoder else 0) * hidden_dim)`.
+        The joint embedding `z`, `(batch, len(modalities) * hidden_dim)`
+        (`modalities`: `feature_dims`' and `"text"` with a `text_encoder`).
 
     Example:
 
@@ -139,14 +139,17 @@ class MultimodalBackbone(keras.Model):
         embeddings = []
         if text_encoder is not None:
             freeze_lower_layers(text_encoder, text_frozen_layers)
-            inputs.update({name: keras.Input((None,), dtype="int32", name=name) for name in TOKEN_INPUTS})
-            states = encoder_states(text_encoder, inputs["text_token_ids"], inputs["text_padding_mask"])
+            tokens = {name: keras.Input((None,), dtype="int32", name=name) for name in TOKEN_INPUTS.values()}
+            inputs.update(tokens)
+            token_ids, padding_mask, word_index = (
+                tokens[TOKEN_INPUTS[name]] for name in ("token_ids", "padding_mask", "word_index"))
+            states = encoder_states(text_encoder, token_ids, padding_mask)
             if text_output == "words":
-                sequences = {"text": WordPiecePooling(max_len or 30, return_mask=True, name="text_words")(
-                    states, inputs["text_word_index"]), **sequences}
+                sequences = {"text": WordPiecePooling(max_len or MAX_WORDS, return_mask=True, name="text_words")(
+                    states, word_index), **sequences}
             else:
                 pooled = keras.layers.GlobalAveragePooling1D(name="text_pooling")(
-                    states, mask=keras.ops.cast(inputs["text_padding_mask"], "bool"))
+                    states, mask=keras.ops.cast(padding_mask, "bool"))
                 embeddings.append(keras.layers.Dense(hidden_dim, name="text_projection")(pooled))
         for modality, (features, mask) in sequences.items():
             if word_dropout:

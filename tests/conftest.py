@@ -7,10 +7,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 
+# Keras's traceback filtering wraps every eager layer and op call; the
+# suite's tiny models run eagerly, and without it they run about 20 % faster
+# (a DEC run of the CLI tests: 35.2 s → 28.6 s). Tracebacks are then longer.
+keras.config.disable_traceback_filtering()
 
-def pytest_runtestloop(session):
+
+def pytest_collection_modifyitems(items):
+    """Sends every test of the session's one shared reproduce (`reproduced`)
+    to one xdist worker (`--dist loadgroup`), which then runs it once."""
+    for item in items:
+        if "reproduced" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("reproduced"))
+
+
+def pytest_collection_finish(session):
     """Starts the JAX and PyTorch runs of the selected `tests/test_backends.py`
-    tests as the tests start, so they run beside the TensorFlow suite;
+    tests once the tests are collected (in every xdist worker: the first to
+    ask starts them), so they run beside the TensorFlow suite;
     `--collect-only` runs nothing."""
     if session.config.option.collectonly:
         return
@@ -26,9 +40,8 @@ def pytest_sessionfinish(session):
     import sys
 
     backends = sys.modules.get("tests.test_backends")
-    for process in getattr(backends, "RUNS", {}).values():
-        if process.poll() is None:
-            process.kill()
+    if backends is not None:
+        backends.stop_backend_runs()
 
 
 @pytest.fixture(autouse=True)

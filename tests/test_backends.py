@@ -9,9 +9,11 @@ default suite) and the models built from it (`tests/applications`,
 
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 import pytest
 
@@ -22,23 +24,64 @@ SCOPES = {"kit": ["tests/layers", "tests/losses", "tests/test_metrics.py", "test
 
 
 RUNS = {}
-"""(backend, scope) → its pytest process, once started."""
+"""(backend, scope) → the process this pytest process started for it."""
+
+
+def run_folder():
+    """Where the backend runs of this test session leave their output and
+    exit status: one folder per session, shared by its xdist workers
+    (`PYTEST_XDIST_TESTRUNUID`), so that whichever worker runs a test of
+    this module reads a run another worker may have started."""
+    session = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}"
+    folder = os.path.join(tempfile.gettempdir(), "mosi_keras_backend_runs", session)
+    os.makedirs(folder, exist_ok=True)
+    return folder
 
 
 def start_backend_runs(wanted):
     """Starts one pytest process per (backend, scope) pair in `wanted` whose
     backend is installed, all at once; called when the session's tests start
-    (`tests/conftest.py`) with the pairs selected, so they run beside the
-    TensorFlow suite, and again, harmlessly, by the tests below."""
+    (`tests/conftest.py`, in every xdist worker) with the pairs selected, so
+    they run beside the TensorFlow suite, and again, harmlessly, by the
+    tests below. The first process to create `<pair>.started` starts a pair;
+    its output goes to `<pair>.log` and its exit status to `<pair>.rc`."""
     for backend, scope in sorted(wanted):
-        if (backend, scope) not in RUNS and importlib.util.find_spec(BACKEND_MODULES[backend]) is not None:
-            output = tempfile.TemporaryFile("w+")  # a file, not a pipe: a full pipe would stall the run
-            RUNS[backend, scope] = subprocess.Popen(
-                [sys.executable, "-m", "pytest", "-q", "-m", "backend_agnostic and not slow",
-                 "-p", "no:cacheprovider", *SCOPES[scope]],
-                cwd=ROOT, env=dict(os.environ, KERAS_BACKEND=backend), stdout=output, stderr=subprocess.STDOUT,
-            )
-            RUNS[backend, scope].output = output
+        if importlib.util.find_spec(BACKEND_MODULES[backend]) is None:
+            continue
+        stem = os.path.join(run_folder(), f"{backend}-{scope}")
+        try:
+            os.close(os.open(f"{stem}.started", os.O_CREAT | os.O_EXCL))
+        except FileExistsError:  # started by this process or another worker
+            continue
+        command = [sys.executable, "-m", "pytest", "-q", "-n", "0", "-m", "backend_agnostic and not slow",
+                   "-p", "no:cacheprovider", *SCOPES[scope]]
+        RUNS[backend, scope] = subprocess.Popen(
+            ["sh", "-c", '"$@" > "$0.log" 2>&1; echo $? > "$0.rc"', stem, *command],
+            cwd=ROOT, start_new_session=True,
+            env={**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}, "KERAS_BACKEND": backend},
+        )
+
+
+def stop_backend_runs():
+    """Kills the runs this process started that are still going (a session
+    cut short), unless it is one xdist worker of several: another worker may
+    still be waiting for them (they end on their own)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    for process in RUNS.values():
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def finished_run(backend, scope, timeout=1800):
+    """`(exit status, output)` of a pair's run, once it has ended."""
+    stem = os.path.join(run_folder(), f"{backend}-{scope}")
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(f"{stem}.rc") or not open(f"{stem}.rc").read().strip():
+        assert time.monotonic() < deadline, f"the {backend} run ({scope}) did not end in {timeout} s"
+        time.sleep(1)
+    with open(f"{stem}.rc") as code, open(f"{stem}.log") as output:
+        return int(code.read()), output.read()
 
 
 def selected_runs(items):
@@ -50,10 +93,6 @@ def selected_runs(items):
 @pytest.fixture(scope="module")
 def backend_runs(request):
     start_backend_runs(selected_runs(request.session.items))
-    yield RUNS
-    for process in RUNS.values():
-        if process.poll() is None:
-            process.kill()
 
 
 @pytest.mark.parametrize("scope", ["kit", pytest.param("models", marks=pytest.mark.slow)])
@@ -64,9 +103,6 @@ def test_backend_agnostic_suite_passes_on(backend, scope, backend_runs):
             f"the {backend} backend is not installed; install the test extra: "
             "pip install -e '.[test]'"
         )
-    process = backend_runs[backend, scope]
-    process.wait(timeout=1800)
-    process.output.seek(0)
-    printed = process.output.read()
-    assert process.returncode == 0, f"{backend} backend, {scope}:\n{printed[-9000:]}"
+    code, printed = finished_run(backend, scope)
+    assert code == 0, f"{backend} backend, {scope}:\n{printed[-9000:]}"
     assert " passed" in printed

@@ -262,6 +262,9 @@ def search_in(dataset, model, tuner, out_dir, max_trials, epochs, label_fraction
     from applications.experiments.preparation import prepare_experiment
 
     base = base_config or TrainingConfig()
+    if model == "dec" and base.text_encoder:
+        raise ValueError("a DEC search does not take a text_encoder yet (its decoder rebuilds feature arrays, not "
+                         "tokens); search the classifier with it.")
     prepared = prepare_experiment(dataset, label_fraction, seed, base.text_encoder)
     folds = dict(video_ids=dataset.video_ids[prepared.split.labelled_train], seed=seed)
     if model == "dec":

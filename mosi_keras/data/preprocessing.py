@@ -7,6 +7,7 @@ import keras
 import numpy as np
 
 from mosi_keras.data.dataset import DataError, mask_name
+from mosi_keras.transcript_tokenizer import TOKEN_INPUTS
 
 TEXT = "text"  # the modality a `text_tokenizer` reads from transcripts
 
@@ -190,7 +191,7 @@ class Preprocessor:
             raise DataError(f"{dataset.source}: no 'transcript' array; this model reads its text from transcripts "
                             "(one string per segment).")
         tokens, _ = self.text_tokenizer(dataset.transcripts)
-        return {f"{TEXT}_{name}": value for name, value in tokens.items()}
+        return {TOKEN_INPUTS[name]: value for name, value in tokens.items()}
 
     def get_config(self):
         return {

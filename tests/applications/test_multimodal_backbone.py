@@ -53,6 +53,7 @@ def token_inputs(tiny_bert_preset, rows=4):
     return {f"text_{name}": value for name, value in tokens.items()}
 
 
+@pytest.mark.backend_agnostic
 @pytest.mark.parametrize("text_output", ["words", "pooled"])
 def test_a_text_encoder_reads_tokens_in_place_of_text_features_and_survives_safe_mode(
         tiny, tiny_bert_preset, tmp_path, text_output):

@@ -13,6 +13,7 @@ def test_classifier_passes_the_task_test_on_raw_data(tmp_path):
     run_task_test(SentimentClassifier, make_backbone(), make_raw(), tmp_path, dict(head_units=(8, 4)))
 
 
+@pytest.mark.backend_agnostic
 def test_a_classifier_fine_tuning_a_text_encoder_passes_the_task_test_on_raw_transcripts(tmp_path, tiny_bert_preset):
     from mosi_keras.transcript_tokenizer import TranscriptTokenizer
     from tests.applications.conftest import MAX_LEN, SMALL

@@ -113,3 +113,9 @@ def test_a_second_search_on_a_folder_a_live_process_holds_is_refused(files, caps
         holder.kill()
         holder.wait()
     assert not (out / "classifier_random").exists()  # the refused search wrote nothing
+
+
+def test_a_dec_search_with_a_text_encoder_is_refused_by_name(files, capsys, tiny_bert_preset):
+    assert main(["tune", "--data", str(files / "train.npz"), "--model", "dec", "--text-encoder", str(tiny_bert_preset),
+                 "--out", str(files / "tune"), "--hyperparameters", str(files / "hp.json")]) == 2
+    assert "a DEC search does not take a text_encoder yet" in capsys.readouterr().err
