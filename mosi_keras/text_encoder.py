@@ -25,14 +25,34 @@ def keras_hub_module():
 
 def load_text_encoder(folder):
     """The backbone and tokenizer of a local keras-hub or Hugging Face
-    preset folder (never a download).
+    preset folder (never a download): `(load_text_backbone(folder),
+    load_text_tokenizer(folder))`."""
+    return load_text_backbone(folder), load_text_tokenizer(folder)
+
+
+def load_text_backbone(folder):
+    """The pre-trained backbone of a local preset folder (its weights loaded).
 
     Raises:
         TextEncoderError: no such folder, a folder that is not a preset
-            (no `config.json` / `metadata.json`), one keras-hub cannot load
-            (the message names the folder and keras-hub's reason), or a
-            tokenizer without `[CLS]` / `[SEP]` (not BERT-style).
+            (no `config.json` / `metadata.json`), or one keras-hub cannot
+            load (the message names the folder and keras-hub's reason).
     """
+    return from_preset(folder, "models.Backbone")
+
+
+def load_text_tokenizer(folder):
+    """The tokenizer of a local preset folder (nothing else is loaded;
+    `TranscriptTokenizer` checks that it is BERT-style).
+
+    Raises:
+        TextEncoderError: as `load_text_backbone`.
+    """
+    return from_preset(folder, "tokenizers.Tokenizer")
+
+
+def from_preset(folder, kind):
+    """`keras_hub.<kind>.from_preset(folder)` for a local folder, its errors named."""
     folder = os.fspath(folder)
     if not os.path.isdir(folder):
         raise TextEncoderError(f"{folder}: no such encoder folder (give a local preset folder).")
@@ -41,16 +61,8 @@ def load_text_encoder(folder):
             f"{folder}: not a keras-hub or Hugging Face preset folder (no config.json or metadata.json); "
             f"it holds {sorted(os.listdir(folder))[:8]}."
         )
-    keras_hub = keras_hub_module()
+    module, name = kind.split(".")
     try:
-        backbone = keras_hub.models.Backbone.from_preset(folder)
-        tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(folder)
+        return getattr(getattr(keras_hub_module(), module), name).from_preset(folder)
     except Exception as error:  # keras-hub raises ValueError, KeyError, ... by architecture
         raise TextEncoderError(f"{folder}: keras-hub cannot load this encoder: {error}") from None
-    for token in ("cls_token_id", "sep_token_id"):
-        if getattr(tokenizer, token, None) is None:
-            raise TextEncoderError(
-                f"{folder}: its tokenizer ({type(tokenizer).__name__}) has no {token}; a BERT-style "
-                "word-piece encoder is needed."
-            )
-    return backbone, tokenizer

@@ -8,7 +8,7 @@ import re
 import keras
 import numpy as np
 
-from mosi_keras.text_encoder import TextEncoderError, keras_hub_module, load_text_encoder
+from mosi_keras.text_encoder import TextEncoderError, keras_hub_module, load_text_tokenizer
 
 WORD = re.compile(r"[a-z0-9']+")
 MAX_WORDS = 30
@@ -75,7 +75,7 @@ class TranscriptTokenizer:
     @classmethod
     def from_preset(cls, folder, **kwargs):
         """The tokenizer of a local keras-hub or Hugging Face preset folder."""
-        return cls(load_text_encoder(folder)[1], **kwargs)
+        return cls(load_text_tokenizer(folder), **kwargs)
 
     def __call__(self, transcripts):
         words = [transcript_words(transcript, self.max_words) for transcript in transcripts]

@@ -34,6 +34,6 @@ def with_transcripts(dataset, seed=0):
 
 def tiny_bert(folder):
     """The backbone of `save_tiny_bert_preset(folder)`, freshly loaded."""
-    from mosi_keras.text_encoder import load_text_encoder
+    from mosi_keras.text_encoder import load_text_backbone
 
-    return load_text_encoder(folder)[0]
+    return load_text_backbone(folder)

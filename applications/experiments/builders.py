@@ -9,7 +9,7 @@ from applications.sentiment_regressor import SentimentRegressor
 from applications.experiments.config import MONITORS
 from applications.experiments.devices import resolve_jit_compile
 from mosi_keras.optimizers import MultiRateAdam
-from mosi_keras.text_encoder import load_text_encoder
+from mosi_keras.text_encoder import load_text_backbone
 
 
 TASKS = {
@@ -88,7 +88,7 @@ def compile_task(model, config, learning_rate=None, total_steps=None):
 def build_backbone(config, feature_dims, max_len):
     """A new `MultimodalBackbone` with the config's sizes; with
     `config.text_encoder`, on that preset's pre-trained text encoder."""
-    encoder = None if config.text_encoder is None else load_text_encoder(config.text_encoder)[0]
+    encoder = None if config.text_encoder is None else load_text_backbone(config.text_encoder)
     return MultimodalBackbone(feature_dims, max_len, text_encoder=encoder, **config.backbone_kwargs())
 
 
