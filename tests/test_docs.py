@@ -30,7 +30,7 @@ def python_blocks(path):
 
 
 @pytest.mark.parametrize("name", ["README.md", "docs/architecture.md", "docs/tutorial_reuse.md", "docs/tuning.md", "docs/text.md"])
-def test_markdown_python_blocks_run(name, tmp_path, monkeypatch):
+def test_markdown_python_blocks_run(name, tmp_path, monkeypatch, eager_functions):
     monkeypatch.chdir(tmp_path)  # examples may write files (a tuner's directory)
     blocks = python_blocks(os.path.join(ROOT, name))
     assert blocks, f"{name} has no python example"

@@ -25,6 +25,7 @@ def test_target_refresh_freezes_each_rows_p_until_the_next_refresh(tiny):
         fewer_rows.refresh()
 
 
+@pytest.mark.usefixtures("eager_functions")  # the callbacks' logic; the first test traces the steps
 @pytest.mark.backend_agnostic
 def test_target_refresh_stores_dataset_frequencies_every_interval(tiny):
     x, _, semi = tiny
@@ -38,6 +39,7 @@ def test_target_refresh_stores_dataset_frequencies_every_interval(tiny):
     assert all(0.0 <= f <= 1.0 for f in refresh.history)
 
 
+@pytest.mark.usefixtures("eager_functions")  # the callbacks' logic; the first test traces the steps
 def test_assignment_change_stopping_stops_when_assignments_settle(tiny):
     x, _, semi = tiny
     dec = make_dec()

@@ -9,6 +9,9 @@ from mosi_keras.data import Preprocessor, binary_labels, from_arrays, make_synth
 from tests.applications.conftest import DIMS, MAX_LEN, make_backbone, make_raw
 from tests.conftest import save_and_reload
 
+# Steps run eagerly (what a task's fit, predict and save do); the traced step: the task tests (run_task_test).
+pytestmark = pytest.mark.usefixtures("eager_functions")
+
 
 @pytest.mark.backend_agnostic
 @pytest.mark.parametrize("task,target", [(SentimentClassifier, "labels"), (SentimentRegressor, "scores")])

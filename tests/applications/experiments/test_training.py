@@ -5,6 +5,9 @@ from keras import ops
 from applications.experiments.config import TrainingConfig
 from tests.applications.conftest import DIMS, MAX_LEN, SMALL
 
+# Steps run eagerly (the schedule's choices); the traced step: the task tests (run_task_test).
+pytestmark = pytest.mark.usefixtures("eager_functions")
+
 
 def test_fine_tuning_trains_at_the_given_learning_rate(tiny):
     from applications.experiments.training import train_task
