@@ -4,14 +4,6 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# One kernel thread per process: the suite's processes (the xdist workers, the
-# JAX and PyTorch runs, the command-line subprocesses, which inherit this)
-# share the cores, and thread pools spinning on shared cores slowed each
-# other several-fold (the shared reproduce: 49 s alone, 131 s in the suite),
-# while the tiny models gain nothing from more threads (49 s either way alone).
-for _name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 import keras  # noqa: E402
 
