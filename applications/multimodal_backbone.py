@@ -6,7 +6,7 @@ from mosi_keras.data import mask_name
 from mosi_keras.layers import ModalityTransformerEncoder, WordDropout, WordPiecePooling
 from mosi_keras.text_encoder import keras_hub_module
 from mosi_keras.text_featurizer import encoder_states
-from mosi_keras.transcript_tokenizer import MAX_WORDS, TOKEN_INPUTS
+from mosi_keras.transcript_tokenizer import MAX_WORDS, TEXT, TOKEN_INPUTS
 
 TEXT_OUTPUTS = ("words", "pooled")
 
@@ -129,8 +129,8 @@ class MultimodalBackbone(keras.Model):
         name="multimodal_encoder",
         **kwargs,
     ):
-        if text_encoder is not None and "text" in feature_dims:
-            raise ValueError("with a text_encoder the text is read from tokens: leave 'text' out of feature_dims "
+        if text_encoder is not None and TEXT in feature_dims:
+            raise ValueError(f"with a text_encoder the text is read from tokens: leave '{TEXT}' out of feature_dims "
                              f"(got {dict(feature_dims)}).")
         if text_output not in TEXT_OUTPUTS:
             raise ValueError(f"text_output must be one of {list(TEXT_OUTPUTS)}, got {text_output!r}.")
@@ -145,7 +145,7 @@ class MultimodalBackbone(keras.Model):
                 tokens[TOKEN_INPUTS[name]] for name in ("token_ids", "padding_mask", "word_index"))
             states = encoder_states(text_encoder, token_ids, padding_mask)
             if text_output == "words":
-                sequences = {"text": WordPiecePooling(max_len or MAX_WORDS, return_mask=True, name="text_words")(
+                sequences = {TEXT: WordPiecePooling(max_len or MAX_WORDS, return_mask=True, name="text_words")(
                     states, word_index), **sequences}
             else:
                 pooled = keras.layers.GlobalAveragePooling1D(name="text_pooling")(
@@ -185,7 +185,7 @@ class MultimodalBackbone(keras.Model):
     @property
     def modalities(self):
         """The modalities of `z`, in order (`"text"` first with a `text_encoder`)."""
-        return (["text"] if self.text_encoder is not None else []) + list(self.feature_dims)
+        return ([TEXT] if self.text_encoder is not None else []) + list(self.feature_dims)
 
     def get_config(self):
         return {

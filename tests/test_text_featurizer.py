@@ -45,7 +45,7 @@ def test_word_vectors_are_the_mean_of_their_pieces_read_in_context_whatever_the_
     assert not np.allclose(other[0, 0], vectors[0, 0], atol=1e-4)
 
 
-def with_transcripts(path, suffix):
+def transcript_file(path, suffix):
     data = make_synthetic_mosi(n_videos=3, segments_per_video=(2, 3), max_len=5,
                                feature_dims={"text": 4, "audio": 3, "visual": 2}, seed=0)
     file = path / f"data{suffix}"
@@ -59,7 +59,7 @@ def with_transcripts(path, suffix):
 
 @pytest.mark.parametrize("suffix", [".npz", ".h5"])
 def test_featurize_file_replaces_text_and_copies_everything_else(featurizer, tmp_path, suffix):
-    source = with_transcripts(tmp_path, suffix)
+    source = transcript_file(tmp_path, suffix)
     out = tmp_path / f"out{suffix}"
     featurize_file(source, featurizer, out, batch_size=2, verbose=0)
     before, after = read_arrays(source), read_arrays(out)
@@ -96,7 +96,7 @@ def test_featurize_names_a_file_without_transcripts_and_bad_encoder_folders(feat
 def test_mosi_keras_featurize_writes_the_file_and_names_errors(preset, tmp_path, capsys):
     from applications.experiments.cli import main
 
-    source = with_transcripts(tmp_path, ".npz")
+    source = transcript_file(tmp_path, ".npz")
     out = tmp_path / "featurized.npz"
     assert main(["featurize", "--data", str(source), "--encoder", str(preset), "--out", str(out),
                  "--max-words", "4", "--quiet"]) == 0

@@ -7,9 +7,7 @@ import keras
 import numpy as np
 
 from mosi_keras.data.dataset import DataError, mask_name
-from mosi_keras.transcript_tokenizer import TOKEN_INPUTS
-
-TEXT = "text"  # the modality a `text_tokenizer` reads from transcripts
+from mosi_keras.transcript_tokenizer import TEXT, TOKEN_INPUTS
 
 
 class RunningMoments:
