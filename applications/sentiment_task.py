@@ -150,7 +150,8 @@ class SentimentTask(keras.Model):
         return []
 
     def compile(self, optimizer="auto", loss="auto", *, metrics="auto", **kwargs):
-        """`keras.Model.compile`, where `"auto"` means the task's defaults."""
+        """`keras.Model.compile`, where `"auto"` means the task's defaults;
+        the optimizer's variables are created here, not in the first step."""
         if optimizer == "auto":
             optimizer = paper_optimizer()
         if loss == "auto":
@@ -158,6 +159,11 @@ class SentimentTask(keras.Model):
         if metrics == "auto":
             metrics = self.default_metrics()
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+        if self.built and not self.optimizer.built:
+            # The optimizer's variables now (as Keras's `compile_from_config`
+            # does): TensorFlow would create them while tracing the first
+            # training step, and then trace that step a second time.
+            self.optimizer.build(self.trainable_variables)
 
     def get_config(self):
         return {

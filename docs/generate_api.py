@@ -93,6 +93,7 @@ def render():
 
 if __name__ == "__main__":
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "api.md")
+    text = render()  # before the file is opened: a failure leaves the old one whole
     with open(path, "w") as file:
-        file.write(render())
+        file.write(text)
     print(f"wrote {path}")

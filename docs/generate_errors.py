@@ -264,5 +264,6 @@ def render():
 
 if __name__ == "__main__":
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    text = render()  # before the file is opened: a failure leaves the old one whole
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "errors.md"), "w") as file:
-        file.write(render())
+        file.write(text)

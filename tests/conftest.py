@@ -13,9 +13,12 @@ import keras  # noqa: E402
 keras.config.disable_traceback_filtering()
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """Sends every test of the session's one shared reproduce (`reproduced`)
-    to one xdist worker (`--dist loadgroup`), which then runs it once."""
+    to one xdist worker (`--dist loadgroup`), which then runs it once.
+    First of the hooks: xdist's own reads the `xdist_group` marks (and
+    renames the tests `<id>@<group>`) as soon as it is called."""
     for item in items:
         if "reproduced" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("reproduced"))

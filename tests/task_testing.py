@@ -17,7 +17,7 @@ def run_task_test(task_cls, backbone, dataset, tmp_path, init_kwargs=None, max_l
     - it is built on `backbone` with a `Preprocessor` fitted on `dataset`
       (reading the text from its transcripts with `text_tokenizer`, for a
       backbone with a `text_encoder`), and its config rebuilds a task with
-      the same config;
+      the same config; `compile` creates the optimizer's variables;
     - one `fit` step on the raw `MultimodalDataset` (targets taken from its
       sentiment) gives a finite loss and moves every trainable weight but
       those whose path ends with one of `gradient_free` (weights the loss
@@ -39,6 +39,7 @@ def run_task_test(task_cls, backbone, dataset, tmp_path, init_kwargs=None, max_l
     assert task_cls.from_config(config).get_config() == config
 
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    assert model.optimizer.built  # by compile: TensorFlow traces the first step once
     before = [ops.convert_to_numpy(w).copy() for w in model.trainable_weights]
     history = model.fit(dataset, epochs=1, batch_size=len(dataset), verbose=0)
     assert np.isfinite(history.history["loss"][0])

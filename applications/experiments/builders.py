@@ -33,7 +33,8 @@ def early_stopping(patience, min_delta=0.0, monitor="val_loss"):
 
 
 def build_optimizer(model):
-    """Creates the optimizer's variables (Adam's moments) before `fit`.
+    """Creates the optimizer's variables (Adam's moments) before `fit`
+    (a task's `compile` does it itself; the DEC model's is Keras's).
 
     Otherwise the TensorFlow trainer creates them while it traces the first
     training step, and TensorFlow then traces that step a second time:
@@ -82,7 +83,7 @@ def compile_task(model, config, learning_rate=None, total_steps=None):
         jit_compile=resolve_jit_compile(config.jit_compile),
         run_eagerly=config.run_eagerly,
     )
-    return build_optimizer(model)
+    return model
 
 
 def build_backbone(config, feature_dims, max_len):

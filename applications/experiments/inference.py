@@ -26,8 +26,10 @@ def load_task(path):
 
 def evaluate_tasks(tasks, dataset):
     """`sentiment_metrics` on `dataset` of one sentiment task or of the
-    ensemble of several (`segment_outputs`)."""
-    return sentiment_metrics(dataset.sentiment, segment_outputs(tasks, dataset), predicts_score=predicts_score(tasks))
+    ensemble of several (`segment_outputs`); a mix of classifiers and
+    regressors is refused before anything is predicted."""
+    scores = predicts_score(tasks)
+    return sentiment_metrics(dataset.sentiment, segment_outputs(tasks, dataset), predicts_score=scores)
 
 
 def predicts_score(tasks):
@@ -83,9 +85,10 @@ def predict_segments(tasks, dataset):
         positive sentiment, a classifier) or `score` (a regressor), and
         `predicted_class` (1: positive, sentiment ≥ 0; 0: negative).
     """
+    scores = predicts_score(tasks)
     check_modalities(tasks, dataset)
     outputs = segment_outputs(tasks, dataset)
-    if predicts_score(tasks):
+    if scores:
         column, value = "score", outputs
     else:
         column, value = "probability", expit(outputs)  # the logistic function, without overflow

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from applications import SAMPLE_INDEX, MultimodalBackbone, MultimodalDecoder, SemiSupervisedDEC
+from applications.experiments.builders import build_optimizer
 from mosi_keras.data import Preprocessor, binary_labels, make_synthetic_mosi, write_dataset
 
 DIMS = {"text": 12, "audio": 6, "visual": 5}
@@ -115,10 +116,11 @@ def reproduced(tmp_path_factory):
 
 
 def make_dec(**weights):
+    """A tiny DEC model, compiled, its optimizer built (traced steps are traced once)."""
     backbone, decoder = make_backbone_decoder()
     dec = SemiSupervisedDEC(backbone, decoder, n_clusters=2, **weights)
     dec.compile(optimizer=keras.optimizers.Adam(1e-2))
-    return dec
+    return build_optimizer(dec)
 
 
 def with_index(x):

@@ -53,6 +53,7 @@ def test_padded_utterances_change_neither_loss_nor_predictions(videos):
         np.testing.assert_allclose(float(loss(wide_labels, wide_out)), float(loss(view.labels, narrow_out)), rtol=1e-5)
 
 
+@pytest.mark.usefixtures("eager_functions")  # predictions compared; the traced steps: the task test
 def test_an_utterance_prediction_does_not_depend_on_the_other_videos_of_its_batch(videos):
     data, x, view = videos
     model = make_model()
@@ -77,6 +78,7 @@ def test_a_video_of_one_utterance_is_predicted_and_trained_on(videos):
     assert after.shape == (1, 1) and np.isfinite(after).all() and not np.allclose(before, after)
 
 
+@pytest.mark.usefixtures("eager_functions")  # predictions compared; the traced steps: the task test
 def test_contextual_classifier_survives_a_keras_file_with_safe_mode(videos, tmp_path):
     _, _, view = videos
     model = make_model()

@@ -10,6 +10,8 @@ from tests.conftest import save_and_reload
 
 # The tests marked backend_agnostic also run on JAX and PyTorch (tests/test_backends.py);
 # the rest exercise backend-independent logic and run on TensorFlow only, to keep CI short.
+# The traced step: the first test here and test_callbacks' first; tests of what a step
+# leaves (weights, terms, a saved file) run it eagerly (`eager_functions`).
 
 
 @pytest.mark.backend_agnostic
@@ -40,6 +42,7 @@ def test_dec_supervised_weight_zero_makes_labels_irrelevant(tiny):
         np.testing.assert_allclose(a, b, atol=1e-6)
 
 
+@pytest.mark.usefixtures("eager_functions")
 @pytest.mark.backend_agnostic
 def test_dec_reconstruction_weight_zero_leaves_the_decoder_untouched(tiny):
     x, _, semi = tiny
@@ -53,6 +56,7 @@ def test_dec_reconstruction_weight_zero_leaves_the_decoder_untouched(tiny):
     assert any(not np.allclose(a, b) for a, b in zip(backbone_before, dec.backbone.get_weights()))
 
 
+@pytest.mark.usefixtures("eager_functions")
 def test_dec_unlabelled_samples_do_not_change_the_supervised_term(tiny):
     x, _, semi = tiny
     dec = make_dec()
@@ -97,6 +101,7 @@ def test_frozen_target_is_the_rows_refreshed_p_not_the_batchs(tiny, rng):
     np.testing.assert_allclose(ops.convert_to_numpy(dec.target(q)), per_batch, rtol=1e-6)  # no index
 
 
+@pytest.mark.usefixtures("eager_functions")
 @pytest.mark.backend_agnostic
 def test_dec_model_survives_keras_save_and_safe_load(tiny, tmp_path):
     x, _, semi = tiny

@@ -40,7 +40,7 @@ def stage_callbacks(monkeypatch, tiny, **options):
     monkeypatch.setattr(SemiSupervisedDEC, "fit", recording_fit)
     x, labels, semi = tiny
     config = TrainingConfig(**SMALL, decoder_hidden_dim=8, ae_epochs=1, dec_epochs=4, patience=1,
-                            kmeans_n_init=1, batch_size=16, run_eagerly=True, **options)
+                            kmeans_n_init=1, batch_size=48, run_eagerly=True, **options)
     keras.utils.set_random_seed(0)
     result = pretrain_dec(x, semi, (x, semi), config, DIMS, MAX_LEN, diagnose=(x, labels))
     return result, seen

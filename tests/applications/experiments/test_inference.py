@@ -9,10 +9,14 @@ from mosi_keras.evaluation import sentiment_metrics
 from tests.applications.conftest import MAX_LEN, make_backbone, make_raw
 
 
+def new_task(task=SentimentClassifier, preprocessor="fitted"):
+    """An untrained task on the tiny backbone, with a preprocessor fitted on `make_raw()` (or none)."""
+    prep = Preprocessor(MAX_LEN).fit(make_raw()) if preprocessor == "fitted" else None
+    return task(make_backbone(), (8, 4), preprocessor=prep)
+
+
 def saved_task(tmp_path, name, task=SentimentClassifier, preprocessor="fitted"):
-    data = make_raw()
-    prep = Preprocessor(MAX_LEN).fit(data) if preprocessor == "fitted" else None
-    model = task(make_backbone(), (8, 4), preprocessor=prep)
+    model = new_task(task, preprocessor)
     path = str(tmp_path / f"{name}.keras")
     model.save(path)
     return path, model
@@ -26,8 +30,9 @@ def test_a_loaded_task_scores_raw_data_with_the_preprocessing_it_carries(tmp_pat
     assert evaluate_tasks([loaded], data) == sentiment_metrics(data.sentiment, logits)
 
 
-def test_an_ensemble_is_scored_on_the_mean_probability_of_its_members(tmp_path):
-    tasks = [load_task(saved_task(tmp_path, name)[0]) for name in ("a", "b")]
+@pytest.mark.usefixtures("eager_functions")  # the averaging; a traced predict: the test above
+def test_an_ensemble_is_scored_on_the_mean_probability_of_its_members():
+    tasks = [new_task(), new_task()]
     data = make_raw()
     probabilities = [expit(task.predict(data, verbose=0).ravel()) for task in tasks]
     columns = predict_segments(tasks, data)
@@ -36,10 +41,16 @@ def test_an_ensemble_is_scored_on_the_mean_probability_of_its_members(tmp_path):
     assert list(columns) == ["segment_id", "video_id", "probability", "predicted_class"]
 
 
-def test_classifiers_and_regressors_do_not_average(tmp_path):
-    tasks = [load_task(saved_task(tmp_path, "c")[0]), load_task(saved_task(tmp_path, "r", SentimentRegressor)[0])]
-    with pytest.raises(ValueError, match="cannot mix classifiers"):
-        evaluate_tasks(tasks, make_raw())
+def test_classifiers_and_regressors_do_not_average_and_are_refused_before_predicting(monkeypatch):
+    from applications.experiments import inference
+
+    predicted = []
+    monkeypatch.setattr(inference, "predict_outputs", lambda *args, **kwargs: predicted.append(args))
+    tasks = [new_task(), new_task(SentimentRegressor)]
+    for score in (evaluate_tasks, predict_segments):
+        with pytest.raises(ValueError, match="cannot mix classifiers"):
+            score(tasks, make_raw())
+    assert predicted == []
 
 
 def test_load_and_predict_name_what_is_wrong(tmp_path):
