@@ -12,10 +12,11 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import pytest
+
+from tests.session_files import session_folder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BACKEND_MODULES = {"jax": "jax", "torch": "torch"}
@@ -29,13 +30,10 @@ RUNS = {}
 
 def run_folder():
     """Where the backend runs of this test session leave their output and
-    exit status: one folder per session, shared by its xdist workers
-    (`PYTEST_XDIST_TESTRUNUID`), so that whichever worker runs a test of
-    this module reads a run another worker may have started."""
-    session = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}"
-    folder = os.path.join(tempfile.gettempdir(), "mosi_keras_backend_runs", session)
-    os.makedirs(folder, exist_ok=True)
-    return folder
+    exit status: the session's folder (`session_folder`), shared by its
+    xdist workers, so that whichever worker runs a test of this module
+    reads a run another worker may have started."""
+    return str(session_folder())
 
 
 def start_backend_runs(wanted):

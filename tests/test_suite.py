@@ -1,8 +1,13 @@
-"""The suite itself: collecting it runs nothing; the shared reproduce runs on one worker."""
+"""The suite itself: collecting it runs nothing; the shared reproduce is trained once."""
 
+import tempfile
+import threading
+import time
 from types import SimpleNamespace
 
 import pytest
+
+from tests.session_files import once_per_session
 
 
 def test_collect_only_starts_no_backend_run_and_a_run_starts_the_selected_ones(monkeypatch):
@@ -25,13 +30,42 @@ def test_collect_only_starts_no_backend_run_and_a_run_starts_the_selected_ones(m
     assert started == [{("jax", "kit")}]
 
 
-def test_the_shared_reproduces_tests_are_grouped_on_one_worker(request):
-    """Under `--dist loadgroup` (the default options) xdist sends a group's
-    tests to one worker; a test of the shared `reproduced` left out of the
-    group would train the reproduce again on another worker."""
-    if not getattr(request.config.option, "loadgroup", False):  # set by xdist in its workers
-        pytest.skip("not run by an xdist worker under --dist loadgroup")
-    shared = [item.nodeid for item in request.session.items if "reproduced" in item.fixturenames]
-    if not shared:
-        pytest.skip("no test of the shared reproduce selected")
-    assert all(nodeid.endswith("@reproduced") for nodeid in shared), shared
+def test_work_shared_by_the_workers_is_done_once_whichever_asks_first(tmp_path, monkeypatch):
+    """`once_per_session`, as the shared reproduce uses it: two workers
+    (threads here, each with its own lock file handle) ask at once; one
+    makes the folder, the other waits and reads it. Whatever xdist does
+    with the tests' names (pytest 9 broke `--dist loadgroup` in xdist
+    3.8), the reproduce is trained once."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("PYTEST_XDIST_TESTRUNUID", "session-under-test")
+    made, seen = [], []
+
+    def make(folder):
+        made.append(folder)
+        time.sleep(0.5)  # the other worker arrives meanwhile
+        (folder / "result.txt").write_text("trained")
+
+    def worker():
+        folder = once_per_session("shared", make)
+        seen.append((folder / "result.txt").read_text())
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(made) == 1 and seen == ["trained", "trained"]
+    assert once_per_session("shared", make) == made[0] and len(made) == 1  # a later test reads it too
+
+
+def test_work_that_failed_is_tried_again_by_the_next_worker(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("PYTEST_XDIST_TESTRUNUID", "session-under-test")
+
+    def fail(folder):
+        raise RuntimeError("the reproduce failed")
+
+    with pytest.raises(RuntimeError, match="the reproduce failed"):
+        once_per_session("shared", fail)
+    with pytest.raises(RuntimeError, match="the reproduce failed"):  # not taken as done
+        once_per_session("shared", fail)

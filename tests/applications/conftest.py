@@ -11,6 +11,7 @@ import pytest
 from applications import SAMPLE_INDEX, MultimodalBackbone, MultimodalDecoder, SemiSupervisedDEC
 from applications.experiments.builders import build_optimizer
 from mosi_keras.data import Preprocessor, binary_labels, make_synthetic_mosi, write_dataset
+from tests.session_files import once_per_session
 
 DIMS = {"text": 12, "audio": 6, "visual": 5}
 MAX_LEN = 8
@@ -99,20 +100,29 @@ class Reproduced:
         return folder
 
 
-@pytest.fixture(scope="session")
-def reproduced(tmp_path_factory):
-    """One small `reproduce` (baseline and dec at 40 % and 100 % labels,
-    one seed, with held-out data), run once for the session: the CLI,
-    resume, kill, parallel, ensemble and merge tests read it or continue
-    it on a copy instead of training their own."""
+def write_reproduced(folder):
+    """The shared reproduce's files in `folder`: the generated data, `out`
+    and what it printed (`printed.txt`)."""
     from applications.experiments.cli import main
 
-    files = write_files(tmp_path_factory.mktemp("reproduced"))
-    out = files / "out"
+    write_files(folder)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        assert main(reproduce_argv(files, out)) == 0
-    return Reproduced(files, out, printed.getvalue(), json.loads((out / "results.json").read_text())["runs"])
+        assert main(reproduce_argv(folder, folder / "out")) == 0
+    (folder / "printed.txt").write_text(printed.getvalue())
+
+
+@pytest.fixture(scope="session")
+def reproduced():
+    """One small `reproduce` (baseline and dec at 40 % and 100 % labels,
+    one seed, with held-out data), run once for the whole session, all
+    xdist workers together (`once_per_session`): the CLI, resume, kill,
+    parallel, ensemble and merge tests read it or continue it on a copy
+    instead of training their own."""
+    files = once_per_session("reproduced", write_reproduced)
+    out = files / "out"
+    return Reproduced(files, out, (files / "printed.txt").read_text(),
+                      json.loads((out / "results.json").read_text())["runs"])
 
 
 def make_dec(**weights):
