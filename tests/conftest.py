@@ -15,8 +15,10 @@ keras.config.disable_traceback_filtering()
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
-    """Sends every test of the session's one shared reproduce (`reproduced`)
-    to one xdist worker (`--dist loadgroup`), which then runs it once.
+    """Asks xdist (`--dist loadgroup`) to send every test of the session's
+    shared reproduce (`reproduced`) to one worker, so that no other worker
+    waits for it. Only a hint: the reproduce is trained once whatever xdist
+    does (`once_per_session`), and xdist 3.8 under pytest 9 ignores it.
     First of the hooks: xdist's own reads the `xdist_group` marks (and
     renames the tests `<id>@<group>`) as soon as it is called."""
     for item in items:
