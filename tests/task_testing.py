@@ -2,6 +2,7 @@
 (in the spirit of keras-hub's `TestCase.run_task_test`)."""
 
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -28,7 +29,9 @@ def run_task_test(task_cls, backbone, dataset, tmp_path, init_kwargs=None, max_l
       for a row-level task;
     - it survives a `.keras` save and a load with `safe_mode=True`: same
       class and config, and the loaded file predicts the raw data as the
-      trained task does (its preprocessor travels with it).
+      trained task does (its preprocessor travels with it); it is compiled
+      as it was saved (optimizer, its state, loss), without a warning, so
+      `evaluate` gives the same loss.
 
     Returns:
         The trained task.
@@ -58,7 +61,12 @@ def run_task_test(task_cls, backbone, dataset, tmp_path, init_kwargs=None, max_l
 
     path = os.path.join(tmp_path, f"{task_cls.__name__}.keras")
     model.save(path)
-    reloaded = keras.saving.load_model(path, safe_mode=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Keras warns when it cannot compile a loaded model
+        reloaded = keras.saving.load_model(path, safe_mode=True)
     assert type(reloaded) is task_cls and reloaded.get_config() == model.get_config()
     np.testing.assert_allclose(np.asarray(reloaded.predict(dataset, verbose=0)), raw, atol=1e-5)
+    assert reloaded.compiled and type(reloaded.optimizer) is type(model.optimizer)
+    assert int(reloaded.optimizer.iterations) == int(model.optimizer.iterations)  # its state was loaded
+    np.testing.assert_allclose(reloaded.evaluate(dataset, verbose=0, return_dict=True)["loss"], loss, rtol=1e-4)
     return model

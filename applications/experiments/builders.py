@@ -6,7 +6,7 @@ from applications.contextual_sentiment_classifier import ContextualSentimentClas
 from applications.multimodal_backbone import MultimodalBackbone
 from applications.sentiment_classifier import SentimentClassifier
 from applications.sentiment_regressor import SentimentRegressor
-from applications.experiments.config import MONITORS
+from applications.experiments.config import ConfigError, MONITORS
 from applications.experiments.devices import resolve_jit_compile
 from mosi_keras.optimizers import MultiRateAdam
 from mosi_keras.text_encoder import load_text_backbone
@@ -25,7 +25,7 @@ def early_stopping(patience, min_delta=0.0, monitor="val_loss"):
     has not improved by `min_delta` for `patience` epochs, and restores the
     best epoch's weights."""
     if monitor not in MONITORS:
-        raise ValueError(f"monitor must be one of {sorted(MONITORS)}, got {monitor!r}.")
+        raise ConfigError(f"monitor must be one of {sorted(MONITORS)}, got {monitor!r}.")
     return keras.callbacks.EarlyStopping(
         monitor=monitor, mode=MONITORS[monitor], patience=patience, min_delta=min_delta,
         restore_best_weights=True, verbose=0,

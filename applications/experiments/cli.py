@@ -9,12 +9,14 @@ processes too; real warnings still show.
 
 import argparse
 import dataclasses
+import errno
 import json
 import os
 import sys
+import traceback
 
 from applications.experiments.config import (
-    DEMO, EXPERIMENTS, LABEL_FRACTION, PAPER_EXPERIMENTS, PRESETS, QUICK, load_config,
+    COMMAND_PRESETS, DEMO, EXPERIMENTS, ConfigError, LABEL_FRACTION, PAPER_EXPERIMENTS, PRESETS, QUICK, TUNE_FOLDS, load_config,
 )
 
 
@@ -120,7 +122,7 @@ def set_distribution(args):
     if args.oracle:
         host, _, port = args.oracle.rpartition(":")
         if not host or not port.isdigit():
-            raise ValueError(f"--oracle must be HOST:PORT (e.g. 10.0.0.1:8000), got {args.oracle!r}.")
+            raise ConfigError(f"--oracle must be HOST:PORT (e.g. 10.0.0.1:8000), got {args.oracle!r}.")
         os.environ.update(KERASTUNER_ORACLE_IP=host, KERASTUNER_ORACLE_PORT=port)
     if args.tuner_id:
         os.environ["KERASTUNER_TUNER_ID"] = args.tuner_id
@@ -139,8 +141,12 @@ def cmd_featurize(args):
 
 
 def training_config(args, overrides=None):
-    """The run's `TrainingConfig`: `overrides`, `--preset`, `--hyperparameters`, then `--text-encoder`."""
-    config = load_config(args.hyperparameters, overrides, args.preset)
+    """The run's `TrainingConfig`: `overrides` (`tune`: `TUNE_FOLDS` folds),
+    `--preset` (default: the command's, `COMMAND_PRESETS`), `--hyperparameters`,
+    then `--text-encoder`."""
+    if args.command == "tune":
+        overrides = {"folds": TUNE_FOLDS, **(overrides or {})}
+    config = load_config(args.hyperparameters, overrides, args.preset or COMMAND_PRESETS[args.command])
     return dataclasses.replace(config, text_encoder=args.text_encoder) if args.text_encoder else config
 
 
@@ -174,9 +180,11 @@ def shared_options():
     return dict(
         common=common,
         training=parent(
-            (["--preset"], dict(choices=sorted(PRESETS), default="paper",
-                                help="named hyper-parameters: paper (the paper's schedule, default) or small_data "
-                                     "(the recipe for ~1k labelled rows; docs/RESULTS.md)")),
+            (["--preset"], dict(choices=sorted(PRESETS),
+                                help="named hyper-parameters: paper (the paper's schedule) or small_data (the recipe "
+                                     "for ~1k labelled rows, ahead of paper in every measured table; "
+                                     "docs/RESULTS.md). Default: " + ", ".join(
+                                         f"{preset} for {command}" for command, preset in COMMAND_PRESETS.items()))),
             (["--hyperparameters"], dict(help="JSON file of TrainingConfig values, over the preset's")),
             (["--text-encoder"], dict(metavar="FOLDER",
                                       help="read the text from the data's transcripts with this local keras-hub / "
@@ -235,7 +243,8 @@ def build_parser():
     train.add_argument("--experiment", choices=sorted(EXPERIMENTS), default="dec")
 
     tune = command("tune", cmd_tune, [training, data, split], out="tuner directory; rerun with it to resume",
-                   help="keras-tuner search; resumable; writes the best hyper-parameters as JSON")
+                   help=f"keras-tuner search, each trial scored on {TUNE_FOLDS} folds of the labelled training "
+                        "videos unless the hyper-parameters set folds; resumable; writes the best as JSON")
     tune.add_argument("--model", choices=["classifier", "dec"], default="classifier",
                       help="search the classifier alone or DEC pre-training + fine-tuning")
     tune.add_argument("--tuner", choices=["random", "bayesian", "hyperband"], default="random")
@@ -278,22 +287,52 @@ def main(argv=None):
         filter_backend_noise()
     from applications.experiments.folder_lock import FolderInUse
     from mosi_keras.data import DataError
+    from mosi_keras.text_encoder import TextEncoderError
 
     try:
         args.func(args)
-    except (DataError, FileNotFoundError, ValueError, FolderInUse) as error:
-        print(f"mosi-keras {args.command}: error: {error}", file=sys.stderr)
+    except (DataError, TextEncoderError, ConfigError, FileNotFoundError, FolderInUse) as error:
+        print(f"mosi-keras {args.command}: error: {error}", file=sys.stderr)  # bad input: one line names it
         return 2
-    except OSError as error:  # a full disk, a read-only or foreign folder: every file is written atomically
-        print(f"mosi-keras {args.command}: error: {error.filename or 'a file'}: {error.strerror or error}. Files are"
-              " written whole or not at all, so every finished run's files are intact; free space or fix the"
-              " folder's permissions, then rerun the same command to resume.", file=sys.stderr)
+    except OSError as error:
+        print(f"mosi-keras {args.command}: error: {os_error_message(error, args.command in RESUMABLE)}",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"\nmosi-keras {args.command}: interrupted; finished runs are kept, rerun with the same --out to resume.",
               file=sys.stderr)
         return 130
+    except Exception:  # not bad input: a bug of ours (or of a library), shown whole
+        traceback.print_exc()
+        print(f"mosi-keras {args.command}: internal error: this is a bug in mosi-keras, not in your input; please "
+              "report it with the traceback above.", file=sys.stderr)
+        return 1
     return 0
+
+
+RESUMABLE = ("demo", "reproduce", "train", "tune")
+"""The commands that resume from their `--out` when run again."""
+
+OS_ERRORS = {
+    errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+    errno.ENOENT: "no such file or folder", errno.ENOTDIR: "not a folder", errno.EISDIR: "a folder, not a file",
+}
+
+
+def os_error_message(error, resumable):
+    """What failed, from the `OSError` itself: the file, the cause (disk
+    full, read-only, permission, missing), and, for a command that resumes,
+    that finished work is intact (every file is written whole or not at all)."""
+    cause = OS_ERRORS.get(error.errno, error.strerror or str(error))
+    where = error.filename or "a file"
+    message = f"{where}: {cause}"
+    if not resumable:
+        return message + "."
+    fix = {errno.ENOSPC: "free space", errno.EDQUOT: "free space"}.get(
+        error.errno, "fix the folder (permissions, mount)")
+    return (f"{message}. Files are written whole or not at all, so every finished run's files are intact; {fix}, "
+            "then rerun the same command to resume.")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,12 @@ import json
 from applications.paper_defaults import PAPER_LEARNING_RATE, PAPER_WEIGHT_DECAY
 
 
+class ConfigError(ValueError):
+    """A run asked for something it cannot do: an unknown name, a setting
+    out of range, options that do not go together. The command line prints
+    it in one line, as it does bad data (`DataError`)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Experiment:
     """What one experiment name trains.
@@ -20,12 +26,16 @@ class Experiment:
             semi-supervised DEC on labelled + unlabelled rows.
         overrides: `TrainingConfig` values this experiment sets on top of
             the run's, as `(name, value)` pairs.
+        self_training: whether the trained task then labels the unlabelled
+            training rows and a student is trained on them with the
+            labelled ones (`run.self_train`).
     """
 
     name: str
     task: str
     dec_pretraining: bool
     overrides: tuple = ()
+    self_training: bool = False
 
     def config(self, config):
         """`config` with this experiment's overrides."""
@@ -53,6 +63,10 @@ EXPERIMENTS = {
         Experiment("contextual_dec", "contextual_classifier", True, (("head_dropout", 0.5),)),
         Experiment("baseline_regression", "regressor", False),
         Experiment("dec_regression", "regressor", True),
+        # Beyond the paper, the semi-supervised baseline beside DEC: the
+        # baseline labels the unlabelled training videos (soft targets) and
+        # a student learns from them and the labelled ones (one round).
+        Experiment("self_training", "classifier", False, self_training=True),
     )
 }
 """The experiments a run can be, by name."""
@@ -64,7 +78,7 @@ PAPER_EXPERIMENTS = ("baseline", "dec")
 def experiment(name):
     """The `Experiment` called `name`; a clear error for an unknown one."""
     if name not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {name!r}; choose from {sorted(EXPERIMENTS)}.")
+        raise ConfigError(f"unknown experiment {name!r}; choose from {sorted(EXPERIMENTS)}.")
     return EXPERIMENTS[name]
 
 
@@ -162,7 +176,9 @@ class TrainingConfig:
     text_encoder: str = None  # a local keras-hub / Hugging Face preset folder; None: the `text` feature array
     text_output: str = "words"  # "words": per-word states into a text Transformer; "pooled": their mean, projected
     text_frozen_layers: int = 0  # the encoder's embeddings and first k Transformer layers frozen; 0: none
-    text_learning_rate: float = None  # the encoder's own rate (schedule scaled alike); None: the task's
+    # The encoder's own rate (schedule scaled alike); None: the task's. 5e-5: every measured fine-tuning run's
+    # (docs/RESULTS.md), BERT's usual range; the task's rate (1e-3 in small_data) would overwrite MiniLM.
+    text_learning_rate: float = 5e-5
     jit_compile: object = "auto"  # see `devices.resolve_jit_compile`
     run_eagerly: bool = False  # Keras's debugging switch; also faster for tiny smoke runs
 
@@ -171,9 +187,9 @@ class TrainingConfig:
                    "fold_use": ("ensemble", "retrain"), "text_output": ("words", "pooled")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}.")
+                raise ConfigError(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}.")
         if self.folds == 1 or self.folds < 0:
-            raise ValueError(f"folds must be 0 (select on the validation videos) or at least 2, got {self.folds}.")
+            raise ConfigError(f"folds must be 0 (select on the validation videos) or at least 2, got {self.folds}.")
 
     def backbone_kwargs(self):
         """The `MultimodalBackbone` arguments among these fields."""
@@ -193,7 +209,7 @@ class TrainingConfig:
         names = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
         if unknown:
-            raise ValueError(f"unknown hyper-parameter(s) {unknown}; known: {sorted(names)}.")
+            raise ConfigError(f"unknown hyper-parameter(s) {unknown}; known: {sorted(names)}.")
         values = dict(values)
         if "head_units" in values:
             values["head_units"] = tuple(values["head_units"])
@@ -227,12 +243,24 @@ weights, modality and word dropout were measured and left out: none
 helped on the word file."""
 
 
+COMMAND_PRESETS = {"demo": "paper", "reproduce": "paper", "train": "small_data", "tune": "small_data"}
+"""Each command's preset when `--preset` is not given: `reproduce` (and the
+demo of it) reproduce the paper; `train` and `tune`, which make a model to
+use, take the best measured recipe (`small_data` is ahead of `paper` in
+every table of docs/RESULTS.md)."""
+
+TUNE_FOLDS = 5
+"""`tune` scores trials on this many video-grouped folds of the labelled
+training videos unless the hyper-parameters set `folds`: no validation video
+chooses anything, and they only report."""
+
+
 def load_config(path=None, overrides=None, preset="paper"):
     """A `TrainingConfig` from `overrides` (a command's schedule, e.g.
     `DEMO`), then the `preset`'s values, then a JSON file (a plain dict, or
     the `hyperparameters` of a file written by `mosi-keras tune`) on top."""
     if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose from {sorted(PRESETS)}.")
+        raise ConfigError(f"unknown preset {preset!r}; choose from {sorted(PRESETS)}.")
     values = {**(overrides or {}), **PRESETS[preset]}
     if path:
         with open(path) as file:

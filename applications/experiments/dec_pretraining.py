@@ -12,6 +12,7 @@ from applications.multimodal_decoder import MultimodalDecoder
 from applications.semi_supervised_dec import SAMPLE_INDEX, SemiSupervisedDEC
 from applications.experiments.autoencoder_cache import autoencoder_key, train_autoencoder
 from applications.experiments.builders import build_backbone, build_optimizer, early_stopping
+from applications.experiments.config import ConfigError
 from applications.experiments.devices import resolve_jit_compile
 from applications.experiments.diagnostics import cluster_diagnostics
 from applications.experiments.feeding import fit_arguments, predict, validation_arguments
@@ -153,7 +154,7 @@ def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbos
         A `DECPretraining`.
     """
     if config.freeze_target and not config.update_interval:
-        raise ValueError("freeze_target=True keeps each row's target between refreshes: set update_interval "
+        raise ConfigError("freeze_target=True keeps each row's target between refreshes: set update_interval "
                          "(steps between refreshes) > 0 too.")
 
     def stage_callbacks(stage, epochs):

@@ -20,7 +20,7 @@ import dataclasses
 
 import numpy as np
 
-from applications.experiments.config import MONITORS
+from applications.experiments.config import ConfigError, MONITORS
 from applications.experiments.feeding import predict_outputs
 from applications.experiments.training import epochs_run, train_task
 from applications.sentiment_ensemble import SentimentEnsemble
@@ -108,7 +108,7 @@ def train_in_folds(task, train, sentiment, video_ids, config, feature_dims, max_
         A `FoldTraining`.
     """
     if task not in ("classifier", "regressor"):
-        raise ValueError(f"folds train segment-level tasks (classifier, regressor), not {task!r}.")
+        raise ConfigError(f"folds train segment-level tasks (classifier, regressor), not {task!r}.")
 
     def start():
         return None if backbone is None else backbone.clone()

@@ -8,7 +8,7 @@ import pickle
 import re
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-from applications.experiments.config import EXPERIMENTS, PAPER_EXPERIMENTS, TrainingConfig
+from applications.experiments.config import ConfigError, EXPERIMENTS, PAPER_EXPERIMENTS, TrainingConfig
 from applications.experiments.console import print_line
 from applications.experiments.files import write_json_atomically
 from applications.experiments.folder_lock import FolderLock
@@ -108,7 +108,7 @@ def check_config(results_path, config):
     # A field added since that file was written had its default value then.
     previous = {**json.loads(json.dumps(TrainingConfig().to_dict())), **previous}
     if previous != json.loads(json.dumps(config.to_dict())):
-        raise ValueError(
+        raise ConfigError(
             f"{results_path} was produced with other hyper-parameters; resume with the same "
             "ones, or choose another --out."
         )

@@ -7,6 +7,7 @@ import numpy as np
 from scipy.special import expit
 
 from applications.experiments.builders import TASKS  # noqa: F401  (importing a task class registers it for loading)
+from applications.experiments.config import ConfigError
 from applications.experiments.feeding import predict_outputs
 from applications.sentiment_ensemble import average_outputs
 from mosi_keras.data import DataError
@@ -20,7 +21,7 @@ def load_task(path):
         raise FileNotFoundError(f"{path}: no such model file.")
     model = keras.saving.load_model(path, safe_mode=True)
     if getattr(model, "preprocessor", None) is None:
-        raise ValueError(f"{path} carries no preprocessing (built without one): retrain it with `mosi-keras train`.")
+        raise ConfigError(f"{path} carries no preprocessing (built without one): retrain it with `mosi-keras train`.")
     return model
 
 
@@ -37,7 +38,7 @@ def predicts_score(tasks):
     mix of the two cannot be averaged."""
     kinds = {getattr(model, "PREDICTS_SCORE", False) for model in tasks}
     if len(kinds) > 1:
-        raise ValueError("an ensemble cannot mix classifiers (logits) and regressors (scores).")
+        raise ConfigError("an ensemble cannot mix classifiers (logits) and regressors (scores).")
     return kinds.pop()
 
 

@@ -8,7 +8,7 @@ from applications.experiments.config import LABEL_FRACTION
 from mosi_keras.data import Preprocessor, binary_labels, semi_supervised_split
 from mosi_keras.data.video import video_view
 from mosi_keras.losses import UNLABELLED
-from mosi_keras.transcript_tokenizer import TranscriptTokenizer
+from mosi_keras.transcript_tokenizer import TEXT, TOKEN_INPUTS, TranscriptTokenizer
 
 PAPER_MAX_LEN = 30
 
@@ -24,6 +24,7 @@ class PreparedExperiment:
     max_len: int
     video_ids: np.ndarray = None
     segment_index: np.ndarray = None
+    text_states: dict = None  # with a text encoder, for DEC: its word states of every row (`text_states.py`)
 
     @property
     def feature_dims(self):
@@ -66,12 +67,28 @@ class PreparedExperiment:
                           self.labels if labels else None, rows=rows)
 
     @property
+    def dec_feature_dims(self):
+        """dict modality → feature width of what DEC pre-training reads:
+        with `text_states`, the text's word states first."""
+        if self.text_states is None:
+            return self.feature_dims
+        return {TEXT: self.text_states[TEXT].shape[-1], **self.feature_dims}
+
+    def dec_rows(self, indices):
+        """Rows of what DEC pre-training reads: the model inputs, or, with
+        `text_states`, those states in place of the text encoder's tokens."""
+        if self.text_states is None:
+            return self.rows(indices)
+        inputs = {**self.text_states, **{k: v for k, v in self.inputs.items() if k not in TOKEN_INPUTS.values()}}
+        return {k: v[indices] for k, v in inputs.items()}
+
+    @property
     def pretrain_train(self):
-        return self.rows(self.split.train), self.semi_supervised_labels()[self.split.train]
+        return self.dec_rows(self.split.train), self.semi_supervised_labels()[self.split.train]
 
     @property
     def pretrain_val(self):
-        return self.rows(self.split.val), self.semi_supervised_labels()[self.split.val]
+        return self.dec_rows(self.split.val), self.semi_supervised_labels()[self.split.val]
 
 
 def prepare_experiment(dataset, label_fraction=LABEL_FRACTION, seed=0, text_encoder=None):

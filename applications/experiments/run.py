@@ -6,9 +6,10 @@ import time
 
 import keras
 import numpy as np
+from scipy.special import expit
 
 from applications.experiments.builders import build_backbone
-from applications.experiments.config import LABEL_FRACTION, TrainingConfig, experiment as find_experiment
+from applications.experiments.config import ConfigError, LABEL_FRACTION, TrainingConfig, experiment as find_experiment
 from applications.experiments.dec_pretraining import pretrain_dec
 from applications.experiments.diagnostics import weight_shift
 from applications.experiments.feeding import is_video_model, predict, predict_outputs
@@ -17,6 +18,7 @@ from applications.experiments.folds import train_in_folds
 from applications.experiments.inference import evaluate_tasks
 from applications.experiments.preparation import PreparedExperiment, prepare_experiment
 from applications.experiments.progress import StageProgress
+from applications.experiments.text_states import TEXT_STATES_DIR, cached_word_states, transfer_modality_encoders
 from applications.experiments.training import epochs_run, train_task
 from mosi_keras.evaluation import clustering_metrics, sentiment_metrics
 
@@ -107,9 +109,11 @@ def run_experiment(
     """
     setup = find_experiment(experiment)
     config = setup.config(config or TrainingConfig())
-    if setup.dec_pretraining and config.text_encoder:
-        raise ValueError(f"experiment {experiment!r} pre-trains with DEC, which does not take a text_encoder yet "
-                         "(its decoder rebuilds feature arrays, not tokens); run 'baseline' with it.")
+    if setup.dec_pretraining and config.text_encoder and (setup.task == "contextual_classifier"
+                                                           or config.text_output != "words"):
+        raise ConfigError(f"experiment {experiment!r} with a text_encoder: DEC pre-trains the text's "
+                         "ModalityTransformerEncoder on the encoder's word states, which needs text_output='words' "
+                         "and a model of single segments (not 'contextual_dec').")
     keras.utils.set_random_seed(seed)
     started = time.time()
     prepared = prepare_experiment(dataset, label_fraction, seed, config.text_encoder)
@@ -121,13 +125,20 @@ def run_experiment(
     split = prepared.split
     pre = None
     if setup.dec_pretraining:
+        if config.text_encoder:  # stages 1-2 read the encoder's word states, computed once (text_states.py)
+            prepared.text_states, _ = cached_word_states(
+                config.text_encoder, prepared.inputs, prepared.max_len,
+                None if out_dir is None else os.path.join(out_dir, TEXT_STATES_DIR))
         pre = pretrain_dec(
-            *prepared.pretrain_train, prepared.pretrain_val, config, dataset.feature_dims, prepared.max_len,
-            seed=seed, verbose=verbose, diagnose=(prepared.rows(split.val), prepared.labels[split.val]),
+            *prepared.pretrain_train, prepared.pretrain_val, dataclasses.replace(config, text_encoder=None),
+            prepared.dec_feature_dims, prepared.max_len, seed=seed, verbose=verbose,
+            diagnose=(prepared.dec_rows(split.val), prepared.labels[split.val]),
             autoencoder_cache=None if out_dir is None else os.path.join(out_dir, AUTOENCODER_DIR),
             progress=progress,
         )
     trained = fit_task(setup.task, prepared, config, pre, seed, verbose, progress)
+    if setup.self_training:
+        trained = self_train(trained, setup.task, prepared, config, verbose, progress)
     record = RunRecord(experiment=experiment, label_fraction=label_fraction, seed=seed,
                        **measure(trained, prepared, pre, test_dataset))
     record.seconds = round(time.time() - started, 1)
@@ -164,7 +175,12 @@ def fit_task(task, prepared, config, pre=None, seed=0, verbose=0, progress=None)
     else:
         scores = task == "regressor"
         train, validation = prepared.labelled("train", scores), prepared.labelled("val", scores)
-    backbone = build_backbone(config, dims, max_len) if pre is None else pre.backbone.clone()
+    if pre is None:
+        backbone = build_backbone(config, dims, max_len)
+    elif config.text_encoder:  # the live encoder under the modality encoders pre-trained on its states
+        backbone = transfer_modality_encoders(pre.backbone, build_backbone(config, dims, max_len))
+    else:
+        backbone = pre.backbone.clone()
     start = backbone.get_weights()
     learning_rate = None if pre is None else config.finetune_learning_rate
     progress = progress or (lambda stage, epochs: [])
@@ -185,6 +201,38 @@ def fit_task(task, prepared, config, pre=None, seed=0, verbose=0, progress=None)
     if not (config.folds and pre is None):
         trained.backbone_shift = weight_shift(start, trained.model.backbone.get_weights())
     return trained
+
+
+def self_train(teacher, task, prepared, config, verbose=0, progress=None):
+    """One round of self-training (beyond the paper): the trained `teacher`
+    (a `TrainedTask`) labels the unlabelled training rows with its
+    probabilities (soft targets; their own labels are never read), and a
+    student of the same configuration, from the same pre-trained start, is
+    trained on the labelled and pseudo-labelled training rows together.
+    Without unlabelled rows (100 % labels) the teacher is the result.
+
+    Returns:
+        A `TrainedTask`: the student, with the teacher's histories and
+        epochs beside its own (`<task>_student`).
+    """
+    split, dims, max_len = prepared.split, prepared.feature_dims, prepared.max_len
+    if task != "classifier" or config.folds:
+        raise ConfigError("self-training trains a classifier on the validation videos' schedule (folds=0).")
+    if not len(split.unlabelled_train):
+        return teacher
+    logits = predict_outputs(teacher.model, prepared.rows(split.unlabelled_train))
+    rows = np.concatenate([split.labelled_train, split.unlabelled_train])
+    targets = np.concatenate([prepared.labels[split.labelled_train], expit(logits)])
+    backbone = build_backbone(config, dims, max_len)
+    start = backbone.get_weights()
+    stage = f"{task}_student"
+    model, history = train_task(
+        task, (prepared.rows(rows), targets), prepared.labelled("val"), config, dims, max_len, backbone=backbone,
+        preprocessor=prepared.preprocessor, verbose=verbose, callbacks=(progress or (lambda *_: []))(stage, config.epochs),
+    )
+    return TrainedTask(model, {**teacher.histories, stage: history.history},
+                       {**teacher.epochs, stage: epochs_run(history)},
+                       backbone_shift=weight_shift(start, model.backbone.get_weights()))
 
 
 def measure(trained, prepared, pre=None, test_dataset=None):
@@ -215,7 +263,7 @@ def measure(trained, prepared, pre=None, test_dataset=None):
         test=None if test_dataset is None else evaluate_tasks([model], test_dataset),
     )
     if pre is not None:
-        q = predict(pre.dec, prepared.rows(split.labelled_val))["q"]
+        q = predict(pre.dec, prepared.dec_rows(split.labelled_val))["q"]
         fields.update(clustering_val=clustering_metrics(prepared.labels[split.labelled_val], q.argmax(1)),
                       clusters=pre.diagnostics, autoencoder_reused=pre.autoencoder_reused)
     return fields

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from applications.experiments.builders import build_task, compile_task, early_stopping
+from applications.experiments.config import ConfigError
 from applications.experiments.feeding import (
     fit_arguments, steps_per_epoch, validation_arguments, video_fit_arguments, video_validation_arguments,
 )
@@ -66,9 +67,9 @@ def train_task(task, train, validation, config, feature_dims, max_len, backbone=
         `(model, history)`.
     """
     if task == "regressor" and config.monitor != "val_loss":
-        raise ValueError(f"monitor={config.monitor!r} is a classifier's; the regressor stops on val_loss.")
+        raise ConfigError(f"monitor={config.monitor!r} is a classifier's; the regressor stops on val_loss.")
     if config.early_stopping and validation is None:
-        raise ValueError("early stopping needs validation data.")
+        raise ConfigError("early stopping needs validation data.")
     epochs = epochs or config.epochs
     if model is None:
         model = build_task(task, config, feature_dims, max_len, backbone, preprocessor)

@@ -8,7 +8,7 @@ import keras_tuner
 import numpy as np
 
 from applications.experiments.builders import build_task
-from applications.experiments.config import LABEL_FRACTION, TrainingConfig
+from applications.experiments.config import ConfigError, LABEL_FRACTION, TrainingConfig
 from applications.experiments.dec_pretraining import pretrain_dec
 from applications.experiments.files import write_json_atomically
 from applications.experiments.folder_lock import FolderLock
@@ -105,7 +105,7 @@ class SentimentClassifierHyperModel(keras_tuner.HyperModel):
         if self.video_ids is None:
             raise ValueError("a search on folds needs the training rows' video_ids.")
         if initial_epoch:
-            raise ValueError("a search on folds trains new fold models each trial: Hyperband cannot resume them.")
+            raise ConfigError("a search on folds trains new fold models each trial: Hyperband cannot resume them.")
         return mean_metrics([
             self.score(config, self.start(hp, self.build(hp)), take((x, y), fit), take((x, y), held), **common)
             for fit, held in video_folds(self.video_ids, config.folds, self.seed)])
@@ -168,7 +168,7 @@ TUNERS = {
 def make_tuner(kind, hypermodel, directory, project_name, max_trials=10, max_epochs=50, seed=0):
     """A resumable tuner (`overwrite=False`): rerun with the same directory to continue."""
     if kind not in TUNERS:
-        raise ValueError(f"tuner must be one of {sorted(TUNERS)}, got {kind!r}.")
+        raise ConfigError(f"tuner must be one of {sorted(TUNERS)}, got {kind!r}.")
     common = dict(objective=OBJECTIVE, directory=directory, project_name=project_name,
                   overwrite=False, seed=seed)
     if kind == "hyperband":
@@ -197,10 +197,10 @@ def distributed_role(environ=None):
         return None
     missing = [name for name in ("KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID") if not environ.get(name)]
     if missing:
-        raise ValueError(f"a distributed search needs {' and '.join(missing)} beside KERASTUNER_ORACLE_IP "
+        raise ConfigError(f"a distributed search needs {' and '.join(missing)} beside KERASTUNER_ORACLE_IP "
                          "(or the flags --oracle HOST:PORT and --tuner-id ID).")
     if not environ["KERASTUNER_ORACLE_PORT"].isdigit():
-        raise ValueError(f"KERASTUNER_ORACLE_PORT must be a port number, got {environ['KERASTUNER_ORACLE_PORT']!r}.")
+        raise ConfigError(f"KERASTUNER_ORACLE_PORT must be a port number, got {environ['KERASTUNER_ORACLE_PORT']!r}.")
     return "chief" if "chief" in environ["KERASTUNER_TUNER_ID"] else "worker"
 
 
@@ -212,7 +212,7 @@ def check_port_free():
         with socket.create_server(address):
             pass
     except OSError as error:
-        raise ValueError(f"the chief cannot listen on {address[0]}:{address[1]}: {error.strerror or error}; "
+        raise ConfigError(f"the chief cannot listen on {address[0]}:{address[1]}: {error.strerror or error}; "
                          "choose another port with --oracle HOST:PORT.") from None
 
 
@@ -263,10 +263,13 @@ def search_in(dataset, model, tuner, out_dir, max_trials, epochs, label_fraction
 
     base = base_config or TrainingConfig()
     if model == "dec" and base.text_encoder:
-        raise ValueError("a DEC search does not take a text_encoder yet (its decoder rebuilds feature arrays, not "
-                         "tokens); search the classifier with it.")
+        raise ConfigError("a DEC search does not take a text_encoder yet (its trials would need the encoder's word "
+                         "states and the transfer onto the live encoder); search the classifier with it, or run "
+                         "DEC with it through reproduce/train --experiments dec.")
     prepared = prepare_experiment(dataset, label_fraction, seed, base.text_encoder)
     folds = dict(video_ids=dataset.video_ids[prepared.split.labelled_train], seed=seed)
+    if base.folds:
+        video_folds(folds["video_ids"], base.folds, seed)  # too few videos: a named error before any trial
     if model == "dec":
         hypermodel = DECHyperModel(prepared.feature_dims, prepared.max_len, *prepared.pretrain_train,
                                    prepared.pretrain_val, base_config=base, **folds)

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from mosi_keras.data.dataset import is_mask_name, mask_name
+from mosi_keras.transcript_tokenizer import TOKEN_INPUTS
 
 
 PAD_TO_MULTIPLE_OF = 4
@@ -36,13 +37,36 @@ def is_per_row(value):
 def sequence_names(x):
     """The inputs of `x` on the modalities' time axis: each `<modality>` that
     has a `<modality>_mask`, and that mask. Batches cut these to their
-    longest row; any other input (a per-row value, a text encoder's token
-    inputs, which have an axis of their own) keeps its shape."""
+    longest row; a text encoder's token inputs have an axis of their own
+    (`padded_axes`), and any other input keeps its shape."""
     names = set()
     for name, value in x.items():
         if not is_mask_name(name) and mask_name(name) in x and not is_per_row(value):
             names |= {name, mask_name(name)}
     return names
+
+
+def token_names(x):
+    """The text encoder's token inputs of `x` (`TOKEN_INPUTS`), which share
+    the token axis; none unless `x` has a padding mask of tokens."""
+    names = set(TOKEN_INPUTS.values()) & set(x)
+    return names if TOKEN_INPUTS["padding_mask"] in names else set()
+
+
+def padded_axes(x):
+    """The padded axes of `x`: a list of `(names, lengths)`, the inputs cut
+    together and each row's valid steps on that axis. The token axis comes
+    first when there is one (a batch's cost is mostly its encoder's tokens,
+    so rows are bucketed by it); then the modalities' time axis (a row's
+    longest modality)."""
+    axes = []
+    tokens = token_names(x)
+    if tokens:
+        axes.append((tokens, np.asarray(x[TOKEN_INPUTS["padding_mask"]]).sum(axis=1).astype("int64")))
+    lengths = valid_lengths(x)
+    if lengths:
+        axes.append((sequence_names(x), np.max(np.stack(list(lengths.values())), axis=0)))
+    return axes
 
 
 def time_steps(x):
@@ -53,11 +77,19 @@ def time_steps(x):
     return max(np.shape(x[name])[1] for name in names)
 
 
-def cut(x, rows, length):
-    """Rows `rows` of every input of `x`, its sequences cut to `length` steps."""
-    sequences = sequence_names(x)
-    return {name: np.asarray(value)[rows][:, :length] if name in sequences else np.asarray(value)[rows]
+def cut(x, rows, lengths):
+    """Rows `rows` of every input of `x`, each input named in `lengths`
+    (name → steps) cut to its steps."""
+    return {name: np.asarray(value)[rows][:, :lengths[name]] if name in lengths else np.asarray(value)[rows]
             for name, value in x.items()}
+
+
+def cut_lengths(x, rows, pad_to_multiple_of):
+    """name → steps that rows `rows` of `x` need on each padded axis: their
+    longest, rounded up to a multiple of `pad_to_multiple_of` (only padding
+    is cut)."""
+    return {name: padded_length(lengths[rows].max(), pad_to_multiple_of, np.shape(x[name])[1])
+            for names, lengths in padded_axes(x) for name in names}
 
 
 def shuffle_seed(seed, shuffle):
@@ -69,22 +101,24 @@ def shuffle_seed(seed, shuffle):
 
 
 def trim_padding(x, pad_to_multiple_of=PAD_TO_MULTIPLE_OF):
-    """A batch of inputs cut to its longest row, rounded up to a multiple of
-    `pad_to_multiple_of` steps: only padding is cut."""
-    longest = max(int(lengths.max()) for lengths in valid_lengths(x).values())
-    length = padded_length(longest, pad_to_multiple_of, time_steps(x))
-    return cut(x, slice(None), length)
+    """A batch of inputs cut to its longest row on each padded axis, rounded
+    up to a multiple of `pad_to_multiple_of` steps: only padding is cut."""
+    return cut(x, slice(None), cut_lengths(x, slice(None), pad_to_multiple_of))
 
 
 class LengthBucketedBatches(keras.utils.PyDataset):
     """Batches drawn from length buckets, each padded only as far as it needs.
 
     Every row goes to the bucket of its longest modality rounded up to a
-    multiple of `pad_to_multiple_of` steps; a batch takes rows of one bucket
-    and cuts every sequence input (features and `<modality>_mask`) to that
-    bucket's length. Rows of a CMU-MOSI segment are mostly much shorter than
-    the padded arrays, so the model attends over a fraction of the steps;
-    the masks make the results the same as on fully padded arrays. With
+    multiple of `pad_to_multiple_of` steps — or, with a text encoder's
+    token inputs, of its token count, which costs most — and a batch takes
+    rows of one bucket. Each bucket has one shape: every padded axis (the
+    modalities' features and `<modality>_mask`; the tokens' `text_token_ids`,
+    `text_padding_mask` and `text_word_index`) is cut to what the bucket's
+    longest row needs there, rounded up alike (`padded_axes`). Rows of a
+    CMU-MOSI segment are mostly much shorter than the padded arrays, so the
+    model attends over a fraction of the steps; the masks make the results
+    the same as on fully padded arrays. With
     `shuffle`, rows are shuffled inside their bucket and the batches across
     buckets, anew each epoch (`on_epoch_end`), reproducibly for a `seed`;
     every row is served exactly once per epoch. The number of batch shapes
@@ -124,28 +158,31 @@ class LengthBucketedBatches(keras.utils.PyDataset):
     def __init__(self, x, y=None, batch_size=128, shuffle=True, seed=None, pad_to_multiple_of=PAD_TO_MULTIPLE_OF,
                  **kwargs):
         super().__init__(**kwargs)
-        lengths = valid_lengths(x)
-        if not lengths:
-            raise ValueError("no `<modality>_mask` input found: the batches need masks to know the lengths.")
+        axes = padded_axes(x)
+        if not axes:
+            raise ValueError("no `<modality>_mask` or token padding-mask input found: the batches need masks to "
+                             "know the lengths.")
         self.x, self.y = x, y
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.seed = shuffle_seed(seed, shuffle)
         self.pad_to_multiple_of = int(pad_to_multiple_of)
-        limit = time_steps(x)
-        longest = np.max(np.stack(list(lengths.values())), axis=0)
+        names, longest = axes[0]
+        limit = np.shape(x[next(iter(names))])[1]
         bucket_of = np.array([padded_length(n, self.pad_to_multiple_of, limit) for n in longest])
         self.buckets = {int(b): np.flatnonzero(bucket_of == b) for b in np.unique(bucket_of)}
+        # One shape per bucket: every axis cut to what the bucket's rows need.
+        self.lengths = {b: cut_lengths(x, rows, self.pad_to_multiple_of) for b, rows in self.buckets.items()}
         self.epoch = 0
         self.batches = self.plan()
 
     def plan(self):
-        """The `(length, rows)` batches of the current epoch."""
+        """The `(bucket, rows)` batches of the current epoch."""
         rng = np.random.default_rng([self.seed, self.epoch])
         batches = []
-        for length, rows in self.buckets.items():
+        for bucket, rows in self.buckets.items():
             rows = rng.permutation(rows) if self.shuffle else rows
-            batches += [(length, rows[i : i + self.batch_size]) for i in range(0, len(rows), self.batch_size)]
+            batches += [(bucket, rows[i : i + self.batch_size]) for i in range(0, len(rows), self.batch_size)]
         if self.shuffle:
             batches = [batches[i] for i in rng.permutation(len(batches))]
         return batches
@@ -154,8 +191,8 @@ class LengthBucketedBatches(keras.utils.PyDataset):
         return len(self.batches)
 
     def __getitem__(self, index):
-        length, rows = self.batches[index]
-        x = cut(self.x, rows, length)
+        bucket, rows = self.batches[index]
+        x = cut(self.x, rows, self.lengths[bucket])
         return x if self.y is None else (x, np.asarray(self.y)[rows])
 
     def on_epoch_end(self):
@@ -200,14 +237,14 @@ def to_tf_dataset(batches, repeat=True):
 
     def spec(array, features):
         # Every axis free but a feature array's last (its width): batch,
-        # time (and a video's utterances) change from batch to batch.
+        # time, tokens (and a video's utterances) change from batch to batch.
         array = np.asarray(array)
         shape = (None,) * (array.ndim - 1) + (array.shape[-1] if features else None,)
         return tf.TensorSpec(shape, tf.as_dtype(array.dtype))
 
     first = batches[0]
     x, y = first if isinstance(first, tuple) else (first, None)
-    signature = {name: spec(value, not (is_mask_name(name) or is_per_row(value))) for name, value in x.items()}
+    signature = {name: spec(value, np.ndim(value) > 2 and not is_mask_name(name)) for name, value in x.items()}
     if y is not None:
         signature = (signature, spec(y, False))
 

@@ -61,3 +61,38 @@ def test_loss_predictions_and_gradients_do_not_depend_on_the_padding(batch, kind
     for a, b in zip(grads_own, grads_full):
         np.testing.assert_allclose(a, b, atol=1e-5)
     assert any(np.abs(g).max() > 1e-3 for g in grads_full)  # the step did move the weights
+
+
+def test_a_text_encoders_tokens_cut_per_batch_give_the_same_loss_predictions_and_gradients(tiny_bert_preset,
+                                                                                         eager_functions):
+    """Tokens padded to the file's longest transcript, and the same rows cut
+    to their own longest (what `LengthBucketedBatches` serves a fine-tuned
+    text encoder): the same step, to float tolerance."""
+    from mosi_keras.data import LengthBucketedBatches
+    from mosi_keras.transcript_tokenizer import TranscriptTokenizer
+    from tests.text_encoder_testing import tiny_bert, with_transcripts
+
+    data = with_transcripts(make_synthetic_mosi(n_videos=4, segments_per_video=(4, 4), max_len=7,
+                                                feature_dims={"audio": 4}, signal=(1.0,), seed=3))
+    tokenizer = TranscriptTokenizer.from_preset(tiny_bert_preset, max_words=MAX_LEN)
+    full = Preprocessor(MAX_LEN, tokenizer).fit(data).transform(data)
+    full = {name: np.pad(value, ((0, 0), (0, 6)), constant_values=-1 if name == "text_word_index" else 0)
+            if name.startswith("text_") else value for name, value in full.items()}  # a longer transcript's width
+    batches = LengthBucketedBatches(full, np.arange(len(data)), batch_size=4, shuffle=False)
+    assert min(x["text_token_ids"].shape[1] for x, _ in batches) < full["text_token_ids"].shape[1] - 6
+
+    def build_model():
+        keras.utils.set_random_seed(1)
+        backbone = MultimodalBackbone({"audio": 4}, MAX_LEN, text_encoder=tiny_bert(tiny_bert_preset), **SMALL)
+        model = SentimentClassifier(backbone, head_units=(8,), head_dropout=0.0)
+        model.compile(optimizer=keras.optimizers.SGD(0.1))
+        return model
+
+    labels = (data.sentiment >= 0).astype("float32")
+    for x, rows in (batches[0], batches[len(batches) - 1]):  # the narrowest bucket and the widest
+        loss_cut, out_cut, grads_cut = one_step(build_model(), x, labels[rows])
+        loss_full, out_full, grads_full = one_step(build_model(), {k: v[rows] for k, v in full.items()}, labels[rows])
+        np.testing.assert_allclose(loss_cut, loss_full, atol=1e-5)
+        np.testing.assert_allclose(out_cut, out_full, atol=1e-5)
+        for a, b in zip(grads_cut, grads_full):
+            np.testing.assert_allclose(a, b, atol=1e-4)

@@ -96,12 +96,31 @@ def test_a_per_row_input_follows_its_rows_uncut(inputs):
         assert to_tf_dataset(batches).element_spec["sample_index"].shape.as_list() == [None]
 
 
-def test_a_text_encoders_token_inputs_keep_their_own_axis(inputs):
+def with_tokens(inputs, width=48):
+    """`inputs` with a text encoder's token inputs of 3 to `width` tokens a
+    row, unrelated to the rows' word counts, and each row's index."""
     n = len(inputs["text"])
-    tokens = np.random.default_rng(0).integers(1, 20, (n, 48)).astype("int32")  # wider than any word sequence
-    with_tokens = {**inputs, "sample_index": np.arange(n), "text_token_ids": tokens,
-                   "text_padding_mask": np.ones((n, 48), "int32")}
-    for x in epoch(LengthBucketedBatches(with_tokens, batch_size=16, seed=0)):
-        assert x["text"].shape[1] <= 32  # the word sequences are still cut to their bucket
-        np.testing.assert_array_equal(x["text_token_ids"], tokens[x["sample_index"]])
-        assert x["text_padding_mask"].shape == (len(x["text"]), 48)
+    rng = np.random.default_rng(0)
+    mask = (np.arange(width)[None, :] < rng.integers(3, width + 1, n)[:, None]).astype("int32")
+    return {**inputs, "sample_index": np.arange(n), "text_token_ids": rng.integers(1, 20, (n, width)) * mask,
+            "text_padding_mask": mask, "text_word_index": np.where(mask > 0, 0, -1).astype("int32")}
+
+
+def test_rows_with_a_text_encoders_tokens_are_bucketed_by_tokens_and_every_axis_cut_apart(inputs):
+    x = with_tokens(inputs)
+    batches = LengthBucketedBatches(x, batch_size=16, seed=0)
+    shapes = set()
+    for batch in epoch(batches):
+        rows = batch["sample_index"]
+        tokens = x["text_padding_mask"][rows].sum(1)
+        width = batch["text_token_ids"].shape[1]
+        assert width - 4 < tokens.max() <= width  # the bucket of the rows' token counts
+        for name in ("text_token_ids", "text_padding_mask", "text_word_index"):
+            np.testing.assert_array_equal(batch[name], x[name][rows][:, :width])  # only padding is cut
+        steps = max(x["text_mask"][rows].sum(1).max(), x["audio_mask"][rows].sum(1).max())
+        assert batch["text"].shape[1] >= steps and batch["audio"].shape == batch["text"].shape[:2] + (3,)
+        shapes.add((width, batch["text"].shape[1]))
+    assert len(shapes) == len(batches.buckets)  # one shape per bucket: a jit-compiled step traces each once
+    if keras.backend.backend() == "tensorflow":
+        spec = to_tf_dataset(batches).element_spec
+        assert spec["text_token_ids"].shape.as_list() == [None, None]

@@ -9,6 +9,7 @@ import json
 import os
 import re
 
+import keras
 import numpy as np
 import pytest
 
@@ -98,26 +99,31 @@ def two_seeds(reproduced, tmp_path_factory):
                           "baseline", "--quiet")
     errors = io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stderr(errors):
-        patch.setattr(os, "replace", disk_full_for(out / "baseline_labels100_seed1.keras", os.replace))
+        full = disk_full_at_save("baseline_labels100_seed1.partial.keras", keras.Model.save)
+        patch.setattr(keras.Model, "save", full)
         assert quietly(argv)[0] == 2
     code, printed = quietly(argv)
     assert code == 0
     return out, printed, errors.getvalue()
 
 
-def disk_full_for(path, replace):
-    """`os.replace` that fails with ENOSPC, as on a full disk, when it would put `path` in place."""
-    def failing(source, destination):
-        if os.fspath(destination) == os.fspath(path):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(source))
-        return replace(source, destination)
+def disk_full_at_save(name, save):
+    """`keras.Model.save` that fills the disk while it writes the file called
+    `name`: part of the file is written, then ENOSPC, as zipfile or h5py
+    raise it on a full disk."""
+    def failing(model, filepath, *args, **kwargs):
+        if os.path.basename(os.fspath(filepath)) == name:
+            with open(filepath, "wb") as file:
+                file.write(b"PK\x03\x04 a zip cut short")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(filepath))
+        return save(model, filepath, *args, **kwargs)
 
     return failing
 
 
 def test_a_reproduce_on_a_full_disk_names_it_keeps_every_finished_run_and_resumes(reproduced, two_seeds):
     out, printed, error = two_seeds
-    assert "No space left on device" in error and "baseline_labels100_seed1.partial.keras" in error
+    assert "baseline_labels100_seed1.partial.keras: the disk is full" in error and "free space" in error
     assert "rerun the same command to resume" in error and "Traceback" not in error
     assert "already done, skipped" not in printed  # --quiet; the four earlier runs were not trained again:
     for run in reproduced.runs:
@@ -215,6 +221,7 @@ def test_reproduce_runs_the_contextual_and_regression_experiments_beside_the_pap
     assert json.loads(capsys.readouterr().out)["mae"] == pytest.approx(runs["dec_regression"]["test"]["mae"])
 
 
+@pytest.mark.cited
 @pytest.mark.slow  # run with -m slow; in the default suite: one process
 def test_reproduce_in_parallel_processes_gives_the_records_of_one_process(reproduced, tmp_path):
     out = tmp_path / "parallel"
@@ -284,6 +291,38 @@ def test_demo_dec_matches_or_beats_its_baseline_and_predicts_both_classes(tmp_pa
     assert dec["clusters"]["after_clustering"]["cluster_acc"] > 0.8
 
 
+def test_a_bug_of_ours_shows_its_traceback_and_where_to_report_it_and_bad_input_stays_one_line(
+        files, capsys, monkeypatch):
+    import applications.experiments.run as run
+
+    def shape_bug(*args, **kwargs):
+        raise ValueError("Input 0 of layer 'dense' is incompatible with the layer")  # what Keras raises
+
+    monkeypatch.setattr(run, "run_experiment", shape_bug)
+    assert main(["train", "--data", str(files / "train.npz"), "--quiet"]) == 1
+    error = capsys.readouterr().err
+    assert "Traceback" in error and "incompatible with the layer" in error
+    assert "internal error: this is a bug in mosi-keras, not in your input; please report it" in error
+    assert main(["train", "--data", str(files / "missing.npz"), "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert "missing.npz" in error and "Traceback" not in error and len(error.strip().splitlines()) == 1
+
+
+def test_train_and_tune_default_to_the_best_measured_recipe_and_reproduce_to_the_papers(files):
+    from applications.experiments.cli import build_parser, training_config
+    from applications.experiments.config import load_config
+
+    def config(*argv):
+        return training_config(build_parser().parse_args([*argv, "--data", str(files / "train.npz")]))
+
+    assert config("train") == config("train", "--preset", "small_data") == load_config(preset="small_data")
+    assert config("reproduce") == load_config(preset="paper") != config("train")
+    assert config("tune").folds == 5 and config("tune").hidden_dim == load_config(preset="small_data").hidden_dim
+    assert config("train").folds == 0
+    assert config("train", "--text-encoder", "minilm/").text_learning_rate == 5e-5  # not the task's 1e-3
+    assert config("train", "--hyperparameters", str(files / "hp.json")).batch_size == 64  # the file over the default
+
+
 def test_preset_sets_the_recipe_and_the_file_goes_over_it(files, capsys):
     from applications.experiments.config import PRESETS, load_config
 
@@ -307,7 +346,8 @@ def test_a_read_only_output_is_a_named_error_and_leaves_no_partial_file(reproduc
     model = reproduced.out / "baseline_labels040_seed0.keras"
     assert main(["predict", str(model), "--data", str(reproduced.files / "test.h5"), "--out", str(out)]) == 2
     error = capsys.readouterr().err
-    assert f"{out}: Permission denied" in error and "Traceback" not in error
+    assert f"{out}: permission denied." in error and "Traceback" not in error
+    assert "resume" not in error  # predict writes one file and resumes nothing
     assert list(tmp_path.iterdir()) == []
 
 
@@ -342,4 +382,29 @@ def test_train_fine_tunes_a_text_encoder_and_predict_reads_new_transcripts(files
         assert [row["probability"] for row in csv.DictReader(file)] != [row["probability"] for row in rows]
     capsys.readouterr()
     assert main(train + ["--experiment", "dec"]) == 2
-    assert "pre-trains with DEC, which does not take a text_encoder yet" in capsys.readouterr().err
+    assert "DEC pre-trains the text's ModalityTransformerEncoder" in capsys.readouterr().err  # not 'pooled'
+
+
+def test_dec_pretrains_on_a_text_encoders_word_states_and_its_model_loads_safely_and_reads_transcripts(
+        files, tmp_path, capsys, tiny_bert_preset):
+    from mosi_keras.data import load_dataset, write_dataset
+    from tests.text_encoder_testing import with_transcripts
+
+    data = with_transcripts(load_dataset(files / "train.npz"))
+    write_dataset(data, tmp_path / "said.npz")
+    hp = dict(json.loads((files / "hp.json").read_text()), epochs=1, text_learning_rate=1e-4)
+    (tmp_path / "hp.json").write_text(json.dumps(hp))
+    argv = ["train", "--data", str(tmp_path / "said.npz"), "--hyperparameters", str(tmp_path / "hp.json"),
+            "--text-encoder", str(tiny_bert_preset), "--out", str(tmp_path / "run"), "--quiet", "--experiment", "dec"]
+    assert main(argv) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["epochs"] == {"autoencoder": 1, "clustering": 1, "classifier": 1}
+    assert len(list((tmp_path / "run" / "text_states").iterdir())) == 1  # computed once, kept for the next run
+    task = keras.saving.load_model(tmp_path / "run" / "dec_labels040_seed0.keras", safe_mode=True)
+    assert type(task.backbone.text_encoder).__name__ == "BertBackbone"
+    new = data.subset(np.arange(6))
+    new.modalities.pop("text")  # the text comes from the transcripts
+    new.lengths.pop("text")
+    said = task.predict(new, verbose=0)
+    new.transcripts = np.array(["bad bad bad"] * 6)
+    assert said.shape == (6, 1) and not np.allclose(task.predict(new, verbose=0), said)

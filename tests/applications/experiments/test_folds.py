@@ -28,6 +28,7 @@ def test_every_video_is_held_out_once_and_no_video_is_in_two_folds():
         video_folds(np.array(["a", "a", "b"]), 5)
 
 
+@pytest.mark.cited
 @pytest.mark.slow  # run with -m slow; in the default suite: the fold split test
 def test_a_fold_ensemble_run_keeps_the_k_fold_models_and_scores_them_on_held_folds_only(data, tmp_path):
     import keras
@@ -42,6 +43,7 @@ def test_a_fold_ensemble_run_keeps_the_k_fold_models_and_scores_them_on_held_fol
     assert isinstance(reloaded, SentimentEnsemble) and reloaded.preprocessor is not None
 
 
+@pytest.mark.cited
 @pytest.mark.slow  # run with -m slow; in the default suite: the fold split test
 def test_a_fold_retrain_run_trains_on_every_fold_for_the_epochs_the_folds_kept(data):
     config = TrainingConfig.from_dict(dict(TINY, folds=3, fold_use="retrain", epochs=3, patience=3))

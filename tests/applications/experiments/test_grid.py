@@ -52,6 +52,7 @@ def finished_runs(out):
         return json.load(file)["runs"]  # never half-written: this parse must always succeed
 
 
+@pytest.mark.cited
 @pytest.mark.slow  # run with -m slow; in the default suite: the resume and full-disk tests
 def test_a_run_killed_with_sigkill_resumes_to_the_table_of_an_uninterrupted_one(reproduced, tmp_path, capsys):
     """The shared reproduce is the uninterrupted one; the same command is

@@ -15,6 +15,7 @@ def test_run_record_round_trips_through_its_json_form():
     assert baseline.to_dict()["test"] is None
 
 
+@pytest.mark.cited
 @pytest.mark.slow  # run with -m slow; in the default suite: the split tests
 def test_labels_of_unlabelled_rows_change_neither_training_nor_val(tmp_path):
     from applications.experiments.config import TrainingConfig
@@ -36,3 +37,27 @@ def test_labels_of_unlabelled_rows_change_neither_training_nor_val(tmp_path):
     # Measured on those labels alone, with the same predictions: the complement.
     assert second.record.val_unlabelled["acc2"] == pytest.approx(1.0 - first.record.val_unlabelled["acc2"])
     assert first.record.val_unlabelled["n"] == len(split.unlabelled_val)
+
+
+def test_self_training_never_reads_an_unlabelled_rows_label(eager_functions):
+    """The teacher's probabilities stand in for the unlabelled training
+    rows' labels: flipping those labels changes neither the student's
+    weights nor its scores on the labelled validation videos."""
+    from applications.experiments.config import TrainingConfig
+    from tests.applications.conftest import TINY
+
+    data = make_synthetic_mosi(n_videos=12, segments_per_video=(4, 5), max_len=5,
+                               feature_dims={"text": 6, "audio": 4, "visual": 3}, seed=0)
+    config = TrainingConfig.from_dict(dict(TINY, epochs=1))
+    first = run_experiment(data, "self_training", 0.4, 0, config)
+    assert set(first.record.epochs) == {"classifier", "classifier_student"}
+    hidden = first.prepared.split.unlabelled_train
+    flipped = data.subset(np.arange(len(data)))
+    flipped.sentiment[hidden] = np.clip(-flipped.sentiment[hidden] - 1e-3, -3, 3)
+    assert np.all(binary_labels(flipped.sentiment[hidden]) != binary_labels(data.sentiment[hidden]))
+    second = run_experiment(flipped, "self_training", 0.4, 0, config)
+    assert second.record.val == first.record.val
+    for a, b in zip(first.model.get_weights(), second.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    baseline = run_experiment(data, "baseline", 0.4, 0, config)  # the student is not the teacher
+    assert any(not np.array_equal(a, b) for a, b in zip(baseline.model.get_weights(), first.model.get_weights()))

@@ -86,6 +86,7 @@ def test_ema_keeps_the_averaged_weights_not_the_raw_ones_and_saves_them(tiny, tm
         np.testing.assert_allclose(ops.convert_to_numpy(saved), weight)
 
 
+@pytest.mark.cited
 @pytest.mark.slow  # run with -m slow; in the default suite: the EMA test
 def test_ema_with_early_stopping_validates_and_keeps_the_averaged_weights(tiny):
     from applications.experiments.training import train_task

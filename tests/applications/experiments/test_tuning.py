@@ -13,17 +13,21 @@ def trial_dirs(folder):
 
 
 @pytest.mark.parametrize("model", ["classifier", pytest.param("dec", marks=pytest.mark.slow)])  # dec: -m slow
-def test_tune_finishes_two_trials_resumes_and_round_trips_best_values(files, capsys, model):
+def test_tune_finishes_two_trials_on_folds_resumes_and_round_trips_best_values(files, capsys, model):
     out = files / "tune"
     argv = ["tune", "--data", str(files / "train.npz"), "--model", model, "--tuner", "random",
             "--max-trials", "2", "--epochs", "1", "--out", str(out),
             "--hyperparameters", str(files / "hp.json")]
+    assert main(argv) == 2  # tune's default, 5 folds, needs 5 labelled training videos
+    assert "5 folds need at least 5 labelled training videos; there are 4" in capsys.readouterr().err
+    assert not (out / f"{model}_random").exists()  # refused before any trial
+    (files / "hp.json").write_text(json.dumps(dict(json.loads((files / "hp.json").read_text()), folds=2)))
     assert main(argv) == 0
     project = out / f"{model}_random"
     assert len(trial_dirs(project)) == 2
     best_path = out / f"best_hyperparameters_{model}_random.json"
     best = json.loads(best_path.read_text())
-    assert best["trials"] == 2
+    assert best["trials"] == 2 and best["scored_on"] == "2 folds of the training videos"
     assert "best val_accuracy" in capsys.readouterr().out
     config = load_config(str(best_path))  # what train/reproduce --hyperparameters read
     for name, value in best["searched"].items():

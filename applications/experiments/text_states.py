@@ -1,0 +1,97 @@
+"""A text encoder's word states, computed once for DEC pre-training and kept on disk.
+
+DEC's stages 1 and 2 (200 + 100 epochs) do not fine-tune the text encoder:
+they train the modality encoders on what the encoder gives them. With the
+encoder unchanged, that is the same for every epoch, seed and label
+fraction, so it is computed once per data file and encoder (one forward
+pass, in inference mode) and read as the `text` modality; stage 3 then
+fine-tunes the live encoder under the pre-trained modality encoders
+(`transfer_modality_encoders`). The states are exactly what the live
+backbone's `WordPiecePooling` hands its text `ModalityTransformerEncoder`
+(unscaled on both paths), so the two paths give the same embedding while
+the encoder is unchanged.
+"""
+
+import hashlib
+import os
+
+import keras
+import numpy as np
+
+from applications.experiments.files import write_atomically
+from mosi_keras.data import LengthBucketedBatches, mask_name
+from mosi_keras.text_encoder import load_text_backbone
+from mosi_keras.text_featurizer import word_encoder
+from mosi_keras.transcript_tokenizer import TEXT, TOKEN_INPUTS
+
+TEXT_STATES_DIR = "text_states"
+"""The folder of a run's `out_dir` where the word states are kept for every run that shares them."""
+
+
+def word_states(encoder, inputs, max_words, batch_size=64):
+    """`{"text": (N, max_words, hidden), "text_mask": (N, max_words)}`: the
+    word vectors a keras-hub `encoder` gives the token inputs of `inputs`
+    (`TOKEN_INPUTS`), in inference mode, and the mask of the words that own
+    a token — what a `MultimodalBackbone`'s `WordPiecePooling` computes.
+    Rows go through in length buckets, each cut to its longest."""
+    model = word_encoder(encoder, max_words)
+    tokens = {name: inputs[name] for name in TOKEN_INPUTS.values()}
+    batches = LengthBucketedBatches(tokens, batch_size=batch_size, shuffle=False)
+    states = np.concatenate([
+        keras.ops.convert_to_numpy(model({short: batch[name] for short, name in TOKEN_INPUTS.items()},
+                                         training=False))
+        for batch in batches])
+    word_index = np.asarray(inputs[TOKEN_INPUTS["word_index"]])
+    mask = (word_index[:, :, None] == np.arange(max_words)).any(axis=1)
+    return {TEXT: batches.restore_order(states).astype("float32"), mask_name(TEXT): mask.astype("int32")}
+
+
+def states_key(encoder_folder, inputs, max_words):
+    """A name for the states: a digest of the encoder folder's files, the
+    token inputs and `max_words` (a changed encoder or data gets new states)."""
+    digest = hashlib.sha256(str(max_words).encode())
+    for name in sorted(os.listdir(encoder_folder)):
+        path = os.path.join(encoder_folder, name)
+        if os.path.isfile(path):
+            with open(path, "rb") as file:
+                digest.update(name.encode() + hashlib.sha256(file.read()).digest())
+    for name in sorted(TOKEN_INPUTS.values()):
+        digest.update(name.encode() + np.ascontiguousarray(inputs[name]).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def cached_word_states(encoder_folder, inputs, max_words, cache_dir=None):
+    """`word_states` of the encoder in `encoder_folder` (a preset folder),
+    read from `cache_dir` when a run already computed them for the same
+    encoder, tokens and `max_words` (`states_key`), else computed and
+    written there (through a temporary file: a killed run leaves none
+    half-written).
+
+    Returns:
+        `(states, reused)`.
+    """
+    path = None if cache_dir is None else os.path.join(cache_dir, states_key(encoder_folder, inputs, max_words) + ".npz")
+    if path is not None and os.path.exists(path):
+        with np.load(path) as kept:
+            return {name: kept[name] for name in (TEXT, mask_name(TEXT))}, True
+    states = word_states(load_text_backbone(encoder_folder), inputs, max_words)
+    if path is not None:
+        os.makedirs(cache_dir, exist_ok=True)
+        write_atomically(path, lambda partial: np.savez(partial, **states))
+    return states, False
+
+
+def transfer_modality_encoders(pretrained, backbone):
+    """Sets the `<modality>_encoder` weights of `backbone` (one with a live
+    text encoder) to those of `pretrained` (the DEC backbone that read the
+    word states); returns `backbone`. Every weight of `pretrained` lives
+    in those encoders, so nothing it learnt is left behind."""
+    moved = 0
+    for modality in pretrained.modalities:
+        weights = pretrained.get_layer(f"{modality}_encoder").get_weights()
+        backbone.get_layer(f"{modality}_encoder").set_weights(weights)
+        moved += len(weights)
+    if moved != len(pretrained.weights):
+        raise ValueError(f"{pretrained.name} holds {len(pretrained.weights)} weights outside its modality encoders' "
+                         f"{moved}: they would not be transferred.")
+    return backbone
