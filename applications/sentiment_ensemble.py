@@ -106,6 +106,10 @@ class SentimentEnsemble(keras.Model):
         """The members' preprocessing (the first member's)."""
         return self.members[0].preprocessor
 
+    def preprocess(self, dataset):
+        """The model inputs of a `MultimodalDataset`, by the members' preprocessing."""
+        return self.members[0].preprocess(dataset)
+
     @property
     def backbone(self):
         """The first member's backbone."""

@@ -20,10 +20,10 @@ from applications.experiments.config import (
 )
 
 
-def print_table(records, ensembles=()):
+def print_table(records, ensembles=(), wide=False):
     from applications.experiments.reports import format_ensembles, format_paired, format_table, summarize
 
-    print(format_table(summarize(records)))
+    print(format_table(summarize(records), wide))
     for lines in (format_paired(records), format_ensembles(ensembles)):
         if lines:
             print(lines)
@@ -39,7 +39,7 @@ def cmd_demo(args):
     say(f"demo: {len(dataset)} generated segments from {args.videos} videos, "
         f"features {dataset.feature_dims}, T={dataset.modalities['text'].shape[1]}")
     print_table(run_grid(dataset, [args.label_fraction], [args.seed], config, args.out, jobs=args.jobs,
-                         log=say, progress=not args.quiet))
+                         log=say, progress=not args.quiet), wide=args.wide)
 
 
 def cmd_reproduce(args):
@@ -55,18 +55,21 @@ def cmd_reproduce(args):
     say(f"reproduce: {len(dataset)} segments, {len(set(dataset.video_ids))} videos from {args.data}")
     records = run_grid(dataset, fractions, seeds, config, args.out, test, jobs=args.jobs,
                        experiments=args.experiments, log=say, progress=not args.quiet)
-    print_table(records, seed_ensembles(records, args.out, test) if test is not None and len(seeds) > 1 else ())
+    print_table(records, seed_ensembles(records, args.out, test) if test is not None and len(seeds) > 1 else (),
+                args.wide)
 
 
 def cmd_train(args):
+    from applications.experiments.folder_lock import FolderLock
     from applications.experiments.run import run_experiment
     from mosi_keras.data import load_dataset
 
     config = training_config(args)
     dataset = load_dataset(args.data)
     test = load_dataset(args.test_data) if args.test_data else None
-    result = run_experiment(dataset, args.experiment, args.label_fraction, args.seed, config, test, args.out,
-                            verbose=0 if args.quiet else 1)
+    with FolderLock(args.out, "mosi-keras train"):  # one writer per folder, as reproduce and tune
+        result = run_experiment(dataset, args.experiment, args.label_fraction, args.seed, config, test, args.out,
+                                verbose=0 if args.quiet else 1)
     print(json.dumps(result.record.to_dict(), indent=2))
 
 
@@ -157,6 +160,7 @@ def quiet_print(args):
     return (lambda line: None) if args.quiet else print_line
 
 
+WIDE_HELP = "print every metric on every part (the default table fits 100 columns; results.json holds all)"
 JOBS_HELP = "runs at once, each in its own process (default: one per CPU core; 1 with a GPU)"
 
 
@@ -226,6 +230,7 @@ def build_parser():
                    help="the whole pipeline on generated data (a few minutes on a CPU)")
     demo.add_argument("--videos", type=int, default=40, help="generated videos (default 40)")
     demo.add_argument("--jobs", type=int, help=JOBS_HELP)
+    demo.add_argument("--wide", action="store_true", help=WIDE_HELP)
 
     reproduce = command("reproduce", cmd_reproduce, [training, data, split], out="output folder; rerun to resume",
                         help="Table 1: baseline vs DEC at a label fraction and at 100 %%")
@@ -236,6 +241,7 @@ def build_parser():
                                 "ones predict the score and add Acc-7, MAE and Corr)")
     reproduce.add_argument("--quick", action="store_true", help="short schedule, one seed: a smoke run")
     reproduce.add_argument("--jobs", type=int, help=JOBS_HELP)
+    reproduce.add_argument("--wide", action="store_true", help=WIDE_HELP)
 
     train = command("train", cmd_train, [training, data, split], out="output folder",
                     help="train one model (Keras's progress bar) and print its record as JSON")

@@ -19,9 +19,16 @@ import threading
 NOISE = re.compile(
     rb"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w.]+:\d+\] "  # absl / glog C++ log lines
     rb"|WARNING: All log messages before absl::InitializeLog\(\) is called"
-    rb"|To enable the following instructions: )"  # the second line of the CPU-features notice
+    rb"|To enable the following instructions: "  # the second line of the CPU-features notice
+    rb"|WARNING:tensorflow:\d+ out of the last \d+ calls to <function TensorFlowTrainer\.make_\w+_function)"
 )
-"""A line of the backends' C++ logging (and the lines that belong to it)."""
+"""A line of the backends' C++ logging (and the lines that belong to it), and
+TensorFlow's retracing notice about Keras's step functions. That notice
+counts traces by the Python function's id, which the step function of each
+new model reuses once an earlier model is gone: a run makes many models (DEC
+stages, backbones predicted for k-means, fold models), each traced once or
+twice (`tests/data/test_bucketing.py` pins that a prediction traces no more),
+and TensorFlow adds them up as if one function retraced."""
 
 _installed = []
 

@@ -1,5 +1,6 @@
 """One writer per output folder: a lock that a killed run does not leave behind."""
 
+import errno
 import json
 import os
 import socket
@@ -15,7 +16,9 @@ LOCK_NAME = ".mosi-keras.lock"
 
 
 class FolderInUse(RuntimeError):
-    """Raised when another live process writes to the folder; the message names it."""
+    """Raised when another live process writes to the folder (the message
+    names it), or when the folder cannot be locked at all (the message says
+    why, e.g. a file system without locks)."""
 
 
 class FolderLock:
@@ -54,7 +57,13 @@ class FolderLock:
         self.file = open(self.path, "a+")
         try:
             fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):  # not "held by another"
+                self.file.close()
+                self.file = None
+                raise FolderInUse(f"{self.folder}: cannot lock {LOCK_NAME} ({error.strerror or error}), so a second "
+                                  "writer could not be kept out: the file system may not support locks (a network "
+                                  "mount); choose a local --out.") from None
             self.file.seek(0)
             holder = self.file.read()
             self.file.close()

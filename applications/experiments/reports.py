@@ -1,5 +1,7 @@
 """Tables and figures of a reproduction: Table 1, Fig. 3 (losses), Fig. 4 (t-SNE)."""
 
+import textwrap
+
 import numpy as np
 
 from applications.experiments.files import write_atomically
@@ -36,31 +38,65 @@ def summarize(runs):
     return summary
 
 
-def format_table(summary):
-    """Plain-text table: mean ± std over seeds (accuracies and F1 in %),
-    the paper's accuracy alongside; Acc-7, MAE and Corr when scores were predicted."""
+SHORT_PARTS = {"val": "val", "val_all": "all", "val_unlabelled": "unlab", "test": "test"}
+"""The narrow table's name for each part (`PARTS`)."""
+
+
+def cell(value, width):
+    """`mean ± std` right-aligned in `width`; the mean alone for one seed (std 0 by construction)."""
+    mean, std, seeds = value
+    return f"{mean:.2f} ± {std:.2f}".rjust(width) if seeds > 1 else f"{mean:.2f}".rjust(width)
+
+
+def format_table(summary, wide=False):
+    """Plain-text table of mean ± std over seeds (accuracies and F1 in %;
+    the mean alone for one seed), the paper's accuracy alongside.
+
+    By default it fits a 100-column terminal: acc2 on each part that was
+    measured (`val`, every validation video `all`, the unlabelled ones
+    `unlab`, `test`) and F1 on every validation video. `wide`: every part
+    × acc2, acc2_non0 and F1 (and Acc-7, MAE and Corr where scores were
+    predicted), with the parameter counts; `results.json` holds it all."""
     parts = [part for part in PARTS if part == "val" or any(f"{part}_acc2" in row for row in summary)]
-    shown = [m for m in ("acc2", "acc2_non0", "f1") if any(f"val_{m}" in row for row in summary)]
-    if any("val_acc7" in row for row in summary):  # some runs predicted scores
-        shown += ["acc7", "mae", "corr"]
-    width = max([10] + [len(row["experiment"]) for row in summary])
-    header = f"{'model':<{width}} {'labels':>6} {'seeds':>5} {'params':>9}"
-    for part in parts:
-        header += "".join(f" {part + ' ' + m:>16}" for m in shown)
-    header += f" {'paper acc':>9}"
+    if wide:
+        shown = [m for m in ("acc2", "acc2_non0", "f1") if any(f"val_{m}" in row for row in summary)]
+        if any("val_acc7" in row for row in summary):  # some runs predicted scores
+            shown += ["acc7", "mae", "corr"]
+        columns = [(part, metric, f"{part} {metric}") for part in parts for metric in shown]
+    else:
+        columns = [(part, "acc2", f"{SHORT_PARTS[part]} acc2") for part in parts]
+        f1_part = "val_all" if "val_all" in parts else "val"
+        columns.append((f1_part, "f1", f"{SHORT_PARTS[f1_part]} f1"))
+    seeds = {row["seeds"] for row in summary}
+    spread = max(seeds, default=1) > 1
+    width = max([12 if not wide else 16] + [len(title) for *_, title in columns]) if spread else 10
+    name = max([10] + [len(row["experiment"]) for row in summary])
+    header = f"{'model':<{name}} {'labels':>6}" + (f" {'seeds':>5}" if wide or len(seeds) > 1 else "")
+    header += f" {'params':>10}" if wide else ""
+    header += "".join(f" {title:>{width}}" for *_, title in columns) + f" {'paper':>6}"
     lines = [header, "-" * len(header)]
     for row in summary:
-        line = (f"{row['experiment']:<{width}} {int(row['label_fraction'] * 100):>5}% {row['seeds']:>5} "
-                f"{row['params']:>9,}")
-        for part in parts:
-            for metric in shown:
-                value = row.get(f"{part}_{metric}")
-                line += f" {value[0]:>9.2f} ± {value[1]:<4.2f}" if value else f" {'-':>16}"
+        line = f"{row['experiment']:<{name}} {int(row['label_fraction'] * 100):>5}%"
+        line += f" {row['seeds']:>5}" if wide or len(seeds) > 1 else ""
+        line += f" {row['params']:>10,}" if wide else ""
+        for part, metric, _ in columns:
+            value = row.get(f"{part}_{metric}")
+            line += " " + (cell((*value, row["seeds"]), width) if value else "-".rjust(width))
         paper = PAPER_ACCURACY.get((row["experiment"], row["label_fraction"]))
-        line += f" {paper:>9.2f}" if paper else f" {'-':>9}"
+        line += f" {paper:>6.2f}" if paper else f" {'-':>6}"
         lines.append(line)
-    lines.append(f"(paper: {PAPER_PARAMS:,} parameters; its figures are on its own split, not ours)")
+    notes = [] if wide else [f"{SHORT_PARTS[p]}: {WHERE[p]}" for p in parts if p != "val"]
+    if len(seeds) == 1:
+        notes.append(f"{seeds.pop()} seed(s)")
+    notes.append(f"paper: its own split, {PAPER_PARAMS:,} parameters")
+    if not wide:
+        notes.append("every metric: --wide, results.json")
+    lines += textwrap.wrap("(" + "; ".join(notes) + ")", 99)
     return "\n".join(lines)
+
+
+WHERE = {"val_all": "every validation video", "val_unlabelled": "the unlabelled validation videos",
+         "test": "the held-out data"}
 
 
 def format_ensembles(rows):
@@ -71,8 +107,9 @@ def format_ensembles(rows):
         scores = "".join(f" {name} {100 * test[name]:.2f}" for name in ("acc2", "acc2_non0", "f1") if name in test)
         if "mae" in test:
             scores += f" acc7 {100 * test['acc7']:.2f} mae {test['mae']:.3f} corr {test['corr'] or float('nan'):.3f}"
-        lines.append(f"seed ensemble of {row['experiment']} ({row['seeds']} seeds, "
-                     f"{int(row['label_fraction'] * 100)}% labels), test:{scores}")
+        lines += textwrap.wrap(f"seed ensemble of {row['experiment']} ({row['seeds']} seeds, "
+                               f"{int(row['label_fraction'] * 100)}% labels), test:{scores}", 99,
+                               subsequent_indent="    ")
     return "\n".join(lines)
 
 
@@ -160,12 +197,15 @@ COMPARISONS = (
     ("contextual", "baseline"),
     ("contextual_dec", "dec"),
     ("contextual_dec", "contextual"),
+    ("self_training", "baseline"),
+    ("dec", "self_training"),
 )
 """`(treatment, control)` pairs that `format_paired` reports when both were run:
 DEC's gain, what its KL term adds over the same training without it, the
 gain of that control, the original DEC's frozen target against P per
 batch, what reading the whole video adds (from scratch and DEC-pretrained),
-and DEC's gain in the contextual model."""
+DEC's gain in the contextual model, and the semi-supervised baseline beside
+DEC (self-training's gain, and DEC against it)."""
 
 
 def format_paired(runs, comparisons=COMPARISONS, metric="acc2"):
@@ -180,6 +220,7 @@ def format_paired(runs, comparisons=COMPARISONS, metric="acc2"):
             for fraction, result in paired_differences(runs, treatment, control, part, metric).items():
                 seeds = " ".join(f"{value:+.2f}" for value in result["differences"].values())
                 interval = "" if result["low"] is None else f", 95% CI [{result['low']:+.2f}, {result['high']:+.2f}]"
-                lines.append(f"{treatment} − {control}, {part} {metric}, {int(fraction * 100)}% labels: per seed "
-                             f"{seeds}; mean {result['mean']:+.2f}{interval}")
+                lines += textwrap.wrap(f"{treatment} − {control}, {part} {metric}, {int(fraction * 100)}% labels: "
+                                       f"mean {result['mean']:+.2f}{interval}; per seed {seeds}", 99,
+                                       subsequent_indent="    ")
     return "\n".join(lines)

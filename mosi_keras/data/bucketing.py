@@ -228,13 +228,6 @@ def to_tf_dataset(batches, repeat=True):
     """
     import tensorflow as tf
 
-    if not batches.shuffle:
-        dataset = None
-        for index in range(len(batches)):
-            one = tf.data.Dataset.from_tensors(batches[index])
-            dataset = one if dataset is None else dataset.concatenate(one)
-        return dataset.repeat() if repeat else dataset
-
     def spec(array, features):
         # Every axis free but a feature array's last (its width): batch,
         # time, tokens (and a video's utterances) change from batch to batch.
@@ -247,6 +240,19 @@ def to_tf_dataset(batches, repeat=True):
     signature = {name: spec(value, np.ndim(value) > 2 and not is_mask_name(name)) for name, value in x.items()}
     if y is not None:
         signature = (signature, spec(y, False))
+
+    if not batches.shuffle:
+        dataset = None
+        for index in range(len(batches)):
+            one = tf.data.Dataset.from_tensors(batches[index])
+            dataset = one if dataset is None else dataset.concatenate(one)
+        # Batches of one shape alone would fix the spec to it, and every
+        # `predict` of another row count would trace the step anew: a
+        # dataset of no element whose free axes are 0 makes them free.
+        dataset = dataset.concatenate(tf.data.Dataset.from_tensor_slices(keras.tree.map_structure(
+            lambda one: np.zeros((0, *[0 if size is None else size for size in one.shape]), one.dtype.as_numpy_dtype),
+            signature)))
+        return dataset.repeat() if repeat else dataset
 
     def generate():
         while True:

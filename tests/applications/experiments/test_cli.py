@@ -408,3 +408,34 @@ def test_dec_pretrains_on_a_text_encoders_word_states_and_its_model_loads_safely
     said = task.predict(new, verbose=0)
     new.transcripts = np.array(["bad bad bad"] * 6)
     assert said.shape == (6, 1) and not np.allclose(task.predict(new, verbose=0), said)
+
+
+@pytest.mark.cited
+@pytest.mark.slow  # one process per command: ~1 min; in the default suite: each command in-process
+def test_each_command_prints_its_own_output_and_nothing_else(files, tmp_path):
+    """As a user runs them, in processes of their own: standard error stays
+    empty (no backend start-up lines, Keras warnings or retracing notices)
+    and standard output holds the command's lines alone."""
+    import subprocess
+    import sys
+
+    folds = files / "hp_folds.json"  # tune's default 5 folds need more videos than the tiny data has
+    folds.write_text(json.dumps(dict(json.loads((files / "hp.json").read_text()), folds=2)))
+    data, model = str(files / "train.npz"), str(tmp_path / "run" / "baseline_labels040_seed0.keras")
+    commands = [
+        ["train", "--data", data, "--hyperparameters", str(folds), "--experiment", "baseline",
+         "--out", str(tmp_path / "run"), "--quiet"],
+        ["reproduce", *reproduce_argv(files, tmp_path / "rep", "--seeds", "2", "--experiments", "baseline", "dec",
+                                      "--quiet")[1:]],
+        ["evaluate", model, "--data", str(files / "test.h5")],
+        ["predict", model, "--data", str(files / "test.h5"), "--out", str(tmp_path / "p.csv")],
+        ["tune", "--data", data, "--hyperparameters", str(folds), "--max-trials", "1", "--epochs", "1",
+         "--out", str(tmp_path / "tune"), "--quiet"],
+    ]
+    for argv in commands:
+        done = subprocess.run([sys.executable, "-m", "applications.experiments.cli", *argv], capture_output=True,
+                              text=True)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == "", f"{argv[0]} printed to standard error:\n{done.stderr[-3000:]}"
+        assert not re.search(r"warn|retrac|oneDNN|cuda", done.stdout, re.IGNORECASE), (argv[0], done.stdout[-3000:])
+        assert max(len(line) for line in done.stdout.splitlines()) <= 100, (argv[0], done.stdout)

@@ -57,3 +57,19 @@ def test_sequences_are_fed_in_length_buckets_and_a_task_trains_on_them(tiny):
     config = TrainingConfig(**SMALL, head_units=(8,), epochs=3, patience=5, batch_size=16, learning_rate=1e-2)
     model, history = train_task("classifier", (x, labels), (x, labels), config, DIMS, MAX_LEN)
     assert len(history.history["val_loss"]) == 3 and history.history["loss"][-1] < history.history["loss"][0]
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.function tracing is TensorFlow's")
+def test_predictions_of_any_row_count_and_length_trace_a_models_step_at_most_twice(tiny):
+    """A concrete shape, then one with free axes (`reduce_retracing`): the
+    retracing notice a run would print is TensorFlow counting many models'
+    functions as one (`console.NOISE`), not a model tracing again."""
+    from applications.experiments.feeding import predict
+    from tests.applications.conftest import make_backbone
+
+    x, _, _ = tiny
+    backbone = make_backbone()
+    for rows in (slice(None), slice(0, 5), slice(3, 30), slice(None)):
+        predict(backbone, {name: value[rows] for name, value in x.items()})
+    assert backbone.predict_function.experimental_get_tracing_count() <= 2
+

@@ -41,6 +41,18 @@ def test_an_ensemble_is_scored_on_the_mean_probability_of_its_members():
     assert list(columns) == ["segment_id", "video_id", "probability", "predicted_class"]
 
 
+@pytest.mark.usefixtures("eager_functions")
+def test_a_fold_ensemble_scores_raw_data_as_the_mean_of_its_members():
+    """What `reproduce --test-data` scores for a run with `folds` (fold_use
+    "ensemble"): one `SentimentEnsemble`, preparing raw data with its
+    members' preprocessing."""
+    from applications import SentimentEnsemble
+
+    members = [new_task(), new_task()]
+    data = make_raw()
+    assert evaluate_tasks([SentimentEnsemble(members)], data) == pytest.approx(evaluate_tasks(members, data))
+
+
 def test_classifiers_and_regressors_do_not_average_and_are_refused_before_predicting(monkeypatch):
     from applications.experiments import inference
 
