@@ -10,10 +10,14 @@ k-means (k = 2) on the pooled training rows: NMI and cluster accuracy
 against the binary label on every validation video — does the raw feature
 space cluster by sentiment?
 
-Run: python bench/reference_models.py [--data PATH] [--seeds 5]
+Run: python bench/reference_models.py [--data PATH] [--seeds 5] [--out FILE.json]
+
+`--out` writes every per-seed score (model, label fraction, seed, part,
+acc2 in %), so that a table's reference rows recompute from the record.
 """
 
 import argparse
+import json
 import os
 
 import numpy as np
@@ -60,6 +64,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=DEFAULT_DATA)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--out", help="JSON file for the per-seed scores")
     args = parser.parse_args()
     from sklearn.cluster import KMeans
     from sklearn.preprocessing import StandardScaler
@@ -70,6 +75,7 @@ def main():
 
     dataset = load_dataset(args.data)
     print(f"{args.data}: acc2 in %, mean ± std over seeds 0-{args.seeds - 1}")
+    records = []
     for fraction in (0.4, 1.0):
         scores = {}
         for seed in range(args.seeds):
@@ -90,6 +96,12 @@ def main():
         for (name, part), values in scores.items():
             print(f"  {name:<26} {part:<8} {np.mean(values):6.2f} ± {np.std(values):5.2f}   "
                   + " ".join(f"{v:.1f}" for v in values))
+            records += [{"model": name, "label_fraction": fraction, "seed": seed, "part": part, "acc2": float(v)}
+                        for seed, v in enumerate(values)]
+    if args.out:
+        with open(args.out, "w") as file:
+            json.dump({"data": os.path.basename(args.data), "command": "python bench/reference_models.py --data "
+                       f"{os.path.basename(args.data)} --seeds {args.seeds}", "records": records}, file, indent=1)
 
 
 if __name__ == "__main__":
