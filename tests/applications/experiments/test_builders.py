@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 from keras import ops
 
@@ -46,5 +47,36 @@ def test_a_text_encoder_from_the_config_learns_at_its_own_rate(tiny_bert_preset)
     optimizer, encoder = classifier.optimizer, classifier.backbone.text_encoder
     assert optimizer.rate_multiplier == pytest.approx(0.02)
     assert len(optimizer._scaled) == len(encoder.trainable_variables) > 0
-    same_rate = TrainingConfig(**SMALL, text_encoder=str(tiny_bert_preset))
+    same_rate = TrainingConfig(**SMALL, text_encoder=str(tiny_bert_preset), text_learning_rate=None)
     assert compile_task(build_task("classifier", same_rate, audio_visual, MAX_LEN), same_rate).optimizer.rate_multiplier == 1.0
+    default = TrainingConfig(**SMALL, learning_rate=1e-3, text_encoder=str(tiny_bert_preset))  # the measured 5e-5
+    assert compile_task(build_task("classifier", default, audio_visual, MAX_LEN), default).optimizer.rate_multiplier == (
+        pytest.approx(0.05))
+
+
+def test_fine_tuning_moves_the_encoder_at_its_own_rate_and_the_rest_at_the_tasks(tiny_bert_preset, eager_functions):
+    """Adam's first step moves each weight by about its rate (m / sqrt(v) is
+    the gradient's sign): the encoder's by 1e-4, the rest by 1e-2. The
+    encoder's embedding tables are left out: their gradients are sparse, and
+    Keras's Adam sums the squares of a token's repeated rows into v, so a
+    token in k rows ([CLS] in all) moves by up to sqrt(k) times the rate."""
+    from mosi_keras.transcript_tokenizer import TOKEN_INPUTS, TranscriptTokenizer
+
+    config = TrainingConfig(**SMALL, learning_rate=1e-2, weight_decay=0.0, text_encoder=str(tiny_bert_preset),
+                            text_learning_rate=1e-4)
+    classifier = compile_task(build_task("classifier", config, {"audio": 6}, MAX_LEN), config)
+    tokens, _ = TranscriptTokenizer.from_preset(tiny_bert_preset, max_words=MAX_LEN)(
+        ["i loved this movie so good", "not for me", "unbelievable movie", "bad bad"])
+    rng = np.random.default_rng(0)
+    x = {**{TOKEN_INPUTS[name]: value for name, value in tokens.items()},
+         "audio": rng.normal(size=(4, MAX_LEN, 6)).astype("float32"), "audio_mask": np.ones((4, MAX_LEN), "int32")}
+    encoder = {id(w) for w in classifier.backbone.text_encoder.trainable_weights if "embedding" not in w.path}
+    before = [np.array(w) for w in classifier.trainable_weights]
+    classifier.train_on_batch(x, np.array([1.0, 0.0, 1.0, 0.0]))
+    moved = {True: [], False: []}
+    for weight, start in zip(classifier.trainable_weights, before):
+        if "embedding" not in weight.path or id(weight) in encoder:
+            moved[id(weight) in encoder].append(np.abs(np.array(weight) - start).max())
+    assert len(moved[True]) == len(encoder) > 0
+    assert max(moved[True]) == pytest.approx(1e-4, rel=0.05)  # the encoder: its own rate
+    assert max(moved[False]) == pytest.approx(1e-2, rel=0.05)  # everything else: the task's

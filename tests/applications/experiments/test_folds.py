@@ -30,7 +30,7 @@ def test_every_video_is_held_out_once_and_no_video_is_in_two_folds():
 
 @pytest.mark.cited
 @pytest.mark.slow  # run with -m slow; in the default suite: the fold split test
-def test_a_fold_ensemble_run_keeps_the_k_fold_models_and_scores_them_on_held_folds_only(data, tmp_path):
+def test_a_fold_ensemble_run_keeps_the_k_fold_models_and_records_a_fold_score(data, tmp_path):
     import keras
 
     config = TrainingConfig.from_dict(dict(TINY, folds=3, fold_use="ensemble"))

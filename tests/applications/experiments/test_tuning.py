@@ -67,7 +67,7 @@ def test_a_trial_is_scored_on_the_epoch_early_stopping_kept(tiny):
 
 
 @pytest.mark.slow  # run with -m slow; in the default suite: the classifier search
-def test_a_search_on_folds_reads_no_validation_video_and_scores_the_fold_mean(tiny):
+def test_a_search_on_folds_trains_one_model_per_fold_and_scores_the_fold_mean(tiny):
     import keras
     import keras_tuner
     import numpy as np
