@@ -72,3 +72,48 @@ def test_api_reference_is_current():
     spec.loader.exec_module(generator)
     with open(os.path.join(ROOT, "docs", "api.md")) as file:
         assert file.read() == generator.render(), "docs/api.md is stale: run python docs/generate_api.py"
+
+
+README_ROWS = {
+    "logistic regression on mean-pooled features": "logistic regression",
+    "paper's schedule¹: baseline": "baseline",
+    "paper's schedule¹: DEC-pretrained": "dec",
+    "`small_data`: baseline": "baseline",
+    "`small_data`: DEC-pretrained": "dec",
+    "MiniLM text: logistic regression": "logistic regression",
+    "MiniLM text: scikit-learn MLP": "MLP",
+    "MiniLM text, `small_data`: classifier": "baseline",
+    "MiniLM text, `small_data`: regressor (L1)": "baseline_regression",
+    "MiniLM fine-tuned: classifier": "baseline",
+    "MiniLM fine-tuned: DEC-pretrained": "dec",
+    "MiniLM fine-tuned: DEC without its KL term": "dec_without_kl",
+    "MiniLM fine-tuned: self-training": "self_training",
+    "MiniLM fine-tuned: regressor (L1)": "baseline_regression",
+}
+"""Each row of README.md's results table → the experiment (or reference model) of its record."""
+
+
+def test_every_row_of_the_readmes_results_table_recomputes_from_its_committed_record():
+    """Mean ± std of `val_all` acc2 over the record's seeds, per label
+    fraction; a row without a record of its own reads the one above it."""
+    import json
+    import re
+
+    import numpy as np
+
+    with open(os.path.join(ROOT, "README.md")) as file:
+        rows = [line for line in file if line.startswith("| ") and not line.startswith(("| model", "|---"))]
+    rows = [[cell.strip() for cell in row.strip().strip("|").split("|")] for row in rows]
+    assert {row[0] for row in rows} == set(README_ROWS)
+    record = None
+    for label, *cells, source in rows:
+        if source:
+            record = json.load(open(os.path.join(ROOT, "docs", re.search(r"\((?:docs/)?([\w.]+\.json)\)", source)[1])))
+        for fraction, cell in zip((0.4, 1.0), cells):
+            if "records" in record:  # bench/reference_models.py --out
+                values = [r["acc2"] for r in record["records"] if r["model"] == README_ROWS[label]
+                          and r["label_fraction"] == fraction and r["part"] == "val_all"]
+            else:
+                values = [100 * r["val_all"]["acc2"] for r in record["runs"] if r["experiment"] == README_ROWS[label]
+                          and r["label_fraction"] == fraction]
+            assert cell == f"{np.mean(values):.2f} ± {np.std(values):.2f}", (label, fraction, len(values))

@@ -16,7 +16,8 @@ import sys
 import traceback
 
 from applications.experiments.config import (
-    COMMAND_PRESETS, DEMO, EXPERIMENTS, ConfigError, LABEL_FRACTION, PAPER_EXPERIMENTS, PRESETS, QUICK, TUNE_FOLDS, load_config,
+    COMMAND_PRESETS, DEMO, EXPERIMENTS, LABEL_FRACTION, PAPER_EXPERIMENTS, PRESETS, QUICK, TUNE_FOLDS, ConfigError,
+    load_config,
 )
 
 

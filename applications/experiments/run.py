@@ -112,8 +112,8 @@ def run_experiment(
     if setup.dec_pretraining and config.text_encoder and (setup.task == "contextual_classifier"
                                                            or config.text_output != "words"):
         raise ConfigError(f"experiment {experiment!r} with a text_encoder: DEC pre-trains the text's "
-                         "ModalityTransformerEncoder on the encoder's word states, which needs text_output='words' "
-                         "and a model of single segments (not 'contextual_dec').")
+                          "ModalityTransformerEncoder on the encoder's word states, which needs text_output='words' "
+                          "and a model of single segments (not 'contextual_dec').")
     keras.utils.set_random_seed(seed)
     started = time.time()
     prepared = prepare_experiment(dataset, label_fraction, seed, config.text_encoder)
@@ -228,7 +228,8 @@ def self_train(teacher, task, prepared, config, verbose=0, progress=None):
     stage = f"{task}_student"
     model, history = train_task(
         task, (prepared.rows(rows), targets), prepared.labelled("val"), config, dims, max_len, backbone=backbone,
-        preprocessor=prepared.preprocessor, verbose=verbose, callbacks=(progress or (lambda *_: []))(stage, config.epochs),
+        preprocessor=prepared.preprocessor, verbose=verbose,
+        callbacks=progress(stage, config.epochs) if progress else (),
     )
     return TrainedTask(model, {**teacher.histories, stage: history.history},
                        {**teacher.epochs, stage: epochs_run(history)},

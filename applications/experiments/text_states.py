@@ -70,7 +70,8 @@ def cached_word_states(encoder_folder, inputs, max_words, cache_dir=None):
     Returns:
         `(states, reused)`.
     """
-    path = None if cache_dir is None else os.path.join(cache_dir, states_key(encoder_folder, inputs, max_words) + ".npz")
+    key = states_key(encoder_folder, inputs, max_words)
+    path = None if cache_dir is None else os.path.join(cache_dir, key + ".npz")
     if path is not None and os.path.exists(path):
         with np.load(path) as kept:
             return {name: kept[name] for name in (TEXT, mask_name(TEXT))}, True

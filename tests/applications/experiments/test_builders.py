@@ -50,8 +50,8 @@ def test_a_text_encoder_from_the_config_learns_at_its_own_rate(tiny_bert_preset)
     same_rate = TrainingConfig(**SMALL, text_encoder=str(tiny_bert_preset), text_learning_rate=None)
     assert compile_task(build_task("classifier", same_rate, audio_visual, MAX_LEN), same_rate).optimizer.rate_multiplier == 1.0
     default = TrainingConfig(**SMALL, learning_rate=1e-3, text_encoder=str(tiny_bert_preset))  # the measured 5e-5
-    assert compile_task(build_task("classifier", default, audio_visual, MAX_LEN), default).optimizer.rate_multiplier == (
-        pytest.approx(0.05))
+    optimizer = compile_task(build_task("classifier", default, audio_visual, MAX_LEN), default).optimizer
+    assert optimizer.rate_multiplier == pytest.approx(0.05)
 
 
 def test_fine_tuning_moves_the_encoder_at_its_own_rate_and_the_rest_at_the_tasks(tiny_bert_preset, eager_functions):

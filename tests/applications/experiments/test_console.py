@@ -14,8 +14,8 @@ def test_backend_log_lines_are_noise_and_other_lines_are_not():
     assert not is_backend_noise(b"<string>:6: UserWarning: replaced 3 non-finite value(s) in modality 'text'\n")
     assert not is_backend_noise(b"mosi-keras reproduce: error: x.npz: not a .npz (zip) archive\n")
     assert is_backend_noise(b"WARNING:tensorflow:5 out of the last 5 calls to <function TensorFlowTrainer."
-                            b"make_predict_function.<locals>.one_step_on_data_distributed at 0x7f> triggered tf.function "
-                            b"retracing.\n")  # counted over the models of a run (console.NOISE)
+                            b"make_predict_function.<locals>.one_step_on_data_distributed at 0x7f> triggered "
+                            b"tf.function retracing.\n")  # counted over the models of a run (console.NOISE)
     assert not is_backend_noise(b"WARNING:tensorflow:5 out of the last 5 calls to <function my_step at 0x7f> "
                                 b"triggered tf.function retracing.\n")  # a function of one's own still shows
 
