@@ -168,7 +168,7 @@ class LengthBucketedBatches(keras.utils.PyDataset):
         self.seed = shuffle_seed(seed, shuffle)
         self.pad_to_multiple_of = int(pad_to_multiple_of)
         names, longest = axes[0]
-        limit = np.shape(x[next(iter(names))])[1]
+        limit = max(np.shape(x[name])[1] for name in names)  # the axis's widest input
         bucket_of = np.array([padded_length(n, self.pad_to_multiple_of, limit) for n in longest])
         self.buckets = {int(b): np.flatnonzero(bucket_of == b) for b in np.unique(bucket_of)}
         # One shape per bucket: every axis cut to what the bucket's rows need.
