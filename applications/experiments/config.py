@@ -188,6 +188,8 @@ class TrainingConfig:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}.")
+        if self.text_frozen_layers < 0:
+            raise ConfigError(f"text_frozen_layers must be 0 or more, got {self.text_frozen_layers}.")
         if self.folds == 1 or self.folds < 0:
             raise ConfigError(f"folds must be 0 (select on the validation videos) or at least 2, got {self.folds}.")
 

@@ -307,6 +307,9 @@ def test_a_bug_of_ours_shows_its_traceback_and_where_to_report_it_and_bad_input_
     assert main(["train", "--data", str(files / "missing.npz"), "--quiet"]) == 2
     error = capsys.readouterr().err
     assert "missing.npz" in error and "Traceback" not in error and len(error.strip().splitlines()) == 1
+    (files / "frozen.json").write_text(json.dumps({"text_frozen_layers": -1}))
+    assert main(["train", "--data", str(files / "train.npz"), "--hyperparameters", str(files / "frozen.json")]) == 2
+    assert "text_frozen_layers must be 0 or more, got -1" in capsys.readouterr().err
 
 
 def test_train_and_tune_default_to_the_best_measured_recipe_and_reproduce_to_the_papers(files):
