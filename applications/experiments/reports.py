@@ -69,7 +69,7 @@ def format_table(summary, wide=False):
         columns.append((f1_part, "f1", f"{SHORT_PARTS[f1_part]} f1"))
     seeds = {row["seeds"] for row in summary}
     spread = max(seeds, default=1) > 1
-    width = max([12 if not wide else 16] + [len(title) for *_, title in columns]) if spread else 10
+    width = max([(16 if wide else 12) if spread else 10] + [len(title) for *_, title in columns])
     name = max([10] + [len(row["experiment"]) for row in summary])
     header = f"{'model':<{name}} {'labels':>6}" + (f" {'seeds':>5}" if wide or len(seeds) > 1 else "")
     header += f" {'params':>10}" if wide else ""
