@@ -155,7 +155,7 @@ def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbos
     """
     if config.freeze_target and not config.update_interval:
         raise ConfigError("freeze_target=True keeps each row's target between refreshes: set update_interval "
-                         "(steps between refreshes) > 0 too.")
+                          "(steps between refreshes) > 0 too.")
 
     def stage_callbacks(stage, epochs):
         return list(progress(stage, epochs)) if progress else []

@@ -198,7 +198,7 @@ def distributed_role(environ=None):
     missing = [name for name in ("KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID") if not environ.get(name)]
     if missing:
         raise ConfigError(f"a distributed search needs {' and '.join(missing)} beside KERASTUNER_ORACLE_IP "
-                         "(or the flags --oracle HOST:PORT and --tuner-id ID).")
+                          "(or the flags --oracle HOST:PORT and --tuner-id ID).")
     if not environ["KERASTUNER_ORACLE_PORT"].isdigit():
         raise ConfigError(f"KERASTUNER_ORACLE_PORT must be a port number, got {environ['KERASTUNER_ORACLE_PORT']!r}.")
     return "chief" if "chief" in environ["KERASTUNER_TUNER_ID"] else "worker"
@@ -213,7 +213,7 @@ def check_port_free():
             pass
     except OSError as error:
         raise ConfigError(f"the chief cannot listen on {address[0]}:{address[1]}: {error.strerror or error}; "
-                         "choose another port with --oracle HOST:PORT.") from None
+                          "choose another port with --oracle HOST:PORT.") from None
 
 
 def search(dataset, model="classifier", tuner="random", out_dir="runs/tune", max_trials=10, epochs=100,
@@ -264,8 +264,8 @@ def search_in(dataset, model, tuner, out_dir, max_trials, epochs, label_fraction
     base = base_config or TrainingConfig()
     if model == "dec" and base.text_encoder:
         raise ConfigError("a DEC search does not take a text_encoder yet (its trials would need the encoder's word "
-                         "states and the transfer onto the live encoder); search the classifier with it, or run "
-                         "DEC with it through reproduce/train --experiments dec.")
+                          "states and the transfer onto the live encoder); search the classifier with it, or run "
+                          "DEC with it through reproduce/train --experiments dec.")
     prepared = prepare_experiment(dataset, label_fraction, seed, base.text_encoder)
     folds = dict(video_ids=dataset.video_ids[prepared.split.labelled_train], seed=seed)
     if base.folds:
