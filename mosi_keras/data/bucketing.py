@@ -84,12 +84,12 @@ def cut(x, rows, lengths):
             for name, value in x.items()}
 
 
-def cut_lengths(x, rows, pad_to_multiple_of):
+def cut_lengths(x, rows, pad_to_multiple_of, axes=None):
     """name → steps that rows `rows` of `x` need on each padded axis: their
     longest, rounded up to a multiple of `pad_to_multiple_of` (only padding
-    is cut)."""
+    is cut). `axes`: `padded_axes(x)`, when already computed."""
     return {name: padded_length(lengths[rows].max(), pad_to_multiple_of, np.shape(x[name])[1])
-            for names, lengths in padded_axes(x) for name in names}
+            for names, lengths in (axes or padded_axes(x)) for name in names}
 
 
 def shuffle_seed(seed, shuffle):
@@ -172,7 +172,7 @@ class LengthBucketedBatches(keras.utils.PyDataset):
         bucket_of = np.array([padded_length(n, self.pad_to_multiple_of, limit) for n in longest])
         self.buckets = {int(b): np.flatnonzero(bucket_of == b) for b in np.unique(bucket_of)}
         # One shape per bucket: every axis cut to what the bucket's rows need.
-        self.lengths = {b: cut_lengths(x, rows, self.pad_to_multiple_of) for b, rows in self.buckets.items()}
+        self.lengths = {b: cut_lengths(x, rows, self.pad_to_multiple_of, axes) for b, rows in self.buckets.items()}
         self.epoch = 0
         self.batches = self.plan()
 
