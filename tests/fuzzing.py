@@ -13,7 +13,8 @@ that claims 10¹² rows). A case ends in one of:
   seed's: silent damage. A failure for the files the kit writes (`.npz`:
   zip CRC-32; HDF5: Fletcher-32 on every dataset), expected for `.csd` and
   pickles, which carry no checksums;
-- `DataError`: a named error;
+- `check` or `library`: a named `DataError`, raised by a reader's own check
+  or where it handles its format library's error at the read (`outcome_of`);
 - anything else (another exception, a case over `TIMEOUT` seconds, its
   worker process killed, or one that allocated more than `MEMORY_BOUND`
   bytes, measured with `tracemalloc`): a failure.
@@ -284,10 +285,20 @@ def same_data(a, b):
     return all(x.shape == y.shape and np.array_equal(x, y, equal_nan=x.dtype.kind == "f") for x, y in pairs)
 
 
+def outcome_of(error):
+    """'library' for a `DataError` raised where a reader handles its format
+    library's own error at the call that read the bytes (h5py, zipfile,
+    NumPy's `.npy` header, the unpickler); 'check' for one a reader's own check
+    raised. There is no third kind: `load_dataset` catches nothing, so a
+    reader's bug is 'other'."""
+    context = error.__context__
+    return "library" if context is not None and not isinstance(context, DataError) else "check"
+
+
 def run_case(path, format, original=None):
     """Loads `path`; (outcome, detail, seconds, peak bytes): outcome
     'valid', 'changed' (the values differ from `original`, when given),
-    'DataError' or 'other'."""
+    'check' or 'library' (a named `DataError`, see `outcome_of`) or 'other'."""
     tracemalloc.start()
     start = time.perf_counter()
     try:
@@ -296,7 +307,7 @@ def run_case(path, format, original=None):
         if original is not None and not same_data(dataset, original):
             outcome = "changed"
     except DataError as error:
-        outcome, detail = "DataError", str(error)
+        outcome, detail = outcome_of(error), str(error)
     except Exception as error:  # what the fuzzer is looking for
         outcome, detail = "other", f"{type(error).__name__}: {error}"
     finally:

@@ -117,8 +117,10 @@ def _check_npz_sizes(path):
 def _read_hdf5_arrays(path):
     try:
         with h5py.File(path, "r") as file:
-            arrays = {key: read_h5_array(file[key], path, key) for key in file.keys()
-                      if isinstance(file[key], h5py.Dataset)}
+            names = list(file.keys())
+            if not all(isinstance(name, str) for name in names):  # h5py gives bytes for a name that is not UTF-8
+                raise DataError(f"{path}: the array names {names} are not all text; the file is damaged.")
+            arrays = {key: read_h5_array(file[key], path, key) for key in names if isinstance(file[key], h5py.Dataset)}
             written = file.attrs.get(CONTENTS_ATTRIBUTE)
     except DataError:
         raise

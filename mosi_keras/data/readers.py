@@ -57,19 +57,10 @@ def load_dataset(path, format=None, modalities=None, require_sentiment=True):
     format = format or detect_format(path)
     if format not in READERS:
         raise DataError(f"{path}: unknown format '{format}'; use one of {sorted(READERS)}.")
-    try:
-        if format in ("npz", "hdf5"):
-            dataset = READERS[format](path, require_sentiment=require_sentiment)
-        else:
-            dataset = READERS[format](path)
-    except DataError:
-        raise
-    except (ArithmeticError, AttributeError, LookupError, MemoryError, OSError, RuntimeError, SystemError,
-            TypeError, ValueError) as error:  # a file that got past every named check: still named, never a traceback
-        raise DataError(
-            f"{path}: cannot be read as {format}: damaged or not in the layout the reader expects "
-            f"({type(error).__name__}: {error})."
-        ) from None
+    if format in ("npz", "hdf5"):
+        dataset = READERS[format](path, require_sentiment=require_sentiment)
+    else:
+        dataset = READERS[format](path)
     if modalities is not None:
         dataset = dataset.select_modalities(list(modalities))
     return dataset

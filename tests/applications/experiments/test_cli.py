@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import pytest
 
+from applications.experiments import files as run_files
 from applications.experiments.cli import main
 from tests.applications.conftest import reproduce_argv
 
@@ -92,19 +93,29 @@ def test_reproduce_prints_its_plan_stage_progress_and_time_left_unless_quiet(rep
 @pytest.fixture(scope="module")
 def two_seeds(reproduced, tmp_path_factory):
     """The shared reproduce continued, on a copy, with a second seed of the
-    baseline at 100 % labels: `(folder, what it printed, what the first
-    try, on a disk that filled up, printed to standard error)`."""
+    baseline at 100 % labels: `(folder, what it printed, what the tries that
+    failed printed to standard error, one string per try)`. The first four
+    tries fail at a write, as a full disk or a read-only folder makes it
+    fail: while the model, its history, its record and `results.json` are
+    being written; each is rerun as it was."""
     out = reproduced.copy(tmp_path_factory.mktemp("two_seeds") / "out")
     argv = reproduce_argv(reproduced.files, out, "--seeds", "2", "--label-fraction", "1.0", "--experiments",
                           "baseline", "--quiet")
-    errors = io.StringIO()
-    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stderr(errors):
-        full = disk_full_at_save("baseline_labels100_seed1.partial.keras", keras.Model.save)
-        patch.setattr(keras.Model, "save", full)
-        assert quietly(argv)[0] == 2
+    run = "baseline_labels100_seed1"
+    failures = [(keras.Model, "save", disk_full_at_save(f"{run}.partial.keras", keras.Model.save)),
+                (run_files, "open", failing_open(f"{run}_history_classifier.partial.csv", errno.ENOSPC)),
+                (run_files, "open", failing_open(f"{run}.partial.json", errno.EROFS)),
+                (run_files, "open", failing_open("results.partial.json", errno.ENOSPC))]
+    errors = []
+    for owner, name, failing in failures:
+        errors.append(io.StringIO())
+        with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stderr(errors[-1]):
+            patch.setattr(owner, name, failing, raising=False)
+            assert quietly(argv)[0] == 2
+        assert not list(out.glob("*.partial*"))
     code, printed = quietly(argv)
     assert code == 0
-    return out, printed, errors.getvalue()
+    return out, printed, [error.getvalue() for error in errors]
 
 
 def disk_full_at_save(name, save):
@@ -121,15 +132,41 @@ def disk_full_at_save(name, save):
     return failing
 
 
-def test_a_reproduce_on_a_full_disk_names_it_keeps_every_finished_run_and_resumes(reproduced, two_seeds):
-    out, printed, error = two_seeds
-    assert "baseline_labels100_seed1.partial.keras: the disk is full" in error and "free space" in error
-    assert "rerun the same command to resume" in error and "Traceback" not in error
+def failing_open(name, number):
+    """`open` for the run files' writers (`applications.experiments.files`)
+    whose file called `name` fails at its first write with `number` (ENOSPC,
+    EROFS) after half of that write reached the file, as a full disk or a
+    file system remounted read-only makes it fail."""
+    class Failing(io.TextIOWrapper):
+        def write(self, text):
+            super().write(text[: len(text) // 2])
+            self.flush()
+            raise OSError(number, os.strerror(number), self.name)
+
+    def opener(path, mode="r", **kwargs):
+        if os.path.basename(os.fspath(path)) != name or "w" not in mode:
+            return open(path, mode, **kwargs)
+        return Failing(open(path, "wb"), **{k: v for k, v in kwargs.items() if k in ("encoding", "newline")})
+
+    return opener
+
+
+def test_a_reproduce_that_fails_at_each_write_names_it_keeps_every_finished_run_and_resumes(reproduced, two_seeds):
+    out, printed, errors = two_seeds
+    causes = ["the disk is full", "the disk is full", "the file system is read-only", "the disk is full"]
+    written = ["baseline_labels100_seed1.partial.keras", "baseline_labels100_seed1_history_classifier.partial.csv",
+               "baseline_labels100_seed1.partial.json", "results.partial.json"]
+    for error, cause, name in zip(errors, causes, written):
+        assert f"{name}: {cause}" in error and "Traceback" not in error
+        assert "every finished run's files are intact" in error and "rerun the same command to resume" in error
+    assert "free space" in errors[0] and "fix the folder" in errors[2]
     assert "already done, skipped" not in printed  # --quiet; the four earlier runs were not trained again:
     for run in reproduced.runs:
         name = f"{run['experiment']}_labels{int(run['label_fraction'] * 100):03d}_seed0.keras"
         assert os.path.getmtime(out / name) == os.path.getmtime(reproduced.out / name)
     assert not list(out.glob("*.partial*"))
+    with open(out / "baseline_labels100_seed1_history_classifier.csv", newline="") as file:
+        assert len(list(csv.reader(file))) > 1  # whole: the header and every epoch
 
 
 def test_a_reproduce_with_other_experiments_or_seeds_adds_to_the_index_and_prints_what_it_ran(reproduced, two_seeds):
