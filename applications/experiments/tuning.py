@@ -13,6 +13,7 @@ from applications.experiments.dec_pretraining import pretrain_dec
 from applications.experiments.files import write_json_atomically
 from applications.experiments.folder_lock import FolderLock
 from applications.experiments.folds import kept_epochs, mean_metrics, take, video_folds
+from applications.experiments.text_states import TEXT_STATES_DIR, cached_word_states, transfer_modality_encoders
 from applications.experiments.training import train_task
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
@@ -125,36 +126,47 @@ class DECHyperModel(SentimentClassifierHyperModel):
     `fit` first pre-trains a `SemiSupervisedDEC` (stages 1-2, its custom
     loss computed inside `fit`) on `pretrain_x` / `pretrain_y` (every
     training row; `-1` marks unlabelled ones), then fine-tunes classifiers
-    that start from the pre-trained backbone's weights (`start`; the same
-    architecture) on the labelled data the tuner passes.
+    that start from the pre-trained backbone (`start`; the same
+    architecture) on the labelled data the tuner passes. With a text
+    encoder in `base_config`, stages 1-2 read its cached word states
+    (`pretrain_x` holds them, `pretrain_dims` their width) and each
+    classifier, built with the live encoder, starts from the pre-trained
+    modality encoders (`text_states.transfer_modality_encoders`), as a
+    `reproduce --experiments dec --text-encoder` run does.
 
     Args:
         pretrain_x, pretrain_y: inputs and semi-supervised labels of all
             training rows.
         pretrain_validation: `(inputs, labels)` of the validation videos.
+        pretrain_dims: dict modality → width of `pretrain_x`'s features;
+            defaults to `feature_dims`.
     """
 
     def __init__(self, feature_dims, max_len, pretrain_x, pretrain_y, pretrain_validation,
-                 base_config=None, **kwargs):
+                 base_config=None, pretrain_dims=None, **kwargs):
         super().__init__(feature_dims, max_len, base_config, **kwargs)
         self.pretrain_x = pretrain_x
         self.pretrain_y = pretrain_y
         self.pretrain_validation = pretrain_validation
+        self.pretrain_dims = dict(pretrain_dims or feature_dims)
         self.pretrained = None
 
     def config(self, hp):
         return sample_config(hp, self.base_config, dec=True)
 
     def start(self, hp, model):
-        model.backbone.set_weights(self.pretrained)
+        if self.base_config.text_encoder:
+            transfer_modality_encoders(self.pretrained, model.backbone)
+        else:
+            model.backbone.set_weights(self.pretrained.get_weights())
         return model
 
     def fit(self, hp, model, *args, **kwargs):
         pre = pretrain_dec(
-            self.pretrain_x, self.pretrain_y, self.pretrain_validation, self.config(hp),
-            self.feature_dims, self.max_len,
+            self.pretrain_x, self.pretrain_y, self.pretrain_validation,
+            dataclasses.replace(self.config(hp), text_encoder=None), self.pretrain_dims, self.max_len,
         )
-        self.pretrained = pre.backbone.get_weights()
+        self.pretrained = pre.backbone
         return super().fit(hp, model, *args, **kwargs)
 
 
@@ -262,17 +274,20 @@ def search_in(dataset, model, tuner, out_dir, max_trials, epochs, label_fraction
     from applications.experiments.preparation import prepare_experiment
 
     base = base_config or TrainingConfig()
-    if model == "dec" and base.text_encoder:
-        raise ConfigError("a DEC search does not take a text_encoder yet (its trials would need the encoder's word "
-                          "states and the transfer onto the live encoder); search the classifier with it, or run "
-                          "DEC with it through reproduce/train --experiments dec.")
+    if model == "dec" and base.text_encoder and base.text_output != "words":
+        raise ConfigError("a DEC search with a text_encoder pre-trains the text's ModalityTransformerEncoder on the "
+                          f"encoder's word states, which needs text_output='words' (got {base.text_output!r}).")
     prepared = prepare_experiment(dataset, label_fraction, seed, base.text_encoder)
     folds = dict(video_ids=dataset.video_ids[prepared.split.labelled_train], seed=seed)
     if base.folds:
         video_folds(folds["video_ids"], base.folds, seed)  # too few videos: a named error before any trial
     if model == "dec":
+        if base.text_encoder:  # stages 1-2 read the encoder's word states, computed once (text_states.py)
+            prepared.text_states, _ = cached_word_states(base.text_encoder, prepared.inputs, prepared.max_len,
+                                                         os.path.join(out_dir, TEXT_STATES_DIR))
         hypermodel = DECHyperModel(prepared.feature_dims, prepared.max_len, *prepared.pretrain_train,
-                                   prepared.pretrain_val, base_config=base, **folds)
+                                   prepared.pretrain_val, base_config=base, pretrain_dims=prepared.dec_feature_dims,
+                                   **folds)
     else:
         hypermodel = SentimentClassifierHyperModel(prepared.feature_dims, prepared.max_len, base_config=base, **folds)
     searcher = make_tuner(tuner, hypermodel, out_dir, f"{model}_{tuner}", max_trials=max_trials,

@@ -119,7 +119,33 @@ def test_a_second_search_on_a_folder_a_live_process_holds_is_refused(files, caps
     assert not (out / "classifier_random").exists()  # the refused search wrote nothing
 
 
-def test_a_dec_search_with_a_text_encoder_is_refused_by_name(files, capsys, tiny_bert_preset):
-    assert main(["tune", "--data", str(files / "train.npz"), "--model", "dec", "--text-encoder", str(tiny_bert_preset),
-                 "--out", str(files / "tune"), "--hyperparameters", str(files / "hp.json")]) == 2
-    assert "a DEC search does not take a text_encoder yet" in capsys.readouterr().err
+def test_a_dec_search_with_a_text_encoder_pretrains_on_its_word_states_and_starts_trials_from_them(
+        files, tmp_path, monkeypatch, tiny_bert_preset):
+    import numpy as np
+
+    from applications.experiments import tuning
+    from mosi_keras.data import load_dataset, write_dataset
+    from tests.text_encoder_testing import with_transcripts
+
+    write_dataset(with_transcripts(load_dataset(files / "train.npz")), tmp_path / "said.npz")
+    hp = dict(json.loads((files / "hp.json").read_text()), folds=2, text_learning_rate=1e-4)
+    (tmp_path / "hp.json").write_text(json.dumps(hp))
+    starts = []
+
+    def start(hypermodel, hp, model):  # what each fold model starts from, beside what DEC pre-trained
+        model = original(hypermodel, hp, model)
+        for name in ("text_encoder", "audio_encoder", "visual_encoder"):
+            starts.append([np.array_equal(a, b) for a, b in zip(model.backbone.get_layer(name).get_weights(),
+                                                                hypermodel.pretrained.get_layer(name).get_weights())])
+        assert type(model.backbone.text_encoder).__name__ == "BertBackbone"  # the live encoder under them
+        return model
+
+    original = tuning.DECHyperModel.start
+    monkeypatch.setattr(tuning.DECHyperModel, "start", start)
+    out = tmp_path / "tune"
+    assert main(["tune", "--data", str(tmp_path / "said.npz"), "--model", "dec", "--text-encoder",
+                 str(tiny_bert_preset), "--max-trials", "1", "--epochs", "1", "--out", str(out),
+                 "--hyperparameters", str(tmp_path / "hp.json")]) == 0
+    assert len(starts) == 2 * 3 and all(starts) and all(all(same) for same in starts)  # 2 folds × 3 encoders
+    assert json.loads((out / "best_hyperparameters_dec_random.json").read_text())["trials"] == 1
+    assert len(list((out / "text_states").iterdir())) == 1  # the word states, computed once
