@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from applications.presets import PresetMixin
 from mosi_keras.data import is_mask_name, mask_name
 from mosi_keras.layers import ClusteringLayer
 from mosi_keras.losses import (
@@ -39,7 +40,7 @@ SAMPLE_INDEX = "sample_index"
 for the per-row targets of `target_rows` (see `SemiSupervisedDEC`)."""
 
 @keras.saving.register_keras_serializable(package="mosi_keras")
-class SemiSupervisedDEC(keras.Model):
+class SemiSupervisedDEC(PresetMixin, keras.Model):
     """Backbone + `ClusteringLayer` (+ decoder) trained on eq. 8 with `fit`.
 
     `call` returns `{"z", "q"}`; the decoder's reconstruction (`reconstruct`)

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from applications.presets import PresetMixin
+
 
 def average_outputs(outputs, predicts_score=False):
     """The ensemble of members' outputs, stacked on the first axis `(members, ...)`.
@@ -48,7 +50,7 @@ class EnsembleAverage(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="mosi_keras")
-class SentimentEnsemble(keras.Model):
+class SentimentEnsemble(PresetMixin, keras.Model):
     """The mean prediction of several sentiment tasks of the same inputs.
 
     A functional model over its members: every member reads the same

@@ -5,6 +5,7 @@ import numpy as np
 
 from applications.multimodal_backbone import MultimodalBackbone
 from applications.paper_defaults import PAPER_LEARNING_RATE, PAPER_WEIGHT_DECAY
+from applications.presets import PresetMixin
 from mosi_keras.data import MultimodalDataset, binary_labels, is_mask_name
 from mosi_keras.data.kit_format import arrays_to_dataset
 
@@ -49,7 +50,7 @@ def sentiment_head(x, head_units=(64, 32), head_dropout=0.3, output_name="sentim
     return keras.layers.Dense(1, name=output_name, dtype="float32")(x)
 
 
-class SentimentTask(keras.Model):
+class SentimentTask(PresetMixin, keras.Model):
     """A backbone with the §3.2 head: the common part of the classifier and
     the regressor (keras-hub's `Task` pattern).
 

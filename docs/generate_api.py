@@ -33,6 +33,7 @@ SECTIONS = {
     "Models (`applications`)": [f"applications:{name}" for name in (
         "MultimodalBackbone", "SentimentClassifier", "SentimentRegressor", "MultimodalDecoder",
         "SemiSupervisedDEC", "ContextualSentimentClassifier", "SentimentEnsemble")],
+    "Presets (`applications.presets`)": ["applications.presets:PresetMixin", "applications.presets:load_preset"],
     "Callbacks (`applications`)": ["applications:TargetRefresh", "applications:AssignmentChangeStopping",
                                    "applications.experiments.progress:StageProgress"],
     "Experiments (`applications.experiments`)": [

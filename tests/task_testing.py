@@ -31,7 +31,10 @@ def run_task_test(task_cls, backbone, dataset, tmp_path, init_kwargs=None, max_l
       class and config, and the loaded file predicts the raw data as the
       trained task does (its preprocessor travels with it); it is compiled
       as it was saved (optimizer, its state, loss), without a warning, so
-      `evaluate` gives the same loss.
+      `evaluate` gives the same loss;
+    - it survives `save_to_preset` and `from_preset` (`applications.presets`)
+      on the class: same class and config, the same predictions of the raw
+      data, with nothing read but the preset folder.
 
     Returns:
         The trained task.
@@ -69,4 +72,24 @@ def run_task_test(task_cls, backbone, dataset, tmp_path, init_kwargs=None, max_l
     assert reloaded.compiled and type(reloaded.optimizer) is type(model.optimizer)
     assert int(reloaded.optimizer.iterations) == int(model.optimizer.iterations)  # its state was loaded
     np.testing.assert_allclose(reloaded.evaluate(dataset, verbose=0, return_dict=True)["loss"], loss, rtol=1e-4)
+
+    check_preset_round_trip(model, dataset, os.path.join(tmp_path, f"{task_cls.__name__}_preset"), raw)
     return model
+
+
+def check_preset_round_trip(model, data, folder, expected):
+    """`model.save_to_preset(folder)`, then `type(model).from_preset` on a
+    copy of the folder moved elsewhere (what a user hands on): same class
+    and config, `predict(data)` equal to `expected`."""
+    model.save_to_preset(folder)
+    moved = folder + "_moved"
+    os.replace(folder, moved)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = type(model).from_preset(moved)
+    assert type(loaded) is type(model) and loaded.get_config() == model.get_config()
+    predicted = loaded.predict(data, verbose=0)
+    for name, values in (predicted.items() if isinstance(predicted, dict) else [("output", predicted)]):
+        want = expected[name] if isinstance(expected, dict) else expected
+        np.testing.assert_allclose(np.asarray(values), np.asarray(want), atol=1e-5)
+    return loaded

@@ -203,8 +203,9 @@ def shared_options():
                                         help=f"share of labelled rows (default {LABEL_FRACTION})")),
             (["--seed"], dict(type=int, default=0, help="random seed of the split and the weights (default 0)")),
         ),
-        models=parent((["model"], dict(nargs="+", help="a .keras file written by train or reproduce; several: "
-                                                        "their ensemble (mean probability, or mean score)"))),
+        models=parent((["model"], dict(nargs="+", help="a .keras file written by train or reproduce, or a preset "
+                                                        "folder (task.save_to_preset); several: their ensemble "
+                                                        "(mean probability, or mean score)"))),
     )
 
 

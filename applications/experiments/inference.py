@@ -9,17 +9,19 @@ from scipy.special import expit
 from applications.experiments.builders import TASKS  # noqa: F401  (importing a task class registers it for loading)
 from applications.experiments.config import ConfigError
 from applications.experiments.feeding import predict_outputs
+from applications.presets import load_preset
 from applications.sentiment_ensemble import average_outputs
 from mosi_keras.data import DataError
 from mosi_keras.evaluation import sentiment_metrics
 
 
 def load_task(path):
-    """A sentiment task saved as `.keras` (by `train` or `reproduce`), loaded
-    with `safe_mode=True`; it carries its preprocessing."""
+    """A sentiment task saved as `.keras` (by `train` or `reproduce`) or as a
+    preset folder (`task.save_to_preset`), loaded with `safe_mode=True`; it
+    carries its preprocessing."""
     if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: no such model file.")
-    model = keras.saving.load_model(path, safe_mode=True)
+        raise FileNotFoundError(f"{path}: no such model file or preset folder.")
+    model = load_preset(path) if os.path.isdir(path) else keras.saving.load_model(path, safe_mode=True)
     if getattr(model, "preprocessor", None) is None:
         raise ConfigError(f"{path} carries no preprocessing (built without one): retrain it with `mosi-keras train`.")
     return model

@@ -7,6 +7,7 @@ from keras import ops
 from applications import TargetRefresh
 from tests.applications.conftest import make_dec, with_index
 from tests.conftest import save_and_reload
+from tests.task_testing import check_preset_round_trip
 
 # The tests marked backend_agnostic also run on JAX and PyTorch (tests/test_backends.py);
 # the rest exercise backend-independent logic and run on TensorFlow only, to keep CI short.
@@ -103,7 +104,7 @@ def test_frozen_target_is_the_rows_refreshed_p_not_the_batchs(tiny, rng):
 
 @pytest.mark.usefixtures("eager_functions")
 @pytest.mark.backend_agnostic
-def test_dec_model_survives_keras_save_and_safe_load(tiny, tmp_path):
+def test_dec_model_survives_keras_save_safe_load_and_a_preset_round_trip(tiny, tmp_path):
     x, _, semi = tiny
     dec = make_dec(alpha=2.0, reconstruction_weight=0.3, supervised_weight=0.2, disentangle_weight=0.01,
                    target_rows=len(semi))
@@ -117,3 +118,5 @@ def test_dec_model_survives_keras_save_and_safe_load(tiny, tmp_path):
         np.testing.assert_allclose(
             ops.convert_to_numpy(reloaded(x)[key]), ops.convert_to_numpy(dec(x)[key]), atol=1e-5
         )
+    loaded = check_preset_round_trip(dec, x, str(tmp_path / "preset"), dec.predict(x, verbose=0))
+    np.testing.assert_allclose(ops.convert_to_numpy(loaded.frozen_target), ops.convert_to_numpy(dec.frozen_target))

@@ -6,6 +6,7 @@ from applications import SentimentClassifier, SentimentEnsemble, SentimentRegres
 from applications.sentiment_ensemble import average_outputs
 from tests.applications.conftest import make_backbone
 from tests.conftest import save_and_reload
+from tests.task_testing import check_preset_round_trip
 
 
 def sigmoid(x):
@@ -13,7 +14,7 @@ def sigmoid(x):
 
 
 @pytest.mark.backend_agnostic
-def test_ensemble_of_classifiers_outputs_the_logit_of_the_mean_probability(tiny, tmp_path):
+def test_ensemble_of_classifiers_outputs_the_logit_of_the_mean_probability_and_survives_a_preset(tiny, tmp_path):
     x, _, _ = tiny
     members = [SentimentClassifier(make_backbone()) for _ in range(3)]
     ensemble = SentimentEnsemble(members)
@@ -24,6 +25,7 @@ def test_ensemble_of_classifiers_outputs_the_logit_of_the_mean_probability(tiny,
     reloaded = save_and_reload(ensemble, tmp_path)
     assert isinstance(reloaded, SentimentEnsemble) and len(reloaded.members) == 3
     np.testing.assert_allclose(ops.convert_to_numpy(reloaded(x)), out, atol=1e-6)
+    check_preset_round_trip(ensemble, x, str(tmp_path / "preset"), out)
 
 
 def test_ensemble_of_regressors_outputs_the_mean_score(tiny):

@@ -93,3 +93,22 @@ def test_fit_on_raw_data_trains_on_binary_labels_or_scores(tmp_path):
     model.compile()
     history = model.fit(data, validation_data=data, epochs=1, verbose=0)
     assert {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(history.history)
+
+
+def test_a_preset_folder_of_another_model_or_none_is_refused_by_name(tmp_path):
+    from applications import SemiSupervisedDEC, SentimentTask
+
+    classifier = SentimentClassifier(make_backbone(), head_units=(8, 4))
+    classifier.save_to_preset(tmp_path / "preset")
+    assert isinstance(SentimentTask.from_preset(tmp_path / "preset"), SentimentClassifier)  # a base class loads it
+    with pytest.raises(ValueError, match="holds a SentimentClassifier, not a SemiSupervisedDEC"):
+        SemiSupervisedDEC.from_preset(tmp_path / "preset")
+    with pytest.raises(ValueError, match="not a mosi_keras preset folder"):
+        SentimentClassifier.from_preset(tmp_path)
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "mine.txt").write_text("a user's file")
+    with pytest.raises(FileExistsError, match="a folder that is not a preset"):
+        classifier.save_to_preset(tmp_path / "notes")
+    assert (tmp_path / "notes" / "mine.txt").read_text() == "a user's file"
+    classifier.save_to_preset(tmp_path / "preset")  # an earlier preset is replaced
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes", "preset"]  # no partial folder left

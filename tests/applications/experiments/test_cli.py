@@ -426,7 +426,7 @@ def test_train_fine_tunes_a_text_encoder_and_predict_reads_new_transcripts(files
     assert "DEC pre-trains the text's ModalityTransformerEncoder" in capsys.readouterr().err  # not 'pooled'
 
 
-def test_dec_pretrains_on_a_text_encoders_word_states_and_its_model_loads_safely_and_reads_transcripts(
+def test_dec_pretrains_on_a_text_encoders_word_states_and_its_model_and_preset_load_safely_and_read_transcripts(
         files, tmp_path, capsys, tiny_bert_preset):
     from mosi_keras.data import load_dataset, write_dataset
     from tests.text_encoder_testing import with_transcripts
@@ -447,6 +447,15 @@ def test_dec_pretrains_on_a_text_encoders_word_states_and_its_model_loads_safely
     new.modalities.pop("text")  # the text comes from the transcripts
     new.lengths.pop("text")
     said = task.predict(new, verbose=0)
+    task.save_to_preset(tmp_path / "preset")  # one folder to hand on: the encoder's own folder is not read again
+    assert not any(str(tiny_bert_preset) in path.read_text() for path in (tmp_path / "preset").glob("*.json"))
+    assert (tmp_path / "preset" / "assets" / "tokenizer" / "vocabulary.txt").exists()
+    write_dataset(new, tmp_path / "new.h5")
+    assert main(["predict", str(tmp_path / "preset"), "--data", str(tmp_path / "new.h5"),
+                 "--out", str(tmp_path / "p.csv")]) == 0
+    with open(tmp_path / "p.csv") as file:
+        probabilities = [float(row["probability"]) for row in csv.DictReader(file)]
+    np.testing.assert_allclose(probabilities, 1 / (1 + np.exp(-said[:, 0])), atol=1e-5)
     new.transcripts = np.array(["bad bad bad"] * 6)
     assert said.shape == (6, 1) and not np.allclose(task.predict(new, verbose=0), said)
 
