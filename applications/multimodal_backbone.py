@@ -3,9 +3,8 @@
 import keras
 
 from mosi_keras.data import mask_name
-from mosi_keras.layers import ModalityTransformerEncoder, WordDropout, WordPiecePooling
+from mosi_keras.layers import ModalityTransformerEncoder, WordDropout, WordPiecePooling, encoder_states
 from mosi_keras.text_encoder import keras_hub_module
-from mosi_keras.text_featurizer import encoder_states
 from mosi_keras.transcript_tokenizer import MAX_WORDS, TEXT, TOKEN_INPUTS
 
 TEXT_OUTPUTS = ("words", "pooled")

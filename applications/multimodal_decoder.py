@@ -1,34 +1,9 @@
 """The decoder of DEC pre-training: `z` back to every modality's sequence (§3.3)."""
 
 import keras
-from keras import ops
 
 from mosi_keras.data import mask_name
-from mosi_keras.layers import PositionalEncoding
-
-
-@keras.saving.register_keras_serializable(package="mosi_keras")
-class RepeatToLength(keras.layers.Layer):
-    """Repeats vectors `(batch, d)` over the time axis of `reference` `(batch, T, ...)`.
-
-    `keras.layers.RepeatVector` with the length taken from a tensor, so a
-    decoder emits exactly as many steps as the batch it reconstructs.
-
-    Call arguments:
-        inputs: `(batch, d)`.
-        reference: any tensor whose axis 1 is the length, e.g. a padding
-            mask `(batch, T)`.
-
-    Returns:
-        `(batch, T, d)`.
-    """
-
-    def call(self, inputs, reference):
-        shape = ops.shape(inputs)
-        return ops.broadcast_to(inputs[:, None, :], (shape[0], ops.shape(reference)[1], shape[1]))
-
-    def compute_output_spec(self, inputs, reference):
-        return keras.KerasTensor((inputs.shape[0], reference.shape[1], inputs.shape[-1]), dtype=inputs.dtype)
+from mosi_keras.layers import PositionalEncoding, RepeatToLength
 
 
 @keras.saving.register_keras_serializable(package="mosi_keras")

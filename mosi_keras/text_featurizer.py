@@ -10,19 +10,10 @@ import numpy as np
 from mosi_keras.data.atomic import write_atomically
 from mosi_keras.data.dataset import DataError
 from mosi_keras.data.kit_format import arrays_to_dataset, decode_strings, read_arrays, write_arrays
+from mosi_keras.layers.encoder_states import encoder_states
 from mosi_keras.layers.word_piece_pooling import WordPiecePooling
 from mosi_keras.text_encoder import load_text_encoder
 from mosi_keras.transcript_tokenizer import MAX_TOKENS, MAX_WORDS, TranscriptTokenizer
-
-def encoder_states(backbone, token_ids, padding_mask):
-    """The last hidden states `(batch, tokens, hidden)` of a keras-hub
-    BERT-family backbone (`segment_ids`, where it takes them, all 0)."""
-    feed = {"token_ids": token_ids, "padding_mask": padding_mask}
-    if "segment_ids" in backbone.input:
-        feed["segment_ids"] = keras.ops.zeros_like(token_ids)
-    states = backbone(feed)
-    return states["sequence_output"] if isinstance(states, dict) else states
-
 
 def word_encoder(backbone, max_words=MAX_WORDS):
     """A functional model: `token_ids`, `padding_mask`, `word_index` in,

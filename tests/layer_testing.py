@@ -1,6 +1,7 @@
 """One shared check for every layer of the kit, in the spirit of keras-hub's
 `TestCase.run_layer_test`."""
 
+import inspect
 import os
 
 import keras
@@ -11,6 +12,20 @@ from keras import ops
 def _symbolic(array, name):
     return keras.Input(np.shape(array)[1:], dtype=keras.backend.standardize_dtype(np.asarray(array).dtype),
                        name=name)
+
+
+def _free_batch_shape(input_data):
+    """The shape (a list of shapes for a list of inputs) with the batch left free."""
+    if isinstance(input_data, list):
+        return [(None,) + np.shape(a)[1:] for a in input_data]
+    return (None,) + np.shape(input_data)[1:]
+
+
+def _shape_kwargs(layer, call_kwargs):
+    """`<name>_shape` (batch free) of each call argument that `compute_output_shape` takes."""
+    taken = inspect.signature(layer.compute_output_shape).parameters
+    return {f"{name}_shape": (None,) + np.shape(value)[1:] for name, value in call_kwargs.items()
+            if f"{name}_shape" in taken}
 
 
 def run_layer_test(
@@ -38,7 +53,9 @@ def run_layer_test(
       `mixed_precision_output_dtype`, finite.
 
     `call_kwargs` are tensor arguments of `call` (`mask`, `attention_mask`),
-    fed as model inputs in the symbolic checks.
+    fed as model inputs in the symbolic checks (and their shapes to
+    `compute_output_shape` as `<name>_shape` where it takes them);
+    `input_data` may be a list of arrays (a layer of several inputs).
     """
     call_kwargs = dict(call_kwargs or {})
     layer = layer_cls(**init_kwargs)
@@ -52,17 +69,21 @@ def run_layer_test(
     if expected_num_params is not None:
         assert layer.count_params() == expected_num_params
     free_batch = (None,) + tuple(expected_output_shape[1:])
-    assert tuple(layer.compute_output_shape((None,) + np.shape(input_data)[1:])) == free_batch
+    shape = layer.compute_output_shape(_free_batch_shape(input_data), **_shape_kwargs(layer, call_kwargs))
+    assert tuple(shape) == free_batch
+    # A list of inputs (an ensemble's members' outputs) is fed as `inputs_<i>`.
+    parts = ({f"inputs_{i}": a for i, a in enumerate(input_data)} if isinstance(input_data, list)
+             else {"inputs": input_data})
 
     def functional(dtype=None):
-        inputs = {"inputs": _symbolic(input_data, "inputs")}
-        inputs.update({name: _symbolic(value, name) for name, value in call_kwargs.items()})
+        inputs = {name: _symbolic(value, name) for name, value in {**parts, **call_kwargs}.items()}
         kwargs = dict(init_kwargs, **({"dtype": dtype} if dtype else {}))
-        symbolic = layer_cls(**kwargs)(inputs["inputs"], **{k: inputs[k] for k in call_kwargs})
+        first = [inputs[name] for name in parts] if isinstance(input_data, list) else inputs["inputs"]
+        symbolic = layer_cls(**kwargs)(first, **{k: inputs[k] for k in call_kwargs})
         assert tuple(symbolic.shape) == free_batch
         return keras.Model(inputs, symbolic)
 
-    feed = dict(inputs=input_data, **call_kwargs)
+    feed = dict(parts, **call_kwargs)
     model = functional()
     if tmp_path is not None:
         path = os.path.join(tmp_path, f"{layer_cls.__name__}.keras")

@@ -10,7 +10,7 @@ from applications.experiments.builders import TASKS  # noqa: F401  (importing a 
 from applications.experiments.config import ConfigError
 from applications.experiments.feeding import predict_outputs
 from applications.presets import load_preset
-from applications.sentiment_ensemble import average_outputs
+from mosi_keras.layers.ensemble_average import average_outputs
 from mosi_keras.data import DataError
 from mosi_keras.evaluation import sentiment_metrics
 

@@ -3,7 +3,7 @@ import pytest
 from keras import ops
 
 from applications import SentimentClassifier, SentimentEnsemble, SentimentRegressor
-from applications.sentiment_ensemble import average_outputs
+from mosi_keras.layers.ensemble_average import average_outputs
 from tests.applications.conftest import make_backbone
 from tests.conftest import save_and_reload
 from tests.task_testing import check_preset_round_trip

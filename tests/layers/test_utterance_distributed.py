@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from mosi_keras.layers import ModalityTransformerEncoder, UtteranceDistributed
+from tests.layer_testing import run_layer_test
 
 pytestmark = pytest.mark.backend_agnostic
 
@@ -51,3 +52,10 @@ def test_survives_keras_file(tmp_path):
     model.save(tmp_path / "wrapped.keras")
     loaded = keras.saving.load_model(tmp_path / "wrapped.keras", safe_mode=True)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(x)), keras.ops.convert_to_numpy(model(x)), atol=1e-6)
+
+
+def test_utterance_distributed_passes_the_shared_layer_checks(tmp_path):
+    run_layer_test(UtteranceDistributed, {"layer": keras.layers.Dense(3)},
+                   np.random.default_rng(0).normal(size=(2, 4, 5)).astype("float32"), expected_output_shape=(2, 4, 3),
+                   expected_num_trainable_weights=2, mixed_precision_output_dtype="float32",  # the wrapped layer's own
+                   tmp_path=tmp_path)

@@ -5,6 +5,7 @@ from keras import ops
 
 from mosi_keras.layers import WordDropout
 from tests.conftest import save_and_reload
+from tests.layer_testing import run_layer_test
 
 pytestmark = pytest.mark.backend_agnostic
 
@@ -47,3 +48,8 @@ def test_word_dropout_config_round_trips_and_saves_in_a_model(tmp_path):
     np.testing.assert_array_equal(ops.convert_to_numpy(save_and_reload(model, tmp_path)(mask)), mask)
     with pytest.raises(ValueError, match="rate"):
         WordDropout(1.0)
+
+
+def test_word_dropout_passes_the_shared_layer_checks(tmp_path):
+    run_layer_test(WordDropout, {"rate": 0.3, "seed": 0}, padded_mask([5, 9]).astype("float32"),
+                   expected_output_shape=(2, 12), expected_num_trainable_weights=0, tmp_path=tmp_path)
