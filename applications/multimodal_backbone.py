@@ -188,8 +188,7 @@ class MultimodalBackbone(keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **super().get_config(),  # name, trainable, dtype policy
             "feature_dims": self.feature_dims,
             "max_len": self.max_len,
             "hidden_dim": self.hidden_dim,

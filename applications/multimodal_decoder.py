@@ -68,8 +68,7 @@ class MultimodalDecoder(keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **super().get_config(),  # name, trainable, dtype policy
             "latent_dim": self.latent_dim,
             "feature_dims": self.feature_dims,
             "max_len": self.max_len,

@@ -225,7 +225,7 @@ class SemiSupervisedDEC(PresetMixin, keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
+            **super().get_config(),  # name, trainable, dtype policy
             "backbone": keras.saving.serialize_keras_object(self.backbone),
             "decoder": None if self.decoder is None else keras.saving.serialize_keras_object(self.decoder),
             "n_clusters": self.n_clusters,

@@ -76,8 +76,7 @@ class SentimentEnsemble(PresetMixin, keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **super().get_config(),  # name, trainable, dtype policy
             "members": [keras.saving.serialize_keras_object(member) for member in self.members],
         }
 

@@ -173,8 +173,7 @@ class SentimentTask(PresetMixin, keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **super().get_config(),  # name, trainable, dtype policy
             "backbone": keras.saving.serialize_keras_object(self.backbone),
             "head_units": list(self.head_units),
             "head_dropout": self.head_dropout,

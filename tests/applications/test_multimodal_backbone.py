@@ -3,7 +3,17 @@ import pytest
 from keras import ops
 
 from tests.applications.conftest import DIMS, MAX_LEN, SMALL, make_backbone
+from tests.backbone_testing import run_backbone_test
 from tests.conftest import save_and_reload
+
+
+@pytest.mark.backend_agnostic
+def test_backbone_passes_the_shared_backbone_checks(tiny, tmp_path):
+    from applications import MultimodalBackbone
+
+    x, _, _ = tiny
+    run_backbone_test(MultimodalBackbone, dict(SMALL, feature_dims=DIMS, max_len=MAX_LEN, word_dropout=0.1),
+                      {k: v[:6] for k, v in x.items()}, (6, len(DIMS) * SMALL["hidden_dim"]), tmp_path)
 
 
 def test_backbone_config_holds_its_hyperparameters_and_rebuilds_it(tiny):
@@ -75,6 +85,9 @@ def test_a_text_encoder_reads_tokens_in_place_of_text_features_and_survives_safe
     reloaded = save_and_reload(backbone, tmp_path)  # safe_mode=True
     assert reloaded.text_output == text_output and type(reloaded.text_encoder).__name__ == "BertBackbone"
     np.testing.assert_allclose(ops.convert_to_numpy(reloaded(x)), z, atol=1e-5)
+    run_backbone_test(MultimodalBackbone, dict(SMALL, feature_dims=AUDIO_VISUAL, max_len=MAX_LEN,
+                                               text_encoder=tiny_bert(tiny_bert_preset), text_output=text_output),
+                      x, z.shape, tmp_path)
 
 
 def test_text_frozen_layers_freezes_the_embeddings_and_the_lower_blocks_and_is_kept(tiny_bert_preset, tmp_path):
