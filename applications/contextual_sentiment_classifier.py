@@ -4,8 +4,8 @@ import keras
 
 from applications.sentiment_classifier import SentimentClassifier
 from applications.sentiment_task import raw_dataset, sentiment_head
-from mosi_keras.data import mask_name
-from mosi_keras.data.video import UTTERANCE_MASK, VideoBatches, predict_videos, video_view
+from mosi_keras.data.video import VideoBatches, predict_videos, video_view
+from mosi_keras.inputs import UTTERANCE_MASK, mask_name
 from mosi_keras.layers import ModalityTransformerEncoder, UtteranceDistributed
 from mosi_keras.losses import LabelledBinaryCrossentropy
 from mosi_keras.metrics import LabelledBinaryAccuracy

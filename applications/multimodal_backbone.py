@@ -2,10 +2,9 @@
 
 import keras
 
-from mosi_keras.data import mask_name
 from mosi_keras.layers import ModalityTransformerEncoder, WordDropout, WordPiecePooling, encoder_states
 from mosi_keras.text_encoder import keras_hub_module
-from mosi_keras.transcript_tokenizer import MAX_WORDS, TEXT, TOKEN_INPUTS
+from mosi_keras.inputs import MAX_LEN, TEXT, TOKEN_INPUTS, mask_name
 
 TEXT_OUTPUTS = ("words", "pooled")
 
@@ -144,7 +143,7 @@ class MultimodalBackbone(keras.Model):
                 tokens[TOKEN_INPUTS[name]] for name in ("token_ids", "padding_mask", "word_index"))
             states = encoder_states(text_encoder, token_ids, padding_mask)
             if text_output == "words":
-                sequences = {TEXT: WordPiecePooling(max_len or MAX_WORDS, return_mask=True, name="text_words")(
+                sequences = {TEXT: WordPiecePooling(max_len or MAX_LEN, return_mask=True, name="text_words")(
                     states, word_index), **sequences}
             else:
                 pooled = keras.layers.GlobalAveragePooling1D(name="text_pooling")(

@@ -2,7 +2,7 @@
 
 import keras
 
-from mosi_keras.data import mask_name
+from mosi_keras.inputs import mask_name
 from mosi_keras.layers import PositionalEncoding, RepeatToLength
 
 

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from applications.presets import PresetMixin
-from mosi_keras.data import is_mask_name, mask_name
+from mosi_keras.inputs import SAMPLE_INDEX, is_mask_name, mask_name
 from mosi_keras.layers import ClusteringLayer
 from mosi_keras.losses import (
     clustering_kl,
@@ -35,9 +35,6 @@ def scale_for_replicas(loss):
     return loss
 
 
-SAMPLE_INDEX = "sample_index"
-"""The input that names each row of a batch by its row in the training set,
-for the per-row targets of `target_rows` (see `SemiSupervisedDEC`)."""
 
 @keras.saving.register_keras_serializable(package="mosi_keras")
 class SemiSupervisedDEC(PresetMixin, keras.Model):

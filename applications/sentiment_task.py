@@ -6,8 +6,9 @@ import numpy as np
 from applications.multimodal_backbone import MultimodalBackbone
 from applications.paper_defaults import PAPER_LEARNING_RATE, PAPER_WEIGHT_DECAY
 from applications.presets import PresetMixin
-from mosi_keras.data import MultimodalDataset, binary_labels, is_mask_name
+from mosi_keras.data import MultimodalDataset, binary_labels
 from mosi_keras.data.kit_format import arrays_to_dataset
+from mosi_keras.inputs import is_mask_name
 
 
 def paper_optimizer():

@@ -183,7 +183,7 @@ def main():
     peer = results.get("torch + transformers (peer)", {}).get("samples_per_s")
     print(f"\n{args.epochs} epochs of {next(iter(results.values()))['rows']} training rows (batch {BATCH}), "
           f"validation included; options {options_of(args) or 'none'}")
-    print(f"| configuration | samples/s (steady epochs) | × peer | first epoch, s | peak memory, MiB |")
+    print("| configuration | samples/s (steady epochs) | × peer | first epoch, s | peak memory, MiB |")
     print("|---|---|---|---|---|")
     for name, result in results.items():
         ratio = f"{result['samples_per_s'] / peer:.2f}" if peer else "–"

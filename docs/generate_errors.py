@@ -256,9 +256,11 @@ def render():
               "--tuner-id ID).` (or `KERASTUNER_ORACLE_PORT`), `KERASTUNER_ORACLE_PORT must be a port",
               "number, got '<value>'.`, and, on the chief, `the chief cannot listen on <host>:<port>:",
               "<reason>; choose another port with --oracle HOST:PORT.` before anything is written.", "",
-              "A DEC experiment with `--text-encoder` is refused (exit status 2): `experiment 'dec'",
-              "pre-trains with DEC, which does not take a text_encoder yet (its decoder rebuilds",
-              "feature arrays, not tokens); run 'baseline' with it.`", ""]
+              "A DEC experiment with `--text-encoder` and `text_output=\"pooled\"`, or",
+              "`contextual_dec` with one, is refused (exit status 2): `experiment 'dec' with a",
+              "text_encoder: DEC pre-trains the text's ModalityTransformerEncoder on the encoder's",
+              "word states, which needs text_output='words' and a model of single segments (not",
+              "'contextual_dec').`", ""]
     return "\n".join(lines)
 
 

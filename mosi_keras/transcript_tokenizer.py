@@ -8,16 +8,12 @@ import re
 import keras
 import numpy as np
 
+from mosi_keras.inputs import MAX_LEN, TEXT, TOKEN_INPUTS  # noqa: F401  (TEXT, TOKEN_INPUTS: imported from here too)
 from mosi_keras.text_encoder import TextEncoderError, keras_hub_module, load_text_tokenizer
 
 WORD = re.compile(r"[a-z0-9']+")
-MAX_WORDS = 30
+MAX_WORDS = MAX_LEN
 MAX_TOKENS = 128
-TEXT = "text"
-"""The modality a `TranscriptTokenizer` reads in place of a feature array."""
-TOKEN_INPUTS = {"token_ids": "text_token_ids", "padding_mask": "text_padding_mask", "word_index": "text_word_index"}
-"""Each array a `TranscriptTokenizer` returns → the model input it feeds (a `Preprocessor`
-with a `text_tokenizer` writes them; a `MultimodalBackbone` with a `text_encoder` reads them)."""
 
 
 def transcript_words(transcript, max_words=MAX_WORDS):

@@ -135,10 +135,10 @@ def set_distribution(args):
 def cmd_featurize(args):
     from mosi_keras.text_featurizer import TextFeaturizer, featurize_file
 
-    featurizer = TextFeaturizer.from_preset(args.encoder, max_words=args.max_words)
+    featurizer = TextFeaturizer.from_preset(args.encoder, **({"max_words": args.max_words} if args.max_words else {}))
     say = quiet_print(args)
     say(f"featurize: {args.data} with the encoder of {args.encoder} "
-        f"({featurizer.hidden_dim}-d per word, up to {args.max_words} words)")
+        f"({featurizer.hidden_dim}-d per word, up to {featurizer.max_words} words)")
     arrays = featurize_file(args.data, featurizer, args.out, batch_size=args.batch_size, verbose=0 if args.quiet else 1)
     say(f"{len(arrays['text'])} segments written to {args.out} (text {arrays['text'].shape[1:]}, "
         "other arrays copied)")
@@ -281,7 +281,8 @@ def build_parser():
     featurize.add_argument("--encoder", required=True,
                            help="local keras-hub or Hugging Face preset folder of a BERT-style encoder")
     featurize.add_argument("--out", required=True, help="file to write (.npz or .h5): the data, text replaced")
-    featurize.add_argument("--max-words", type=int, default=30, help="words kept per transcript (default 30)")
+    featurize.add_argument("--max-words", type=int, help="words kept per transcript (default: the paper's length, "
+                           "mosi_keras.inputs.MAX_LEN = 30)")
     featurize.add_argument("--batch-size", type=int, default=32, help="transcripts per encoder call (default 32)")
     return parser
 

@@ -9,7 +9,7 @@ from sklearn.cluster import KMeans
 from applications.callbacks import AssignmentChangeStopping, TargetRefresh
 from applications.multimodal_backbone import MultimodalBackbone
 from applications.multimodal_decoder import MultimodalDecoder
-from applications.semi_supervised_dec import SAMPLE_INDEX, SemiSupervisedDEC
+from applications.semi_supervised_dec import SemiSupervisedDEC
 from applications.experiments.autoencoder_cache import autoencoder_key, train_autoencoder
 from applications.experiments.builders import build_backbone, build_optimizer, early_stopping
 from applications.experiments.config import ConfigError
@@ -18,6 +18,7 @@ from applications.experiments.diagnostics import cluster_diagnostics
 from applications.experiments.feeding import fit_arguments, predict, validation_arguments
 from applications.experiments.training import epochs_run
 from mosi_keras.evaluation import match_clusters_to_classes
+from mosi_keras.inputs import SAMPLE_INDEX
 
 
 def initialize_centroids(dec, x, labels=None, n_init=20, seed=0, batch_size=256):

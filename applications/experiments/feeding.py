@@ -16,7 +16,8 @@ import numpy as np
 
 from mosi_keras.data import LengthBucketedBatches, predict_in_buckets, to_tf_dataset
 from mosi_keras.data.bucketing import time_steps
-from mosi_keras.data.video import UTTERANCE_MASK, VideoBatches, VideoView, predict_videos, video_view
+from mosi_keras.data.video import VideoBatches, VideoView, predict_videos, video_view
+from mosi_keras.inputs import UTTERANCE_MASK
 
 
 def batch_arguments(batches):

@@ -7,10 +7,10 @@ import numpy as np
 from applications.experiments.config import LABEL_FRACTION
 from mosi_keras.data import Preprocessor, binary_labels, semi_supervised_split
 from mosi_keras.data.video import video_view
-from mosi_keras.losses import UNLABELLED
-from mosi_keras.transcript_tokenizer import TEXT, TOKEN_INPUTS, TranscriptTokenizer
+from mosi_keras.inputs import MAX_LEN, TEXT, TOKEN_INPUTS, UNLABELLED
+from mosi_keras.transcript_tokenizer import TranscriptTokenizer
 
-PAPER_MAX_LEN = 30
+PAPER_MAX_LEN = MAX_LEN
 
 
 @dataclasses.dataclass

@@ -20,9 +20,9 @@ import numpy as np
 
 from applications.experiments.files import write_atomically
 from mosi_keras.data import LengthBucketedBatches, mask_name
+from mosi_keras.inputs import TEXT, TOKEN_INPUTS
 from mosi_keras.text_encoder import load_text_backbone
 from mosi_keras.text_featurizer import word_encoder
-from mosi_keras.transcript_tokenizer import TEXT, TOKEN_INPUTS
 
 TEXT_STATES_DIR = "text_states"
 """The folder of a run's `out_dir` where the word states are kept for every run that shares them."""

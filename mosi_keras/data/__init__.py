@@ -1,7 +1,8 @@
 """Data: readers for the field's formats, §3.1 preprocessing, splits, generated data."""
 
 from mosi_keras.data.bucketing import LengthBucketedBatches, predict_in_buckets, to_tf_dataset
-from mosi_keras.data.dataset import DataError, MultimodalDataset, from_arrays, is_mask_name, mask_name
+from mosi_keras.data.dataset import DataError, MultimodalDataset, from_arrays
+from mosi_keras.inputs import is_mask_name, mask_name
 from mosi_keras.data.kit_format import write_dataset
 from mosi_keras.data.preprocessing import Preprocessor, binary_labels, pad_or_truncate
 from mosi_keras.data.readers import detect_format, load_dataset

@@ -5,8 +5,7 @@ import math
 import keras
 import numpy as np
 
-from mosi_keras.data.dataset import is_mask_name, mask_name
-from mosi_keras.transcript_tokenizer import TOKEN_INPUTS
+from mosi_keras.inputs import TOKEN_INPUTS, is_mask_name, mask_name
 
 
 PAD_TO_MULTIPLE_OF = 4

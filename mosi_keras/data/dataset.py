@@ -4,26 +4,13 @@ import dataclasses
 
 import numpy as np
 
+from mosi_keras.inputs import MASK_SUFFIX, is_mask_name, mask_name  # noqa: F401  (exported here too)
+
 
 class DataError(ValueError):
     """Raised for input data that cannot be used; the message names the problem."""
 
 
-MASK_SUFFIX = "_mask"
-
-
-def mask_name(modality):
-    """Name of the padding-mask input of `modality`: `"<modality>_mask"`.
-
-    The one place this naming rule lives: the preprocessing writes the masks
-    under it and every model reads them under it.
-    """
-    return f"{modality}{MASK_SUFFIX}"
-
-
-def is_mask_name(name):
-    """Whether `name` is a padding-mask input (see `mask_name`)."""
-    return name.endswith(MASK_SUFFIX)
 
 
 @dataclasses.dataclass

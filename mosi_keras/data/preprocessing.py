@@ -6,8 +6,8 @@ import warnings
 import keras
 import numpy as np
 
-from mosi_keras.data.dataset import DataError, mask_name
-from mosi_keras.transcript_tokenizer import TEXT, TOKEN_INPUTS
+from mosi_keras.data.dataset import DataError
+from mosi_keras.inputs import MAX_LEN, TEXT, TOKEN_INPUTS, mask_name
 
 
 class RunningMoments:
@@ -88,7 +88,7 @@ class Preprocessor:
     ['audio', 'audio_mask']
     """
 
-    def __init__(self, max_len=30, text_tokenizer=None):
+    def __init__(self, max_len=MAX_LEN, text_tokenizer=None):
         self.max_len = int(max_len)
         self.text_tokenizer = text_tokenizer
         self.statistics = None

@@ -3,6 +3,7 @@
 import numpy as np
 
 from mosi_keras.data.dataset import from_arrays
+from mosi_keras.inputs import MAX_LEN
 
 MOSI_DIMS = {"text": 300, "audio": 74, "visual": 35}
 
@@ -10,7 +11,7 @@ MOSI_DIMS = {"text": 300, "audio": 74, "visual": 35}
 def make_synthetic_mosi(
     n_videos=60,
     segments_per_video=(6, 16),
-    max_len=30,
+    max_len=MAX_LEN,
     feature_dims=None,
     n_clusters=4,
     signal=(0.07, 0.05, 0.06),

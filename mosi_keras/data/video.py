@@ -6,10 +6,8 @@ import keras
 import numpy as np
 
 from mosi_keras.data.bucketing import PAD_TO_MULTIPLE_OF, padded_length, shuffle_seed
-from mosi_keras.data.dataset import DataError, is_mask_name
-
-UTTERANCE_MASK = "utterance_mask"
-"""The input that marks a video's real utterances (1) and its padding (0)."""
+from mosi_keras.data.dataset import DataError
+from mosi_keras.inputs import UTTERANCE_MASK, is_mask_name
 
 UTTERANCES_MULTIPLE_OF = 8
 """Batches of videos are padded to a multiple of this many utterances (few shapes to trace)."""

@@ -13,6 +13,7 @@
 Eq. 2 (the Student's t assignment) is `mosi_keras.layers.ClusteringLayer`.
 """
 
+from mosi_keras.inputs import UNLABELLED
 from mosi_keras.losses.clustering_kl import ClusteringKLDivergence, clustering_kl
 from mosi_keras.losses.combined import combined_dec_loss
 from mosi_keras.losses.disentanglement import (
@@ -29,7 +30,6 @@ from mosi_keras.losses.reconstruction import (
     masked_reconstruction_loss,
 )
 from mosi_keras.losses.semi_supervised_crossentropy import (
-    UNLABELLED,
     SemiSupervisedCrossentropy,
     semi_supervised_crossentropy,
 )

@@ -5,9 +5,6 @@ from keras import ops
 
 from mosi_keras.losses.target_distribution import EPSILON
 
-UNLABELLED = -1
-"""The label that marks a sample as unlabelled (any negative label does)."""
-
 
 def semi_supervised_crossentropy(labels, predictions):
     """Eq. 7: `-(1/N_l) sum_{i in L} log yhat_{i, y_i}` over labelled samples.
