@@ -83,6 +83,7 @@ class ContextualSentimentClassifier(SentimentClassifier):
 
     OUTPUT_NAME = "sentiment_logits"
     videos_per_batch = 4  # the batches of whole videos that raw data is fed in (`prepare`)
+    BATCHES_ROWS = False  # raw data comes in batches of whole videos (`prepare`); arrays as they are
     OPTIONS = ("context_dim", "context_blocks", "context_heads", "context_intermediate_dim", "context_dropout")
 
     def __init__(self, backbone, head_units=(64, 32), head_dropout=0.3, preprocessor=None, context_dim=32,

@@ -33,7 +33,7 @@ def main():
     import numpy as np
 
     from applications.experiments.config import TrainingConfig
-    from applications.experiments.feeding import fit_arguments
+    from applications.batching import fit_arguments
     from applications.experiments.builders import build_task, compile_task
     from applications.experiments.dec_pretraining import make_dec_stage
     from applications.experiments.preparation import prepare_experiment

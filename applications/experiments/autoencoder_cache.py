@@ -8,7 +8,7 @@ import keras
 import numpy as np
 
 from applications.experiments.builders import early_stopping
-from applications.experiments.feeding import fit_arguments, validation_arguments
+from applications.batching import fit_arguments, validation_arguments
 from applications.experiments.files import write_atomically, write_json_atomically
 
 

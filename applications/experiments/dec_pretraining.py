@@ -15,7 +15,8 @@ from applications.experiments.builders import build_backbone, build_optimizer, e
 from applications.experiments.config import ConfigError
 from applications.experiments.devices import resolve_jit_compile
 from applications.experiments.diagnostics import cluster_diagnostics
-from applications.experiments.feeding import fit_arguments, predict, validation_arguments
+from applications.batching import fit_arguments, validation_arguments
+from applications.experiments.feeding import predict
 from applications.experiments.training import epochs_run
 from mosi_keras.evaluation import match_clusters_to_classes
 from mosi_keras.inputs import SAMPLE_INDEX

@@ -5,9 +5,7 @@ import numpy as np
 
 from applications.experiments.builders import build_task, compile_task, early_stopping
 from applications.experiments.config import ConfigError
-from applications.experiments.feeding import (
-    fit_arguments, steps_per_epoch, validation_arguments, video_fit_arguments, video_validation_arguments,
-)
+from applications.batching import steps_per_epoch, video_fit_arguments, video_validation_arguments
 from mosi_keras.data.video import VideoView
 
 
@@ -17,19 +15,20 @@ def epochs_run(history):
     return len(next(iter(values.values()), []))
 
 
-def task_feed(train, validation, config):
-    """`fit`'s data arguments for a task: `(inputs, targets)` pairs, or
-    `VideoView`s for the video-level task; no validation when `validation`
-    is `None`."""
+def task_feed(model, train, validation, config):
+    """`(fit's data arguments, steps per epoch)` for a task: `(inputs,
+    targets)` pairs, which the task batches itself (`SentimentTask.fit`: as
+    a user's `task.fit` does), or `VideoView`s for the video-level task; no
+    validation when `validation` is `None`."""
     if isinstance(train, VideoView):
         feed = video_fit_arguments(train, config.videos_per_batch)
         if validation is not None:
             feed.update(video_validation_arguments(validation, config.videos_per_batch))
-        return feed
-    feed = fit_arguments(train[0], np.asarray(train[1], "float32"), config.batch_size)
+        return feed, steps_per_epoch(feed)
+    feed = dict(x=train[0], y=np.asarray(train[1], "float32"), batch_size=config.batch_size)
     if validation is not None:
-        feed.update(validation_arguments(validation[0], np.asarray(validation[1], "float32"), config.batch_size))
-    return feed
+        feed.update(validation_data=(validation[0], np.asarray(validation[1], "float32")))
+    return feed, model.batches_per_epoch(train[0], config.batch_size)
 
 
 def train_task(task, train, validation, config, feature_dims, max_len, backbone=None,
@@ -73,8 +72,8 @@ def train_task(task, train, validation, config, feature_dims, max_len, backbone=
     epochs = epochs or config.epochs
     if model is None:
         model = build_task(task, config, feature_dims, max_len, backbone, preprocessor)
-    feed = task_feed(train, validation, config)
-    compile_task(model, config, learning_rate, total_steps=epochs * steps_per_epoch(feed))
+    feed, steps = task_feed(model, train, validation, config)
+    compile_task(model, config, learning_rate, total_steps=epochs * steps)
     selection = []
     if config.use_ema:  # validate (and, stopping early, keep) the averaged weights
         selection.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=config.early_stopping))

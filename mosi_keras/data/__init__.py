@@ -1,6 +1,6 @@
 """Data: readers for the field's formats, §3.1 preprocessing, splits, generated data."""
 
-from mosi_keras.data.bucketing import LengthBucketedBatches, predict_in_buckets, to_tf_dataset
+from mosi_keras.data.bucketing import LengthBucketedBatches, to_tf_dataset
 from mosi_keras.data.dataset import DataError, MultimodalDataset, from_arrays
 from mosi_keras.inputs import is_mask_name, mask_name
 from mosi_keras.data.kit_format import write_dataset
@@ -27,7 +27,6 @@ __all__ = [
     "make_synthetic_mosi",
     "mask_name",
     "pad_or_truncate",
-    "predict_in_buckets",
     "semi_supervised_split",
     "to_tf_dataset",
     "write_dataset",

@@ -265,26 +265,3 @@ def to_tf_dataset(batches, repeat=True):
     if not repeat:  # a known length: Keras then reads exactly one pass, without a warning
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(batches)))
     return dataset.prefetch(2)
-
-
-def accepts_any_length(model):
-    """Whether every sequence input of `model` (or of its `backbone`) has a free time axis."""
-    model = getattr(model, "backbone", model)
-    try:
-        inputs = model.input
-    except (AttributeError, ValueError):  # a subclassed model without a functional graph
-        return False
-    return isinstance(inputs, dict) and all(tensor.shape[1] is None for tensor in inputs.values())
-
-
-def predict_in_buckets(model, x, batch_size=256):
-    """`model.predict(x)` in length buckets (padded per batch), outputs in row order.
-
-    Models whose inputs have a fixed length (or sequences of length 1) are
-    fed the arrays as they are.
-    """
-    if time_steps(x) == 1 or not accepts_any_length(model):
-        return keras.tree.map_structure(np.asarray, model.predict(x, batch_size=batch_size, verbose=0))
-    batches = LengthBucketedBatches(x, batch_size=batch_size, shuffle=False)
-    feed = to_tf_dataset(batches, repeat=False) if keras.backend.backend() == "tensorflow" else batches
-    return batches.restore_order(model.predict(feed, verbose=0))

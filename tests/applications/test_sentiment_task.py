@@ -112,3 +112,22 @@ def test_a_preset_folder_of_another_model_or_none_is_refused_by_name(tmp_path):
     assert (tmp_path / "notes" / "mine.txt").read_text() == "a user's file"
     classifier.save_to_preset(tmp_path / "preset")  # an earlier preset is replaced
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes", "preset"]  # no partial folder left
+
+
+def test_fit_on_raw_data_feeds_length_buckets_each_cut_to_its_longest_row(monkeypatch):
+    import tensorflow as tf
+
+    data = make_raw(n_videos=8)
+    task = SentimentClassifier(make_backbone(), preprocessor=Preprocessor(MAX_LEN).fit(data))
+    fed = {}
+    monkeypatch.setattr(keras.Model, "fit", lambda self, *args, **kwargs: fed.update(kwargs))
+    task.fit(data, validation_data=data, batch_size=4, epochs=1)
+    widths = set()
+    batches = fed["x"].take(fed["steps_per_epoch"]) if isinstance(fed["x"], tf.data.Dataset) else fed["x"]
+    for x, _ in batches:
+        width = np.asarray(x["audio_mask"]).shape[1]  # its bucket's longest row, to a multiple of 4
+        assert width % 4 == 0 or width == MAX_LEN
+        widths.add(width)
+    assert len(widths) > 1 and min(widths) < MAX_LEN
+    assert task.batches_per_epoch(data, 4) == fed["steps_per_epoch"] >= -(-len(data) // 4)
+    assert "validation_data" in fed  # the validation rows likewise, unshuffled

@@ -45,7 +45,7 @@ def test_monitor_keeps_the_epoch_best_by_what_it_names(tiny):
 
 
 def test_a_fixed_budget_runs_every_epoch_at_the_scheduled_rate_and_keeps_the_last_weights(tiny):
-    from applications.experiments.feeding import steps_per_epoch
+    from applications.batching import steps_per_epoch
     from applications.experiments.training import task_feed, train_task
 
     x, labels, _ = tiny
@@ -100,3 +100,33 @@ def test_ema_with_early_stopping_validates_and_keeps_the_averaged_weights(tiny):
     model, history = train_task("classifier", train, validation, config, DIMS, MAX_LEN)
     kept = model.evaluate(*validation, verbose=0, return_dict=True)["loss"]
     assert kept == pytest.approx(min(history.history["val_loss"]), abs=1e-5)
+
+
+def test_a_run_and_a_users_task_fit_on_raw_data_with_the_same_seed_and_config_give_the_same_weights():
+    """`run_experiment` trains its task through `task.fit` on model inputs;
+    a user's `task.fit(dataset)` on the raw rows (the task's preprocessor,
+    its length buckets, its per-batch padding) trains the same weights."""
+    import keras
+
+    from applications.experiments.builders import build_backbone, build_task, compile_task
+    from applications.experiments.preparation import prepare_experiment
+    from applications.experiments.run import run_experiment
+    from mosi_keras.data import make_synthetic_mosi
+
+    data = make_synthetic_mosi(n_videos=10, segments_per_video=(4, 6), max_len=9, feature_dims=DIMS, seed=3)
+    config = TrainingConfig(**SMALL, head_units=(4,), epochs=2, batch_size=8, early_stopping=False,
+                            lr_schedule="cosine", run_eagerly=True)
+    ran = run_experiment(data, "baseline", label_fraction=1.0, seed=5, config=config).model
+
+    keras.utils.set_random_seed(5)  # what a user writes, in the run's order: split, backbone, task, fit
+    prepared = prepare_experiment(data, 1.0, 5)
+    train, val = (data.subset(prepared.split.labelled_train), data.subset(prepared.split.labelled_val))
+    task = build_task("classifier", config, prepared.feature_dims, prepared.max_len,
+                      build_backbone(config, prepared.feature_dims, prepared.max_len), prepared.preprocessor)
+    compile_task(task, config, total_steps=config.epochs * task.batches_per_epoch(train, config.batch_size))
+    task.fit(train, validation_data=val, batch_size=config.batch_size, epochs=config.epochs, verbose=0)
+
+    assert len(task.weights) == len(ran.weights)
+    for mine, theirs in zip(task.weights, ran.weights):
+        np.testing.assert_allclose(ops.convert_to_numpy(mine), ops.convert_to_numpy(theirs), atol=1e-6,
+                                   err_msg=mine.path)

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from applications.experiments.feeding import fit_arguments, validation_arguments
+from applications.batching import fit_arguments, validation_arguments
 
 
 def epoch_rows(arguments, epochs):
