@@ -146,11 +146,12 @@ def cmd_featurize(args):
 
 def training_config(args, overrides=None):
     """The run's `TrainingConfig`: `overrides` (`tune`: `TUNE_FOLDS` folds),
-    `--preset` (default: the command's, `COMMAND_PRESETS`), `--hyperparameters`,
-    then `--text-encoder`."""
+    `--preset` (default: `text` with `--text-encoder`, else the command's,
+    `COMMAND_PRESETS`), `--hyperparameters`, then `--text-encoder`."""
     if args.command == "tune":
         overrides = {"folds": TUNE_FOLDS, **(overrides or {})}
-    config = load_config(args.hyperparameters, overrides, args.preset or COMMAND_PRESETS[args.command])
+    preset = args.preset or ("text" if args.text_encoder else COMMAND_PRESETS[args.command])
+    config = load_config(args.hyperparameters, overrides, preset)
     return dataclasses.replace(config, text_encoder=args.text_encoder) if args.text_encoder else config
 
 
@@ -186,9 +187,10 @@ def shared_options():
         common=common,
         training=parent(
             (["--preset"], dict(choices=sorted(PRESETS),
-                                help="named hyper-parameters: paper (the paper's schedule) or small_data (the recipe "
-                                     "for ~1k labelled rows, ahead of paper in every measured table; "
-                                     "docs/RESULTS.md). Default: " + ", ".join(
+                                help="named hyper-parameters: paper (the paper's schedule), small_data (the recipe "
+                                     "for ~1k labelled rows, ahead of paper in every measured table) or text "
+                                     "(small_data with a fine-tuned text encoder, its epochs and rate chosen on "
+                                     "folds; docs/RESULTS.md). Default: text with --text-encoder, else " + ", ".join(
                                          f"{preset} for {command}" for command, preset in COMMAND_PRESETS.items()))),
             (["--hyperparameters"], dict(help="JSON file of TrainingConfig values, over the preset's")),
             (["--text-encoder"], dict(metavar="FOLDER",
@@ -264,6 +266,12 @@ def build_parser():
     tune.add_argument("--tuner-id", help="this process's id in a distributed search: 'chief' for the chief, any "
                                          "other unique name for a worker; or set KERASTUNER_TUNER_ID")
 
+    add_model_commands(command, models, data)
+    return parser
+
+
+def add_model_commands(command, models, data):
+    """`evaluate`, `predict` (of saved models) and `featurize` (of a text encoder)."""
     command("evaluate", cmd_evaluate, [models, data],
             help="metrics of a saved model (or the ensemble of several) on a dataset, as JSON")
 
@@ -284,7 +292,6 @@ def build_parser():
     featurize.add_argument("--max-words", type=int, help="words kept per transcript (default: the paper's length, "
                            "mosi_keras.inputs.MAX_LEN = 30)")
     featurize.add_argument("--batch-size", type=int, default=32, help="transcripts per encoder call (default 32)")
-    return parser
 
 
 def main(argv=None):

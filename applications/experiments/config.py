@@ -228,6 +228,10 @@ QUICK = dict(ae_epochs=10, dec_epochs=5, epochs=60, patience=8, learning_rate=5e
 """`reproduce --quick`: a smoke run of the whole grid."""
 
 
+TEXT_EPOCHS = 4
+TEXT_LEARNING_RATE = 5e-5
+"""The `text` preset's budget and encoder rate: chosen on folds of the labelled training videos."""
+
 PRESETS = {
     "paper": {},
     "small_data": dict(
@@ -243,6 +247,13 @@ cosine decay from 1e-3 instead of early stopping on the validation videos
 (DEC's stages keep the paper's batches of 128). The moving average of the
 weights, modality and word dropout were measured and left out: none
 helped on the word file."""
+
+PRESETS["text"] = dict(PRESETS["small_data"], epochs=TEXT_EPOCHS, text_learning_rate=TEXT_LEARNING_RATE,
+                       text_output="words")
+"""`text`: `small_data` with a text encoder fine-tuned inside the model, at
+the epochs and text rate chosen on folds of the labelled training videos
+(docs/RESULTS.md, "The text preset"). `--text-encoder` without `--preset`
+uses it."""
 
 
 COMMAND_PRESETS = {"demo": "paper", "reproduce": "paper", "train": "small_data", "tune": "small_data"}

@@ -349,9 +349,11 @@ def test_a_bug_of_ours_shows_its_traceback_and_where_to_report_it_and_bad_input_
     assert "text_frozen_layers must be 0 or more, got -1" in capsys.readouterr().err
 
 
-def test_train_and_tune_default_to_the_best_measured_recipe_and_reproduce_to_the_papers(files):
+def test_train_and_tune_default_to_the_best_measured_recipe_reproduce_to_the_papers_a_text_encoder_to_text(files):
+    import dataclasses
+
     from applications.experiments.cli import build_parser, training_config
-    from applications.experiments.config import load_config
+    from applications.experiments.config import TEXT_EPOCHS, TEXT_LEARNING_RATE, load_config
 
     def config(*argv):
         return training_config(build_parser().parse_args([*argv, "--data", str(files / "train.npz")]))
@@ -360,7 +362,11 @@ def test_train_and_tune_default_to_the_best_measured_recipe_and_reproduce_to_the
     assert config("reproduce") == load_config(preset="paper") != config("train")
     assert config("tune").folds == 5 and config("tune").hidden_dim == load_config(preset="small_data").hidden_dim
     assert config("train").folds == 0
-    assert config("train", "--text-encoder", "minilm/").text_learning_rate == 5e-5  # not the task's 1e-3
+    text = config("train", "--text-encoder", "minilm/")
+    assert text == dataclasses.replace(load_config(preset="text"), text_encoder="minilm/")  # the text preset
+    assert config("reproduce", "--text-encoder", "minilm/") == text  # whatever the command
+    assert (text.epochs, text.text_learning_rate) == (TEXT_EPOCHS, TEXT_LEARNING_RATE)  # not small_data's 40, 1e-3
+    assert config("train", "--text-encoder", "minilm/", "--preset", "small_data").epochs == 40  # a preset named wins
     assert config("train", "--hyperparameters", str(files / "hp.json")).batch_size == 64  # the file over the default
 
 
@@ -371,7 +377,7 @@ def test_preset_sets_the_recipe_and_the_file_goes_over_it(files, capsys):
     assert not config.early_stopping and config.lr_schedule == "cosine" and config.learning_rate == 1e-3
     assert (config.hidden_dim, config.batch_size) == (8, 64)  # hp.json's, over the preset's
     assert load_config(preset="paper") == load_config()
-    assert set(PRESETS) == {"paper", "small_data"}
+    assert set(PRESETS) == {"paper", "small_data", "text"}
     with pytest.raises(SystemExit):
         main(["train", "--data", str(files / "train.npz"), "--preset", "tiny"])
     assert "invalid choice: 'tiny'" in capsys.readouterr().err
