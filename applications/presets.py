@@ -48,8 +48,9 @@ class PresetMixin:
     >>> task.save_to_preset("my_task")  # doctest: +SKIP
     >>> SentimentClassifier.from_preset("my_task").predict(new_data)  # doctest: +SKIP
 
-    A loaded preset is not compiled (as a `.keras` file's task is): call
-    `compile()` before `fit` or `evaluate`.
+    A `.keras` file keeps how its task was compiled; a preset, like
+    keras-hub's, does not: call `compile()` on the loaded model before `fit`
+    or `evaluate`.
     """
 
     def save_to_preset(self, preset_dir):

@@ -162,7 +162,10 @@ class SentimentTask(PresetMixin, keras.Model):
         anew each epoch (`applications.batching.fit_arguments`: what every
         experiment trains on); validation arrays likewise, unshuffled."""
         x, y = self.prepare(x, y, training=True)
-        inputs, targets = self.prepare(validation_data)  # anything but raw data comes back as it was
+        if isinstance(validation_data, tuple) and len(validation_data) == 2:  # (inputs, targets)
+            inputs, targets = validation_data
+        else:
+            inputs, targets = self.prepare(validation_data)  # anything but raw data comes back as it was
         own = not {"steps_per_epoch", "validation_split", "sample_weight", "class_weight"} & set(kwargs)
         if not (own and self.batched(x, y)):
             validation_data = inputs if targets is None else (inputs, targets)

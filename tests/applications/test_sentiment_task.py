@@ -130,4 +130,8 @@ def test_fit_on_raw_data_feeds_length_buckets_each_cut_to_its_longest_row(monkey
         widths.add(width)
     assert len(widths) > 1 and min(widths) < MAX_LEN
     assert task.batches_per_epoch(data, 4) == fed["steps_per_epoch"] >= -(-len(data) // 4)
-    assert "validation_data" in fed  # the validation rows likewise, unshuffled
+    assert "validation_steps" in fed  # the validation rows likewise, unshuffled
+    inputs, targets = task.preprocess(data), task.targets(data)
+    fed.clear()
+    task.fit(inputs, targets, validation_data=(inputs, targets), batch_size=4)  # model inputs, as a run passes them
+    assert fed["steps_per_epoch"] == task.batches_per_epoch(inputs, 4) and "validation_steps" in fed

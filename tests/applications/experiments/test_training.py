@@ -45,15 +45,14 @@ def test_monitor_keeps_the_epoch_best_by_what_it_names(tiny):
 
 
 def test_a_fixed_budget_runs_every_epoch_at_the_scheduled_rate_and_keeps_the_last_weights(tiny):
-    from applications.batching import steps_per_epoch
-    from applications.experiments.training import task_feed, train_task
+    from applications.experiments.training import train_task
 
     x, labels, _ = tiny
     config = TrainingConfig(**SMALL, head_units=(4,), epochs=3, patience=1, batch_size=24, learning_rate=1e-2,
                             early_stopping=False, lr_schedule="cosine", run_eagerly=True)
     model, history = train_task("classifier", (x, labels), None, config, DIMS, MAX_LEN)
     assert len(history.history["loss"]) == 3 and "val_loss" not in history.history
-    assert int(model.optimizer.iterations) == 3 * steps_per_epoch(task_feed((x, labels), None, config))
+    assert int(model.optimizer.iterations) == 3 * model.batches_per_epoch(x, config.batch_size)
     assert float(ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.0, abs=1e-9)  # decayed
     with pytest.raises(ValueError, match="early stopping needs validation data"):
         train_task("classifier", (x, labels), None, TrainingConfig(**SMALL), DIMS, MAX_LEN)
