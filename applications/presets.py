@@ -167,13 +167,19 @@ def is_preset(folder):
         os.path.join(folder, METADATA_FILE))
 
 
+def register_models():
+    """Imports every model class of `applications`, which registers it for
+    deserialization (a saved ensemble, DEC model or task of any kind loads)."""
+    import applications
+
+    for name in applications.__all__:
+        getattr(applications, name)
+
+
 def load_preset(preset_dir, cls=None):
     """The model of `preset_dir` (`PresetMixin.from_preset`); with `cls`,
     refused unless it is one."""
-    import applications
-
-    for name in applications.__all__:  # registers every model class for deserialization
-        getattr(applications, name)
+    register_models()
     preset_dir = os.fspath(preset_dir)
     if not is_preset(preset_dir):
         raise ValueError(f"{preset_dir}: not a mosi_keras preset folder (no {TASK_CONFIG_FILE} and "

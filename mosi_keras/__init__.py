@@ -1,7 +1,7 @@
 """mosi_keras: Keras 3 components for multimodal sentiment classification
 with semi-supervised deep embedded clustering (DEC) pre-training."""
 
-from mosi_keras import layers, losses, metrics
+from mosi_keras import layers, losses, metrics, optimizers  # importing them registers them for loading
 from mosi_keras.layers import (
     ClusteringLayer,
     ModalityTransformerEncoder,
@@ -21,4 +21,5 @@ __all__ = [
     "layers",
     "losses",
     "metrics",
+    "optimizers",
 ]

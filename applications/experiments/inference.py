@@ -6,10 +6,9 @@ import keras
 import numpy as np
 from scipy.special import expit
 
-from applications.experiments.builders import TASKS  # noqa: F401  (importing a task class registers it for loading)
 from applications.experiments.config import ConfigError
 from applications.experiments.feeding import predict_outputs
-from applications.presets import load_preset
+from applications.presets import load_preset, register_models
 from mosi_keras.layers.ensemble_average import average_outputs
 from mosi_keras.data import DataError
 from mosi_keras.evaluation import sentiment_metrics
@@ -21,6 +20,7 @@ def load_task(path):
     carries its preprocessing."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such model file or preset folder.")
+    register_models()  # any saved model class loads (an ensemble of fold models too)
     model = load_preset(path) if os.path.isdir(path) else keras.saving.load_model(path, safe_mode=True)
     if getattr(model, "preprocessor", None) is None:
         raise ConfigError(f"{path} carries no preprocessing (built without one): retrain it with `mosi-keras train`.")
