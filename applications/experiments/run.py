@@ -18,7 +18,9 @@ from applications.experiments.folds import train_in_folds
 from applications.experiments.inference import evaluate_tasks
 from applications.experiments.preparation import PreparedExperiment, prepare_experiment
 from applications.experiments.progress import StageProgress
-from applications.experiments.text_states import TEXT_STATES_DIR, cached_word_states, transfer_modality_encoders
+from applications.experiments.text_states import (
+    TEXT_STATES_DIR, cached_word_states, check_dec_text_encoder, transfer_modality_encoders,
+)
 from applications.experiments.training import epochs_run, train_task
 from mosi_keras.evaluation import clustering_metrics, sentiment_metrics
 
@@ -109,11 +111,8 @@ def run_experiment(
     """
     setup = find_experiment(experiment)
     config = setup.config(config or TrainingConfig())
-    if setup.dec_pretraining and config.text_encoder and (setup.task == "contextual_classifier"
-                                                           or config.text_output != "words"):
-        raise ConfigError(f"experiment {experiment!r} with a text_encoder: DEC pre-trains the text's "
-                          "ModalityTransformerEncoder on the encoder's word states, which needs text_output='words' "
-                          "and a model of single segments (not 'contextual_dec').")
+    if setup.dec_pretraining:
+        check_dec_text_encoder(config, f"experiment {experiment!r}", setup.task == "contextual_classifier")
     keras.utils.set_random_seed(seed)
     started = time.time()
     prepared = prepare_experiment(dataset, label_fraction, seed, config.text_encoder)

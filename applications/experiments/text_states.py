@@ -18,6 +18,7 @@ import os
 import keras
 import numpy as np
 
+from applications.experiments.config import ConfigError
 from applications.experiments.files import write_atomically
 from mosi_keras.data import LengthBucketedBatches, mask_name
 from mosi_keras.inputs import TEXT, TOKEN_INPUTS
@@ -26,6 +27,16 @@ from mosi_keras.text_featurizer import word_encoder
 
 TEXT_STATES_DIR = "text_states"
 """The folder of a run's `out_dir` where the word states are kept for every run that shares them."""
+
+
+def check_dec_text_encoder(config, what, contextual=False):
+    """Refuses, naming `what` (the experiment, the search), DEC pre-training
+    with `config.text_encoder` where it cannot read the encoder's word
+    states: `text_output` other than `"words"`, or a `contextual` model."""
+    if config.text_encoder and (contextual or config.text_output != "words"):
+        raise ConfigError(f"{what} with a text_encoder: DEC pre-trains the text's ModalityTransformerEncoder on the "
+                          "encoder's word states, which needs text_output='words' and a model of single segments "
+                          "(not 'contextual_dec').")
 
 
 def word_states(encoder, inputs, max_words, batch_size=64):

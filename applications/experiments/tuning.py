@@ -13,7 +13,9 @@ from applications.experiments.dec_pretraining import pretrain_dec
 from applications.experiments.files import write_json_atomically
 from applications.experiments.folder_lock import FolderLock
 from applications.experiments.folds import kept_epochs, mean_metrics, take, video_folds
-from applications.experiments.text_states import TEXT_STATES_DIR, cached_word_states, transfer_modality_encoders
+from applications.experiments.text_states import (
+    TEXT_STATES_DIR, cached_word_states, check_dec_text_encoder, transfer_modality_encoders,
+)
 from applications.experiments.training import train_task
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
@@ -274,9 +276,8 @@ def search_in(dataset, model, tuner, out_dir, max_trials, epochs, label_fraction
     from applications.experiments.preparation import prepare_experiment
 
     base = base_config or TrainingConfig()
-    if model == "dec" and base.text_encoder and base.text_output != "words":
-        raise ConfigError("a DEC search with a text_encoder pre-trains the text's ModalityTransformerEncoder on the "
-                          f"encoder's word states, which needs text_output='words' (got {base.text_output!r}).")
+    if model == "dec":
+        check_dec_text_encoder(base, "a DEC search")
     prepared = prepare_experiment(dataset, label_fraction, seed, base.text_encoder)
     folds = dict(video_ids=dataset.video_ids[prepared.split.labelled_train], seed=seed)
     if base.folds:
