@@ -68,21 +68,15 @@ class PresetMixin:
         return load_preset(preset_dir, cls)
 
 
-def backbone_of(model):
-    """The backbone that the model's config holds as `backbone`, else `None`
-    (an ensemble holds its members' instead)."""
-    return model.backbone if "backbone" in model.get_config() else None
-
-
-def own_variables(model):
-    """The model's variables outside its backbone (all of them without one), in a fixed order."""
-    backbone = backbone_of(model)
+def own_variables(model, backbone=None):
+    """The model's variables outside `backbone` (all of them without one), in a fixed order."""
     skip = set() if backbone is None else {id(v) for v in backbone.weights}
     return [v for v in model.weights if id(v) not in skip]
 
 
 def split_config(model):
-    """`(task config, backbone config or None, preprocessor config or None, vocabulary or None)`."""
+    """`(task config, backbone config or None, preprocessor config or None, vocabulary or None)`:
+    the backbone's is the config's `backbone` (an ensemble holds its members' instead)."""
     task = keras.saving.serialize_keras_object(model)
     inner = task["config"]
     backbone = inner.pop("backbone", None)
@@ -115,10 +109,11 @@ def write_preset(model, folder):
     task, backbone, preprocessor, vocabulary = split_config(model)
     os.makedirs(os.path.dirname(os.path.join(folder, VOCABULARY_FILE)) if vocabulary else folder, exist_ok=True)
     write_json(task, folder, TASK_CONFIG_FILE)
-    write_variables(own_variables(model), os.path.join(folder, TASK_WEIGHTS_FILE))
+    own = own_variables(model, None if backbone is None else model.backbone)
+    write_variables(own, os.path.join(folder, TASK_WEIGHTS_FILE))
     if backbone is not None:
         write_json(backbone, folder, CONFIG_FILE)
-        backbone_of(model).save_weights(os.path.join(folder, MODEL_WEIGHTS_FILE))
+        model.backbone.save_weights(os.path.join(folder, MODEL_WEIGHTS_FILE))
     if preprocessor is not None:
         write_json(preprocessor, folder, PREPROCESSOR_CONFIG_FILE)
     if vocabulary is not None:
@@ -200,7 +195,8 @@ def load_preset(preset_dir, cls=None):
                 tokenizer["config"]["vocabulary"] = file.read().splitlines()
         config["config"]["preprocessor"] = preprocessor
     model = keras.saving.deserialize_keras_object(config, safe_mode=True)
-    if os.path.isfile(os.path.join(preset_dir, MODEL_WEIGHTS_FILE)):
-        backbone_of(model).load_weights(os.path.join(preset_dir, MODEL_WEIGHTS_FILE))
-    read_variables(own_variables(model), os.path.join(preset_dir, TASK_WEIGHTS_FILE))
+    backbone = model.backbone if "backbone" in config["config"] else None
+    if backbone is not None:
+        backbone.load_weights(os.path.join(preset_dir, MODEL_WEIGHTS_FILE))
+    read_variables(own_variables(model, backbone), os.path.join(preset_dir, TASK_WEIGHTS_FILE))
     return model
