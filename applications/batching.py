@@ -8,10 +8,12 @@ serves the whole `fit`. Utterance-level data (length 1) has nothing to trim:
 arrays on JAX and PyTorch, a repeated `tf.data` pipeline on TensorFlow.
 Video-level models get batches of whole videos (`video_fit_arguments`).
 
-`SentimentTask.fit/evaluate/predict` feed model-input arrays (and raw data,
-once preprocessed) this way, so `task.fit(data)` trains on the batches the
-experiments measure; DEC pre-training and the autoencoder use the same
-functions.
+`BatchedFeedMixin` gives a model `fit`, `evaluate` and `predict` that feed
+model-input arrays (and `VideoView`s) this way: the sentiment tasks
+(`SentimentTask`, which also takes raw data, once preprocessed),
+`SemiSupervisedDEC` and `SentimentEnsemble`, so `task.fit(data)` trains on
+the batches the experiments measure, and DEC's stages are fed as a user's
+`dec.fit(x, y)` is.
 """
 
 import math
@@ -21,7 +23,7 @@ import numpy as np
 
 from mosi_keras.data import LengthBucketedBatches, to_tf_dataset
 from mosi_keras.data.bucketing import time_steps
-from mosi_keras.data.video import VideoBatches
+from mosi_keras.data.video import VideoBatches, VideoView
 
 
 def batch_arguments(batches):
@@ -43,6 +45,10 @@ def as_validation(arguments):
     return dict(validation_data=(arguments["x"], arguments["y"]), validation_batch_size=arguments["batch_size"])
 
 
+VIDEOS_PER_PREDICTION = 8
+"""Videos per batch when a video-level model predicts a `VideoView` (any number gives the same outputs)."""
+
+
 def video_fit_arguments(view, videos_per_batch, shuffle=True, seed=None):
     """Keyword arguments of `fit` that feed a `VideoView` (and its labels)
     in batches of whole videos (`mosi_keras.data.video.VideoBatches`)."""
@@ -52,6 +58,18 @@ def video_fit_arguments(view, videos_per_batch, shuffle=True, seed=None):
 def video_validation_arguments(view, videos_per_batch):
     """Keyword arguments of `fit` that validate on a `VideoView` every epoch."""
     return as_validation(video_fit_arguments(view, videos_per_batch, shuffle=False))
+
+
+def predict_videos(model, view, videos_per_batch=VIDEOS_PER_PREDICTION):
+    """A video-level model's outputs for every place of `view`, `(V, U, ...)`.
+
+    Every batch has the view's full width (its longest video, its longest
+    utterance): one shape, traced once; the masks make the outputs those of
+    any narrower padding. Padded places hold zeros.
+    """
+    outputs = np.array(model.predict(view.inputs, batch_size=videos_per_batch, verbose=0))
+    outputs[view.rows < 0] = 0
+    return outputs
 
 
 def fit_arguments(x, y, batch_size, shuffle=True, seed=None):
@@ -80,14 +98,20 @@ def fit_arguments(x, y, batch_size, shuffle=True, seed=None):
     )
 
 
-def steps_per_epoch(arguments):
-    """Training steps per epoch of `fit` fed with `arguments` (of
-    `fit_arguments` or `video_fit_arguments`)."""
-    if "steps_per_epoch" in arguments:
-        return arguments["steps_per_epoch"]
-    if "batch_size" in arguments:
-        return math.ceil(len(arguments["y"]) / arguments["batch_size"])
-    return len(arguments["x"])  # a PyDataset: one batch per index
+def one_pass(batches):
+    """A `PyDataset` of varying-shape batches, served once (`evaluate`,
+    `predict`): as it is on JAX and PyTorch, through `to_tf_dataset` on TensorFlow."""
+    return to_tf_dataset(batches, repeat=False) if keras.backend.backend() == "tensorflow" else batches
+
+
+def evaluate_arguments(x, y, batch_size):
+    """Keyword arguments of `evaluate` over `(x, y)` in the batches `fit`
+    validates on: length buckets for sequences, in order; whole videos for a `VideoView`."""
+    if isinstance(x, VideoView):
+        return dict(x=one_pass(VideoBatches(x, batch_size, shuffle=False)))
+    if time_steps(x) == 1:
+        return dict(x=x, y=y, batch_size=batch_size)
+    return dict(x=one_pass(LengthBucketedBatches(x, y, batch_size, shuffle=False)))
 
 
 def validation_arguments(x, y, batch_size):
@@ -111,6 +135,18 @@ def accepts_any_length(model):
     return isinstance(inputs, dict) and all(tensor.shape[1] is None for tensor in inputs.values())
 
 
+def distributed(model):
+    """Whether `model` trains data-parallel: a `keras.distribution` is set,
+    or it was built in a `tf.distribute` strategy of several replicas. Its
+    arrays then go to Keras as they are: a length bucket's last batch,
+    split between replicas, would give them unequal shares, and each
+    replica's mean loss would no longer make the global batch's."""
+    if keras.distribution.distribution() is not None:
+        return True
+    strategy = getattr(model, "distribute_strategy", None)  # the TensorFlow trainer's
+    return strategy is not None and strategy.num_replicas_in_sync > 1
+
+
 def in_buckets(model, x):
     """Whether `model` reads the input arrays `x` in length buckets: a
     sequence longer than one step, and a model whose time axes are free."""
@@ -123,5 +159,115 @@ def predict_in_buckets(model, x, batch_size=256, **kwargs):
     if not in_buckets(model, x):
         return keras.tree.map_structure(np.asarray, model.predict(x, batch_size=batch_size, **kwargs))
     batches = LengthBucketedBatches(x, batch_size=batch_size, shuffle=False)
-    feed = to_tf_dataset(batches, repeat=False) if keras.backend.backend() == "tensorflow" else batches
-    return batches.restore_order(model.predict(feed, **kwargs))
+    return batches.restore_order(model.predict(one_pass(batches), **kwargs))
+
+
+DEFAULT_BATCH_SIZE = 32
+"""Keras's own default batch size, which `fit`, `evaluate` and `predict` keep."""
+
+
+class BatchedFeedMixin:
+    """`fit`, `evaluate` and `predict` of a `keras.Model` that feed
+    model-input arrays (a dict of NumPy arrays, `(N, T, ...)`) in length
+    buckets, each batch padded to its own longest row and shuffled anew
+    each epoch (`fit_arguments`), validation likewise unshuffled, outputs
+    in row order; anything else (tensors, datasets, `PyDataset`s, sample
+    weights, `steps_per_epoch`) goes to Keras's own as it is.
+
+    A `VideoView` (`mosi_keras.data.video_view`: rows grouped by video,
+    labels inside) is fed to a video-level model in batches of whole videos,
+    `batch_size` videos each (`VideoBatches`), shuffled for `fit`; `predict`
+    returns one output per row of the view, `(N, 1)` for a logit per
+    utterance, in its row order. Data-parallel (`distributed`), arrays go
+    to Keras as they are.
+
+    A model that reads other data overrides `prepare` (`(inputs, targets)`
+    from what `fit` and `evaluate` are given) and `model_inputs` (the
+    inputs of what `predict` is given); `TARGETS_DTYPE` casts the targets
+    (`None`: as given).
+    """
+
+    BATCHES_ROWS = True  # `fit`/`evaluate`/`predict` batch model-input arrays by row (a video model: by video)
+    TARGETS_DTYPE = None
+    videos_per_batch = 4  # a `VideoView`'s videos per training batch when `fit` is given no `batch_size`
+
+    def prepare(self, x, y=None, training=False):
+        """`(inputs, targets)` of what `fit` or `evaluate` were given (`training`: for `fit`)."""
+        return x, y
+
+    def model_inputs(self, x):
+        """The model inputs of what `predict` was given."""
+        return x
+
+    def targets_array(self, y):
+        return np.asarray(y, self.TARGETS_DTYPE)
+
+    def batched(self, x, y):
+        """Whether `fit` feeds `(x, y)` itself: model-input arrays with their
+        targets, of a model that reads any sequence length (or sequences of
+        one step), trained on one device (`distributed`)."""
+        return (self.BATCHES_ROWS and is_input_arrays(x) and y is not None and not distributed(self)
+                and (time_steps(x) == 1 or in_buckets(self, x)))
+
+    def batches_per_epoch(self, x, batch_size=None):
+        """Training steps of one epoch of `fit(x, batch_size=...)`: length
+        buckets counted; draws no random number."""
+        x = self.model_inputs(x)
+        if isinstance(x, VideoView):
+            return len(VideoBatches(x, batch_size or self.videos_per_batch, shuffle=False))
+        batch_size = batch_size or DEFAULT_BATCH_SIZE
+        if self.BATCHES_ROWS and in_buckets(self, x):
+            return len(LengthBucketedBatches(x, None, batch_size, shuffle=False))
+        return math.ceil(len(next(iter(x.values()))) / batch_size)
+
+    def fit(self, x=None, y=None, batch_size=None, validation_data=None, shuffle=True, **kwargs):
+        """`keras.Model.fit`; model-input arrays fed in length buckets (see the class)."""
+        x, y = self.prepare(x, y, training=True)
+        if isinstance(validation_data, tuple) and len(validation_data) == 2:  # (inputs, targets)
+            inputs, targets = validation_data
+        else:
+            inputs, targets = self.prepare(validation_data)  # anything but raw data comes back as it was
+        own = not {"steps_per_epoch", "validation_split", "sample_weight", "class_weight"} & set(kwargs)
+        if isinstance(x, VideoView):
+            return super().fit(**self.video_feed(x, batch_size, shuffle, inputs), **kwargs)
+        if not (own and self.batched(x, y)):
+            validation_data = inputs if targets is None else (inputs, targets)
+            return super().fit(x, y, batch_size=batch_size, validation_data=validation_data, shuffle=shuffle,
+                               **kwargs)
+        batch_size = batch_size or DEFAULT_BATCH_SIZE
+        feed = fit_arguments(x, self.targets_array(y), batch_size, shuffle=shuffle)
+        if self.batched(inputs, targets):
+            feed.update(validation_arguments(inputs, self.targets_array(targets), batch_size))
+        elif validation_data is not None:
+            feed.update(validation_data=inputs if targets is None else (inputs, targets))
+        return super().fit(**feed, **kwargs)
+
+    def video_feed(self, view, batch_size, shuffle, validation):
+        """`fit`'s data arguments for a `VideoView` (and an optional validation one): whole videos."""
+        batch_size = batch_size or self.videos_per_batch
+        feed = video_fit_arguments(view, batch_size, shuffle=shuffle)
+        if validation is not None:
+            feed.update(video_validation_arguments(validation, batch_size))
+        return feed
+
+    def evaluate(self, x=None, y=None, batch_size=None, **kwargs):
+        """`keras.Model.evaluate`; model-input arrays in length buckets, as `fit` validates."""
+        x, y = self.prepare(x, y)
+        if isinstance(x, VideoView):
+            return super().evaluate(**evaluate_arguments(x, None, batch_size or self.videos_per_batch), **kwargs)
+        if not ({"steps", "sample_weight"} & set(kwargs)) and self.batched(x, y):
+            feed = evaluate_arguments(x, self.targets_array(y), batch_size or DEFAULT_BATCH_SIZE)
+            return super().evaluate(**feed, **kwargs)
+        return super().evaluate(x, y, batch_size=batch_size, **kwargs)
+
+    def predict(self, x, batch_size=None, **kwargs):
+        """`keras.Model.predict`; model-input arrays in length buckets, outputs in row order;
+        a `VideoView` by whole videos, one output per row of the view."""
+        x = self.model_inputs(x)
+        if isinstance(x, VideoView):
+            outputs = x.to_rows(predict_videos(self, x, batch_size or VIDEOS_PER_PREDICTION))
+            return outputs.reshape(len(outputs), -1)  # (N, 1) for a logit per utterance, as the row tasks'
+
+        if not (self.BATCHES_ROWS and in_buckets(self, x)):
+            return super().predict(x, batch_size=batch_size, **kwargs)
+        return predict_in_buckets(self, x, batch_size or DEFAULT_BATCH_SIZE, **kwargs)

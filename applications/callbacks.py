@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 
-from applications.batching import predict_in_buckets
 from mosi_keras.losses import target_distribution
 
 
@@ -11,7 +10,7 @@ def predict_assignments(model, x, batch_size=256):
     """Soft assignments `Q` of `x` under `model`, as NumPy."""
     if hasattr(model, "jax_state_sync"):  # JAX keeps the live weights aside during fit.
         model.jax_state_sync()
-    return predict_in_buckets(model, x, batch_size, verbose=0)["q"]
+    return model.predict(x, batch_size, verbose=0)["q"]  # `SemiSupervisedDEC` feeds length buckets itself
 
 
 class TargetRefresh(keras.callbacks.Callback):

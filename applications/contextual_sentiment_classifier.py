@@ -4,7 +4,7 @@ import keras
 
 from applications.sentiment_classifier import SentimentClassifier
 from applications.sentiment_task import raw_dataset, sentiment_head
-from mosi_keras.data.video import VideoBatches, predict_videos, video_view
+from mosi_keras.data.video import video_view
 from mosi_keras.inputs import UTTERANCE_MASK, mask_name
 from mosi_keras.layers import ModalityTransformerEncoder, UtteranceDistributed
 from mosi_keras.losses import LabelledBinaryCrossentropy
@@ -82,8 +82,7 @@ class ContextualSentimentClassifier(SentimentClassifier):
     """
 
     OUTPUT_NAME = "sentiment_logits"
-    videos_per_batch = 4  # the batches of whole videos that raw data is fed in (`prepare`)
-    BATCHES_ROWS = False  # raw data comes in batches of whole videos (`prepare`); arrays as they are
+    BATCHES_ROWS = False  # rows come grouped by video (a `VideoView`, raw data: `prepare`); arrays as they are
     OPTIONS = ("context_dim", "context_blocks", "context_heads", "context_intermediate_dim", "context_dropout")
 
     def __init__(self, backbone, head_units=(64, 32), head_dropout=0.3, preprocessor=None, context_dim=32,
@@ -113,24 +112,22 @@ class ContextualSentimentClassifier(SentimentClassifier):
 
     def prepare(self, x, y=None, training=False):
         """Raw data (`raw_dataset`) through the preprocessor, grouped by video
-        (`video_view`, utterances in `segment_index` order) into batches of
-        whole videos (`VideoBatches` of `videos_per_batch`, shuffled when
-        `training`), labels inside; anything else as it is."""
+        (`video_view`, utterances in `segment_index` order, labels inside),
+        which `fit` feeds in batches of whole videos; anything else as it is."""
         dataset = raw_dataset(x)
         if dataset is None:
             return x, y
         labels = self.targets(dataset).reshape(-1).astype("int64") if y is None else y
-        view = video_view(self.preprocess(dataset), dataset.video_ids, dataset.segment_index, labels)
-        return VideoBatches(view, videos_per_batch=self.videos_per_batch, shuffle=training), None
+        return video_view(self.preprocess(dataset), dataset.video_ids, dataset.segment_index, labels), None
 
-    def predict(self, x, **kwargs):
-        """`keras.Model.predict`; for raw data (`raw_dataset`), one logit per
-        segment `(N, 1)`, in the data's row order, each read in its video."""
+    def model_inputs(self, x):
+        """Raw data (`raw_dataset`) through the preprocessor, grouped by
+        video: `predict` gives one logit per segment `(N, 1)`, in the data's
+        row order, each read in its video. Anything else as it is."""
         dataset = raw_dataset(x)
         if dataset is None:
-            return super().predict(x, **kwargs)
-        view = video_view(self.preprocess(dataset), dataset.video_ids, dataset.segment_index)
-        return view.to_rows(predict_videos(self, view, self.videos_per_batch)).reshape(-1, 1)
+            return x
+        return video_view(self.preprocess(dataset), dataset.video_ids, dataset.segment_index)
 
     def default_loss(self):
         return LabelledBinaryCrossentropy()

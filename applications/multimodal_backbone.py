@@ -1,5 +1,7 @@
 """The paper's multimodal encoder as a keras-hub style backbone (§3.2)."""
 
+import inspect
+
 import keras
 
 from mosi_keras.layers import ModalityTransformerEncoder, WordDropout, WordPiecePooling, encoder_states
@@ -7,6 +9,28 @@ from mosi_keras.text_encoder import keras_hub_module
 from mosi_keras.inputs import MAX_LEN, TEXT, TOKEN_INPUTS, mask_name
 
 TEXT_OUTPUTS = ("words", "pooled")
+DATA_ARGUMENTS = ("feature_dims", "max_len", "text_encoder", "name")
+"""`MultimodalBackbone`'s arguments that come from the data or are objects, not hyper-parameters."""
+
+
+def backbone_hyperparameters():
+    """`MultimodalBackbone`'s hyper-parameters and their defaults, read from
+    its signature (every argument but `DATA_ARGUMENTS`): a run's
+    configuration holds them as its `backbone` section, so a new argument
+    of the backbone is a new hyper-parameter of every run without being
+    written anywhere else."""
+    parameters = inspect.signature(MultimodalBackbone.__init__).parameters.values()
+    return {parameter.name: parameter.default for parameter in parameters
+            if parameter.name not in ("self", *DATA_ARGUMENTS) and parameter.kind is parameter.POSITIONAL_OR_KEYWORD}
+
+
+def check_hyperparameters(text_output="words", text_frozen_layers=0, **others):
+    """Raises `ValueError` naming a value `MultimodalBackbone` cannot take
+    (checked before anything is built, also by a run's configuration)."""
+    if text_output not in TEXT_OUTPUTS:
+        raise ValueError(f"text_output must be one of {list(TEXT_OUTPUTS)}, got {text_output!r}.")
+    if text_frozen_layers < 0:
+        raise ValueError(f"text_frozen_layers must be 0 or more, got {text_frozen_layers}.")
 
 
 def model_inputs(feature_dims, max_len=None):
@@ -35,8 +59,6 @@ def freeze_lower_layers(encoder, count):
     Transformer layers (`transformer_layer_<i>`); `0` leaves them trainable.
     Its pooler (`pooled_dense`, which the backbone does not read) is frozen
     either way, so that no weight is left without a gradient."""
-    if count < 0:
-        raise ValueError(f"text_frozen_layers must be 0 or more, got {count}.")
     for layer in encoder.layers:
         index = layer.name.removeprefix("transformer_layer_")
         if layer.name == "pooled_dense" or (count and not (index.isdigit() and int(index) >= count)):
@@ -130,8 +152,7 @@ class MultimodalBackbone(keras.Model):
         if text_encoder is not None and TEXT in feature_dims:
             raise ValueError(f"with a text_encoder the text is read from tokens: leave '{TEXT}' out of feature_dims "
                              f"(got {dict(feature_dims)}).")
-        if text_output not in TEXT_OUTPUTS:
-            raise ValueError(f"text_output must be one of {list(TEXT_OUTPUTS)}, got {text_output!r}.")
+        check_hyperparameters(text_output, text_frozen_layers)
         inputs = model_inputs(feature_dims, max_len)
         sequences = {modality: (inputs[modality], inputs[mask_name(modality)]) for modality in feature_dims}
         embeddings = []

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from applications.batching import BatchedFeedMixin
 from applications.presets import PresetMixin
 from mosi_keras.inputs import SAMPLE_INDEX, is_mask_name, mask_name
 from mosi_keras.layers import ClusteringLayer
@@ -37,7 +38,7 @@ def scale_for_replicas(loss):
 
 
 @keras.saving.register_keras_serializable(package="mosi_keras")
-class SemiSupervisedDEC(PresetMixin, keras.Model):
+class SemiSupervisedDEC(PresetMixin, BatchedFeedMixin, keras.Model):
     """Backbone + `ClusteringLayer` (+ decoder) trained on eq. 8 with `fit`.
 
     `call` returns `{"z", "q"}`; the decoder's reconstruction (`reconstruct`)

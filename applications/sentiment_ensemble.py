@@ -2,12 +2,13 @@
 
 import keras
 
+from applications.batching import BatchedFeedMixin
 from applications.presets import PresetMixin
 from mosi_keras.layers import EnsembleAverage
 
 
 @keras.saving.register_keras_serializable(package="mosi_keras")
-class SentimentEnsemble(PresetMixin, keras.Model):
+class SentimentEnsemble(PresetMixin, BatchedFeedMixin, keras.Model):
     """The mean prediction of several sentiment tasks of the same inputs.
 
     A functional model over its members: every member reads the same
@@ -56,9 +57,23 @@ class SentimentEnsemble(PresetMixin, keras.Model):
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self.members = members
 
+    TARGETS_DTYPE = "float32"
+
     @property
     def PREDICTS_SCORE(self):  # noqa: N802 (the tasks' class attribute)
         return self.members[0].PREDICTS_SCORE
+
+    @property
+    def BATCHES_ROWS(self):  # noqa: N802 (the tasks' class attribute)
+        return self.members[0].BATCHES_ROWS
+
+    def prepare(self, x, y=None, training=False):
+        """As the members prepare data (`SentimentTask.prepare`)."""
+        return self.members[0].prepare(x, y, training)
+
+    def model_inputs(self, x):
+        """As the members read data for `predict` (`SentimentTask.model_inputs`)."""
+        return self.members[0].model_inputs(x)
 
     @property
     def preprocessor(self):

@@ -1,22 +1,16 @@
 """The base of the sentiment tasks: a backbone, an MLP head, one output."""
 
-import math
 
 import keras
 import numpy as np
 
-from applications.batching import fit_arguments, in_buckets, is_input_arrays, predict_in_buckets, validation_arguments
+from applications.batching import BatchedFeedMixin
 from applications.multimodal_backbone import MultimodalBackbone
 from applications.paper_defaults import PAPER_LEARNING_RATE, PAPER_WEIGHT_DECAY
 from applications.presets import PresetMixin
-from mosi_keras.data import LengthBucketedBatches, MultimodalDataset, binary_labels
-from mosi_keras.data.bucketing import time_steps
+from mosi_keras.data import MultimodalDataset, binary_labels
 from mosi_keras.data.kit_format import arrays_to_dataset
 from mosi_keras.inputs import is_mask_name
-
-
-DEFAULT_BATCH_SIZE = 32
-"""Keras's own default batch size, which `fit`, `evaluate` and `predict` keep."""
 
 
 def paper_optimizer():
@@ -59,7 +53,7 @@ def sentiment_head(x, head_units=(64, 32), head_dropout=0.3, output_name="sentim
     return keras.layers.Dense(1, name=output_name, dtype="float32")(x)
 
 
-class SentimentTask(PresetMixin, keras.Model):
+class SentimentTask(PresetMixin, BatchedFeedMixin, keras.Model):
     """A backbone with the §3.2 head: the common part of the classifier and
     the regressor (keras-hub's `Task` pattern).
 
@@ -91,7 +85,7 @@ class SentimentTask(PresetMixin, keras.Model):
     OUTPUT_NAME = "sentiment_output"
     PREDICTS_SCORE = False  # whether the output is a sentiment score (else a logit)
     OPTIONS = ()  # a subclass's own `__init__` arguments, passed to `assemble` and kept in the config
-    BATCHES_ROWS = True  # `fit`/`evaluate`/`predict` batch model-input arrays by row (a video model: by video)
+    TARGETS_DTYPE = "float32"
 
     def __init__(self, backbone, head_units=(64, 32), head_dropout=0.3, preprocessor=None, **kwargs):
         options = {name: kwargs.pop(name) for name in self.OPTIONS}
@@ -138,69 +132,10 @@ class SentimentTask(PresetMixin, keras.Model):
             return x, y
         return self.preprocess(dataset), self.targets(dataset) if y is None else y
 
-    def batched(self, x, y):
-        """Whether `fit` feeds `(x, y)` itself (`applications.batching`):
-        model-input arrays with their targets, of a model that reads any
-        sequence length (or sequences of one step)."""
-        return (self.BATCHES_ROWS and is_input_arrays(x) and y is not None
-                and (time_steps(x) == 1 or in_buckets(self, x)))
-
-    def batches_per_epoch(self, x, batch_size=None):
-        """Training steps of one epoch of `fit(x, batch_size=...)` (raw data
-        or model inputs): length buckets counted; draws no random number."""
+    def model_inputs(self, x):
+        """The model inputs of `x`: raw data (`raw_dataset`) through the preprocessor, anything else as it is."""
         dataset = raw_dataset(x)
-        x = x if dataset is None else self.preprocess(dataset)
-        batch_size = batch_size or DEFAULT_BATCH_SIZE
-        if self.BATCHES_ROWS and in_buckets(self, x):
-            return len(LengthBucketedBatches(x, None, batch_size, shuffle=False))
-        return math.ceil(len(next(iter(x.values()))) / batch_size)
-
-    def fit(self, x=None, y=None, batch_size=None, validation_data=None, shuffle=True, **kwargs):
-        """`keras.Model.fit`; `x` and `validation_data` may be raw data (see
-        the class). Model-input arrays (raw data, once preprocessed) are fed
-        in length buckets, each batch padded to its own longest row, shuffled
-        anew each epoch (`applications.batching.fit_arguments`: what every
-        experiment trains on); validation arrays likewise, unshuffled."""
-        x, y = self.prepare(x, y, training=True)
-        if isinstance(validation_data, tuple) and len(validation_data) == 2:  # (inputs, targets)
-            inputs, targets = validation_data
-        else:
-            inputs, targets = self.prepare(validation_data)  # anything but raw data comes back as it was
-        own = not {"steps_per_epoch", "validation_split", "sample_weight", "class_weight"} & set(kwargs)
-        if not (own and self.batched(x, y)):
-            validation_data = inputs if targets is None else (inputs, targets)
-            return super().fit(x, y, batch_size=batch_size, validation_data=validation_data, shuffle=shuffle,
-                               **kwargs)
-        batch_size = batch_size or DEFAULT_BATCH_SIZE
-        feed = fit_arguments(x, np.asarray(y, "float32"), batch_size, shuffle=shuffle)
-        if self.batched(inputs, targets):
-            feed.update(validation_arguments(inputs, np.asarray(targets, "float32"), batch_size))
-        elif validation_data is not None:
-            feed.update(validation_data=inputs if targets is None else (inputs, targets))
-        return super().fit(**feed, **kwargs)
-
-    def evaluate(self, x=None, y=None, batch_size=None, **kwargs):
-        """`keras.Model.evaluate`; `x` may be raw data (see the class); model
-        inputs arrays in length buckets, as `fit` validates."""
-        x, y = self.prepare(x, y)
-        if not ({"steps", "sample_weight"} & set(kwargs)) and self.batched(x, y):
-            feed = validation_arguments(x, np.asarray(y, "float32"), batch_size or DEFAULT_BATCH_SIZE)
-            data = feed["validation_data"]
-            steps = {"steps": feed["validation_steps"]} if "validation_steps" in feed else {}
-            if isinstance(data, tuple):
-                return super().evaluate(*data, batch_size=feed["validation_batch_size"], **steps, **kwargs)
-            return super().evaluate(data, **steps, **kwargs)
-        return super().evaluate(x, y, batch_size=batch_size, **kwargs)
-
-    def predict(self, x, batch_size=None, **kwargs):
-        """`keras.Model.predict`; `x` may be raw data (see the class),
-        labelled or not; model-input arrays in length buckets (outputs in
-        row order)."""
-        dataset = raw_dataset(x)
-        x = x if dataset is None else self.preprocess(dataset)
-        if not (self.BATCHES_ROWS and in_buckets(self, x)):
-            return super().predict(x, batch_size=batch_size, **kwargs)
-        return predict_in_buckets(self, x, batch_size or DEFAULT_BATCH_SIZE, **kwargs)
+        return x if dataset is None else self.preprocess(dataset)
 
     def default_loss(self):
         raise NotImplementedError

@@ -26,7 +26,6 @@ resident set.
 """
 
 import argparse
-import dataclasses
 import json
 import os
 import resource
@@ -63,7 +62,7 @@ def kit_worker(args):
     data = load_dataset(args.data)
     options = dict(text_encoder=args.encoder, text_learning_rate=ENCODER_RATE, epochs=args.epochs, batch_size=BATCH)
     options.update(json.loads(args.options))
-    config = dataclasses.replace(load_config(preset="small_data"), **options)
+    config = load_config(preset="small_data").replace(**options)
     prepared = prepare_experiment(data, 1.0, 0, config.text_encoder)
 
     class EpochTimer(keras.callbacks.Callback):

@@ -22,7 +22,7 @@ SECTIONS = {
     "Data (`mosi_keras.data`)": [f"mosi_keras.data:{name}" for name in (
         "load_dataset", "MultimodalDataset", "from_arrays", "write_dataset", "mask_name", "Preprocessor",
         "binary_labels", "semi_supervised_split", "make_synthetic_mosi", "iter_hdf5_chunks", "HDF5Sequence")] + [
-        f"mosi_keras.data.video:{name}" for name in ("video_view", "VideoView", "VideoBatches", "predict_videos")],
+        f"mosi_keras.data.video:{name}" for name in ("video_view", "VideoView", "VideoBatches")],
     "Text from transcripts (the `text` extra)": [
         "mosi_keras.text_encoder:load_text_encoder", "mosi_keras.text_encoder:TextEncoderError",
         "mosi_keras.transcript_tokenizer:TranscriptTokenizer", "mosi_keras.transcript_tokenizer:transcript_words",
@@ -34,10 +34,13 @@ SECTIONS = {
         "MultimodalBackbone", "SentimentClassifier", "SentimentRegressor", "MultimodalDecoder",
         "SemiSupervisedDEC", "ContextualSentimentClassifier", "SentimentEnsemble")],
     "Presets (`applications.presets`)": ["applications.presets:PresetMixin", "applications.presets:load_preset"],
+    "Feeding (`applications.batching`)": ["applications.batching:BatchedFeedMixin",
+                                          "applications.batching:predict_videos"],
     "Callbacks (`applications`)": ["applications:TargetRefresh", "applications:AssignmentChangeStopping",
                                    "applications.experiments.progress:StageProgress"],
     "Experiments (`applications.experiments`)": [
         "applications.experiments.config:TrainingConfig", "applications.experiments.config:Experiment",
+        "applications.multimodal_backbone:backbone_hyperparameters",
         "applications.experiments.devices:resolve_jit_compile",
         "applications.experiments.training:train_task", "applications.experiments.builders:learning_rate_schedule",
         "applications.experiments.folds:video_folds", "applications.experiments.folds:train_in_folds",

@@ -13,7 +13,20 @@ class MultiRateAdam(keras.optimizers.Adam):
     layers learnt from scratch. Keras's optimizers take one rate; this one
     scales it, schedule included, in its per-variable `update_step`, so it
     runs inside the compiled training step on every backend. Weight decay
-    and EMA are Adam's own.
+    and EMA are Adam's own. On TensorFlow an embedding's sparse gradient is
+    made dense first: Keras's Adam would square a repeated token's rows one
+    by one (the second moment of the sum of squares, not of the square of
+    the sum), which JAX and PyTorch do not.
+
+    With `jit_compile=True`, on TensorFlow, the update of every variable
+    (moments, weight decay, EMA, the step counter) is compiled by XLA as
+    one fused function inside the training step, whose other ops are left
+    as they are: the variables' shapes never change, so it is compiled
+    once, where a model reading batches of many lengths would be compiled
+    for each. Adam reads and writes every weight and both moments several
+    times; fused, that takes less time (docs/PERFORMANCE.md). Ignored on
+    JAX (the whole step is compiled already), PyTorch, and under a
+    `tf.distribute` strategy.
 
     Args:
         learning_rate: the rate (or schedule) of every other variable.
@@ -22,6 +35,8 @@ class MultiRateAdam(keras.optimizers.Adam):
             `encoder.trainable_variables`. They are matched by identity and
             are not part of the config: an optimizer restored from a saved
             model applies one rate until it is given them again.
+        jit_compile: compile the update with XLA on TensorFlow (see above).
+            Defaults to `False`.
         **kwargs: `keras.optimizers.Adam` arguments.
 
     Example:
@@ -35,9 +50,11 @@ class MultiRateAdam(keras.optimizers.Adam):
     0.1
     """
 
-    def __init__(self, learning_rate=0.001, rate_multiplier=1.0, scaled_variables=(), **kwargs):
+    def __init__(self, learning_rate=0.001, rate_multiplier=1.0, scaled_variables=(), jit_compile=False, **kwargs):
         super().__init__(learning_rate, **kwargs)
         self.rate_multiplier = float(rate_multiplier)
+        self.jit_compile = bool(jit_compile)
+        self._compiled_apply = None  # (the variables' ids, their update compiled by XLA)
         # Ids, not the variables: an optimizer tracks every variable it holds as its own state.
         self._scaled_ids = {id(variable) for variable in scaled_variables}
 
@@ -45,10 +62,33 @@ class MultiRateAdam(keras.optimizers.Adam):
         super().build(variables)
         self._scaled = {self._var_key(variable) for variable in variables if id(variable) in self._scaled_ids}
 
+    def apply(self, grads, trainable_variables=None):
+        if keras.backend.backend() != "tensorflow":
+            return super().apply(grads, trainable_variables)
+        import tensorflow as tf
+
+        # An embedding's gradient is IndexedSlices, a row per token, a token's row repeated if it is repeated;
+        # Keras's Adam squares each repeated row apart (its second moment takes the sum of squares, not the
+        # square of the sum). Made dense, it is Adam's update, as on JAX and PyTorch, and every call has the
+        # same shapes (XLA compiles the update once).
+        grads = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads]
+        if not (self.jit_compile and self.built) or tf.distribute.has_strategy():  # replicas merge: Keras's
+            return super().apply(grads, trainable_variables)
+        variables = self._trainable_variables if trainable_variables is None else list(trainable_variables)
+        key = tuple(id(variable) for variable in variables)
+        if self._compiled_apply is None or self._compiled_apply[0] != key:
+            apply = super().apply
+
+            def update(grads):  # the variables closed over: a function's arguments are traced as values
+                return apply(grads, variables)
+
+            self._compiled_apply = key, tf.function(update, jit_compile=True)
+        return self._compiled_apply[1](grads)
+
     def update_step(self, gradient, variable, learning_rate):
         if self._var_key(variable) in self._scaled:
             learning_rate = learning_rate * self.rate_multiplier
         super().update_step(gradient, variable, learning_rate)
 
     def get_config(self):
-        return {**super().get_config(), "rate_multiplier": self.rate_multiplier}
+        return {**super().get_config(), "rate_multiplier": self.rate_multiplier, "jit_compile": self.jit_compile}

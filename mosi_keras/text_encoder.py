@@ -4,7 +4,15 @@ Needs the `text` extra (`pip install -e ".[text]"`: keras-hub); the rest of
 the kit works without it.
 """
 
+import contextlib
+import copy
 import os
+import random
+
+import numpy as np
+
+_READ = {}
+"""Each preset folder's backbone as read: folder → (its files' names, sizes and times; class; config; weights)."""
 
 
 class TextEncoderError(ValueError):
@@ -33,12 +41,50 @@ def load_text_encoder(folder):
 def load_text_backbone(folder):
     """The pre-trained backbone of a local preset folder (its weights loaded).
 
+    The folder is read once per process while its files are unchanged
+    (a run builds the encoder for its tokenizer, DEC's word states, each
+    fold and the self-training student): later calls build a new backbone,
+    sharing nothing, from the configuration and weights already read.
+    Building draws no random number (Python's and NumPy's generators are
+    left as they were), so a run's numbers do not depend on how many
+    encoders its process built before it.
+
     Raises:
         TextEncoderError: no such folder, a folder that is not a preset
             (no `config.json` / `metadata.json`), or one keras-hub cannot
             load (the message names the folder and keras-hub's reason).
     """
-    return from_preset(folder, "models.Backbone")
+    folder = os.fspath(folder)
+    stamp = files_stamp(folder)
+    with random_state_kept():
+        kept = _READ.get(folder)
+        if kept is not None and kept[0] == stamp:
+            backbone = kept[1].from_config(copy.deepcopy(kept[2]))  # from_config may take the dict apart
+            backbone.set_weights(kept[3])
+            return backbone
+        backbone = from_preset(folder, "models.Backbone")
+        _READ[folder] = stamp, type(backbone), backbone.get_config(), backbone.get_weights()
+        return backbone
+
+
+def files_stamp(folder):
+    """The names, sizes and modification times of the files in `folder` (`None`: no such folder)."""
+    if not os.path.isdir(folder):
+        return None
+    return tuple(sorted((entry.name, entry.stat().st_size, entry.stat().st_mtime_ns)
+                        for entry in os.scandir(folder) if entry.is_file()))
+
+
+@contextlib.contextmanager
+def random_state_kept():
+    """Python's and NumPy's random generators as they were before the block (Keras draws its layers'
+    default seeds from Python's)."""
+    python, numpy = random.getstate(), np.random.get_state()
+    try:
+        yield
+    finally:
+        random.setstate(python)
+        np.random.set_state(numpy)
 
 
 def load_text_tokenizer(folder):

@@ -35,3 +35,53 @@ def test_it_round_trips_through_its_config():
     twin = MultiRateAdam.from_config(optimizer.get_config())
     assert (twin.rate_multiplier, twin.weight_decay) == (0.25, 0.01)
     assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(optimizer)).rate_multiplier == 0.25
+
+
+def fit_embedding_model(jit_compile):
+    """Weights of an embedding model after two fits on sequences of two lengths (sparse gradients of the
+    embedding), with weight decay and the moving average; and the optimizer."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((None,), dtype="int32"), keras.layers.Embedding(50, 8),
+                              keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(1)])
+    model.compile(MultiRateAdam(1e-2, rate_multiplier=0.5, scaled_variables=model.layers[0].trainable_variables,
+                                weight_decay=0.01, use_ema=True, jit_compile=jit_compile), "mse")
+    model.optimizer.build(model.trainable_variables)
+    rng = np.random.default_rng(0)
+    for length in (5, 7):
+        tokens = rng.integers(0, 50, size=(32, length)).astype("int32")
+        model.fit(tokens, rng.normal(size=(32, 1)).astype("float32"), batch_size=8, epochs=2, verbose=0)
+    return [ops.convert_to_numpy(w) for w in model.weights], model.optimizer
+
+
+def test_the_update_compiled_by_xla_moves_every_weight_as_keras_own_and_is_compiled_once():
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("jit_compile compiles the update on TensorFlow only (JAX compiles the whole step)")
+    plain, _ = fit_embedding_model(False)
+    compiled, optimizer = fit_embedding_model(True)
+    for a, b in zip(plain, compiled):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    assert optimizer._compiled_apply[1].experimental_get_tracing_count() == 1  # two lengths, one compilation
+    assert MultiRateAdam.from_config(optimizer.get_config()).jit_compile
+
+
+def test_a_token_repeated_in_a_batch_moves_its_embedding_as_adam_on_the_summed_gradient():
+    """On TensorFlow an embedding's gradient is IndexedSlices with a row per occurrence: Keras's Adam
+    would square each occurrence apart; the update must be Adam's on the dense (summed) gradient."""
+    def step(gradient):
+        variable = keras.Variable(np.zeros((4, 2), "float32"))
+        optimizer = MultiRateAdam(0.1, beta_1=0.5, beta_2=0.5, epsilon=1e-12)
+        optimizer.apply([gradient], [variable])
+        return ops.convert_to_numpy(variable)
+
+    rows = np.ones((3, 2), "float32")
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        sparse = tf.IndexedSlices(tf.constant(rows), tf.constant([1, 1, 3]), tf.constant([4, 2]))
+    else:
+        sparse = np.zeros((4, 2), "float32")
+        np.add.at(sparse, [1, 1, 3], rows)
+    dense = np.zeros((4, 2), "float32")
+    dense[1], dense[3] = 2.0, 1.0
+    np.testing.assert_allclose(step(sparse), step(dense), atol=1e-6)
+    np.testing.assert_allclose(step(dense)[[1, 3]], -0.1, atol=1e-5)  # Adam's first step: the rate, whatever g

@@ -4,7 +4,6 @@
 |---|---|
 | `config` | `TrainingConfig` (every hyper-parameter of a run) and the experiment names |
 | `devices` | accelerator detection, `jit_compile`, parallel runs per machine |
-| `feeding` | how arrays reach `fit` (the `tf.data` pipeline on TensorFlow) |
 | `builders` | tasks, backbones, optimizers and their rate schedules, early stopping |
 | `training` | training a task on labelled rows: the baseline and the fine-tuning |
 | `dec_pretraining` | DEC pre-training: stage 1, the k-means start, stage 2 |
@@ -13,7 +12,7 @@
 | `folds` | video-grouped folds of the training videos: fold ensembles, retraining |
 | `preparation` | one seed's split, fitted preprocessing and model inputs |
 | `run` | one run: prepare, pre-train, train, measure, write files |
-| `inference` | saved tasks: load, evaluate (one or an ensemble), predict new segments |
+| `inference` | a task's outputs per row; saved tasks: load, evaluate (one or an ensemble), predict new segments |
 | `grid` | the runs of `reproduce`: seeds × label fractions × experiments, resumable, in parallel processes |
 | `tuning` | keras-tuner hyper-models |
 | `reports` | tables and figures |

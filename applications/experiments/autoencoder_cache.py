@@ -8,17 +8,16 @@ import keras
 import numpy as np
 
 from applications.experiments.builders import early_stopping
-from applications.batching import fit_arguments, validation_arguments
 from applications.experiments.files import write_atomically, write_json_atomically
 
 
 AUTOENCODER_FIELDS = (
-    "hidden_dim", "num_blocks", "num_heads", "intermediate_dim", "dropout", "word_dropout", "modality_dropout",
-    "decoder_hidden_dim",
+    "backbone", "decoder_hidden_dim",
     "n_clusters", "pretrain_batch_size", "ae_epochs", "ae_learning_rate", "ae_reconstruction_weight",
     "ae_disentangle_weight", "ae_early_stopping", "patience", "pretrain_min_delta",
 )
-"""The `TrainingConfig` fields that stage 1 (the label-free autoencoder) depends on."""
+"""The `TrainingConfig` fields that stage 1 (the label-free autoencoder) depends on: the whole `backbone`
+section (a new backbone argument is in the key without being named here), the decoder and stage 1's own."""
 
 
 def autoencoder_key(config, seed, x, validation_x):
@@ -57,11 +56,11 @@ def train_autoencoder(stage1, x, y, validation, config, verbose=0, cache_dir=Non
             stage1.load_weights(paths[0])
             with open(paths[1]) as file:
                 return json.load(file), True
-    feed = fit_arguments(x, y, config.pretrain_batch_size)
     if config.ae_early_stopping:  # otherwise nothing reads the validation loss: it is not computed
-        feed.update(validation_arguments(*validation, config.pretrain_batch_size))
         callbacks = [early_stopping(config.patience, config.pretrain_min_delta), *callbacks]
-    history = stage1.fit(**feed, epochs=config.ae_epochs, verbose=verbose, callbacks=list(callbacks)).history
+    history = stage1.fit(x, y, config.pretrain_batch_size, epochs=config.ae_epochs, verbose=verbose,
+                         validation_data=validation if config.ae_early_stopping else None,
+                         callbacks=list(callbacks)).history
     history = {name: [float(v) for v in values] for name, values in history.items()}
     if paths is not None:
         os.makedirs(cache_dir, exist_ok=True)

@@ -6,6 +6,21 @@ import json
 from applications.paper_defaults import PAPER_LEARNING_RATE, PAPER_WEIGHT_DECAY
 
 
+def backbone_hyperparameters():
+    """`applications.multimodal_backbone.backbone_hyperparameters`, imported
+    when first needed (`mosi-keras --help` loads no backend)."""
+    from applications import multimodal_backbone
+
+    return multimodal_backbone.backbone_hyperparameters()
+
+
+def check_hyperparameters(**values):
+    """`applications.multimodal_backbone.check_hyperparameters`, imported when first needed."""
+    from applications import multimodal_backbone
+
+    multimodal_backbone.check_hyperparameters(**values)
+
+
 class ConfigError(ValueError):
     """A run asked for something it cannot do: an unknown name, a setting
     out of range, options that do not go together. The command line prints
@@ -39,7 +54,7 @@ class Experiment:
 
     def config(self, config):
         """`config` with this experiment's overrides."""
-        return dataclasses.replace(config, **dict(self.overrides)) if self.overrides else config
+        return config.replace(**dict(self.overrides)) if self.overrides else config
 
 
 EXPERIMENTS = {
@@ -119,13 +134,9 @@ class TrainingConfig:
     every fold; `applications.experiments.folds`).
     """
 
-    hidden_dim: int = 128
-    num_blocks: int = 2
-    num_heads: int = 4
-    intermediate_dim: int = 256
-    dropout: float = 0.1
-    word_dropout: float = 0.0  # each valid time step hidden from its encoder with this probability (training)
-    modality_dropout: float = 0.0  # each modality's pooled embedding of a row zeroed with this probability
+    # `MultimodalBackbone`'s own arguments, each under its name there (`backbone_hyperparameters`); a run's
+    # input, a JSON file or a search may also give them at the top level (`flatten`).
+    backbone: dict = dataclasses.field(default_factory=backbone_hyperparameters)
     head_units: tuple = (64, 32)
     head_dropout: float = 0.3
     decoder_hidden_dim: int = 128
@@ -174,8 +185,7 @@ class TrainingConfig:
     pretrain_min_delta: float = 1e-3  # smallest val-loss gain that counts in stages 1-2
     # Text read from transcripts by a pre-trained keras-hub encoder, fine-tuned inside the model (#25).
     text_encoder: str = None  # a local keras-hub / Hugging Face preset folder; None: the `text` feature array
-    text_output: str = "words"  # "words": per-word states into a text Transformer; "pooled": their mean, projected
-    text_frozen_layers: int = 0  # the encoder's embeddings and first k Transformer layers frozen; 0: none
+    # (how it is read, `text_output` and `text_frozen_layers`, are the backbone's)
     # The encoder's own rate (schedule scaled alike); None: the task's. 5e-5: every measured fine-tuning run's
     # (docs/RESULTS.md), BERT's usual range; the task's rate (1e-3 in small_data) would overwrite MiniLM.
     text_learning_rate: float = 5e-5
@@ -183,39 +193,57 @@ class TrainingConfig:
     run_eagerly: bool = False  # Keras's debugging switch; also faster for tiny smoke runs
 
     def __post_init__(self):
+        defaults = backbone_hyperparameters()
+        unknown = sorted(set(self.backbone) - set(defaults))
+        if unknown:
+            raise ConfigError(f"unknown backbone hyper-parameter(s) {unknown}; known: {sorted(defaults)}.")
+        self.backbone = {**defaults, **self.backbone}
+        try:
+            check_hyperparameters(**self.backbone)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
         choices = {"monitor": tuple(MONITORS), "lr_schedule": ("constant", "cosine"),
-                   "fold_use": ("ensemble", "retrain"), "text_output": ("words", "pooled")}
+                   "fold_use": ("ensemble", "retrain")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}.")
-        if self.text_frozen_layers < 0:
-            raise ConfigError(f"text_frozen_layers must be 0 or more, got {self.text_frozen_layers}.")
         if self.folds == 1 or self.folds < 0:
             raise ConfigError(f"folds must be 0 (select on the validation videos) or at least 2, got {self.folds}.")
 
-    def backbone_kwargs(self):
-        """The `MultimodalBackbone` arguments among these fields."""
-        return dict(
-            hidden_dim=self.hidden_dim, num_blocks=self.num_blocks, num_heads=self.num_heads,
-            intermediate_dim=self.intermediate_dim, dropout=self.dropout,
-            word_dropout=self.word_dropout, modality_dropout=self.modality_dropout,
-            text_output=self.text_output, text_frozen_layers=self.text_frozen_layers,
-        )
+    def replace(self, **values):
+        """A copy with `values` changed; a backbone hyper-parameter may be
+        named at the top level (`hidden_dim=64`) or in `backbone`."""
+        return self.from_dict({**flatten(self.to_dict()), **flatten(values)})
 
     def to_dict(self):
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, values):
-        """A config from a dict (JSON); unknown names are errors."""
-        names = {field.name for field in dataclasses.fields(cls)}
+        """A config from a dict (JSON), the backbone's hyper-parameters in its
+        `backbone` section or at the top level (`flatten`); unknown names
+        are errors."""
+        values = flatten(values)
+        backbone_names = backbone_hyperparameters()
+        backbone = {name: values.pop(name) for name in backbone_names if name in values}
+        names = {field.name for field in dataclasses.fields(cls)} - {"backbone"}
         unknown = sorted(set(values) - names)
         if unknown:
-            raise ConfigError(f"unknown hyper-parameter(s) {unknown}; known: {sorted(names)}.")
-        values = dict(values)
+            raise ConfigError(f"unknown hyper-parameter(s) {unknown}; known: {sorted(names | set(backbone_names))}.")
         if "head_units" in values:
             values["head_units"] = tuple(values["head_units"])
-        return cls(**values)
+        return cls(backbone=backbone, **values)
+
+
+def flatten(values):
+    """`values` (hyper-parameters by name) with its `backbone` section, if
+    any, lifted to the top level, so that files, presets and searches may
+    name a backbone hyper-parameter either way and a later one wins."""
+    values = dict(values)
+    section = values.pop("backbone", None) or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"'backbone' must be a mapping of MultimodalBackbone's hyper-parameters, got {section!r}.")
+    return {**values, **section}
 
 
 DEMO = dict(
@@ -277,9 +305,9 @@ def load_config(path=None, overrides=None, preset="paper"):
     the `hyperparameters` of a file written by `mosi-keras tune`) on top."""
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose from {sorted(PRESETS)}.")
-    values = {**(overrides or {}), **PRESETS[preset]}
+    values = {**flatten(overrides or {}), **flatten(PRESETS[preset])}
     if path:
         with open(path) as file:
             loaded = json.load(file)
-        values.update(loaded.get("hyperparameters", loaded))
+        values.update(flatten(loaded.get("hyperparameters", loaded)))
     return TrainingConfig.from_dict(values)

@@ -15,8 +15,6 @@ from applications.experiments.builders import build_backbone, build_optimizer, e
 from applications.experiments.config import ConfigError
 from applications.experiments.devices import resolve_jit_compile
 from applications.experiments.diagnostics import cluster_diagnostics
-from applications.batching import fit_arguments, validation_arguments
-from applications.experiments.feeding import predict
 from applications.experiments.training import epochs_run
 from mosi_keras.evaluation import match_clusters_to_classes
 from mosi_keras.inputs import SAMPLE_INDEX
@@ -34,7 +32,7 @@ def initialize_centroids(dec, x, labels=None, n_init=20, seed=0, batch_size=256)
     Returns:
         The initial hard assignments `(N,)`.
     """
-    z = predict(dec.backbone, x, batch_size)
+    z = dec.predict(x, batch_size, verbose=0)["z"]
     kmeans = KMeans(dec.n_clusters, n_init=n_init, random_state=seed).fit(z)
     centres, assignments = kmeans.cluster_centers_, kmeans.labels_
     if labels is not None:
@@ -126,10 +124,10 @@ def train_clustering(stage2, x, y, validation, config, verbose=0, callbacks=()):
         stopping += [refresh, AssignmentChangeStopping(refresh, tol=config.tol)]
     # Frozen targets are looked up by each row's index in `x` (TargetRefresh's order).
     fit_x = {**x, SAMPLE_INDEX: np.arange(len(y))} if stage2.target_rows else x
-    feed = fit_arguments(fit_x, y, config.pretrain_batch_size)
-    if config.dec_early_stopping:  # otherwise nothing reads stage 2's validation loss: it is not computed
-        feed.update(validation_arguments(*validation, config.pretrain_batch_size))
-    return stage2.fit(**feed, epochs=config.dec_epochs, verbose=verbose, callbacks=stopping + list(callbacks))
+    # Without early stopping nothing reads stage 2's validation loss: it is not computed.
+    return stage2.fit(fit_x, y, config.pretrain_batch_size, epochs=config.dec_epochs, verbose=verbose,
+                      validation_data=validation if config.dec_early_stopping else None,
+                      callbacks=stopping + list(callbacks))
 
 
 def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbose=0, diagnose=None,

@@ -21,7 +21,7 @@ import dataclasses
 import numpy as np
 
 from applications.experiments.config import ConfigError, MONITORS
-from applications.experiments.feeding import predict_outputs
+from applications.experiments.inference import predict_outputs
 from applications.experiments.training import epochs_run, train_task
 from applications.sentiment_ensemble import SentimentEnsemble
 from mosi_keras.data import DataError

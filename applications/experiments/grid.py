@@ -8,7 +8,7 @@ import pickle
 import re
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-from applications.experiments.config import ConfigError, EXPERIMENTS, PAPER_EXPERIMENTS, TrainingConfig
+from applications.experiments.config import ConfigError, EXPERIMENTS, PAPER_EXPERIMENTS, TrainingConfig, flatten
 from applications.experiments.console import print_line
 from applications.experiments.files import write_json_atomically
 from applications.experiments.folder_lock import FolderLock
@@ -105,9 +105,10 @@ def check_config(results_path, config):
         return
     with open(results_path) as file:
         previous = json.load(file).get("config") or {}
-    # A field added since that file was written had its default value then.
-    previous = {**json.loads(json.dumps(TrainingConfig().to_dict())), **previous}
-    if previous != json.loads(json.dumps(config.to_dict())):
+    # A field added since that file was written had its default value then; a file of 0.11 or before names the
+    # backbone's hyper-parameters at the top level.
+    previous = {**flatten(TrainingConfig().to_dict()), **flatten(previous)}
+    if json.loads(json.dumps(previous)) != json.loads(json.dumps(flatten(config.to_dict()))):
         raise ConfigError(
             f"{results_path} was produced with other hyper-parameters; resume with the same "
             "ones, or choose another --out."

@@ -7,11 +7,38 @@ import numpy as np
 from scipy.special import expit
 
 from applications.experiments.config import ConfigError
-from applications.experiments.feeding import predict_outputs
 from applications.presets import load_preset, register_models
 from mosi_keras.layers.ensemble_average import average_outputs
 from mosi_keras.data import DataError
+from mosi_keras.data.video import VideoView, video_view
 from mosi_keras.evaluation import sentiment_metrics
+from mosi_keras.inputs import UTTERANCE_MASK
+
+
+PREDICT_BATCH_SIZE = 256
+"""Rows per batch of the experiments' predictions (a video-level model: `VIDEOS_PER_PREDICTION` videos)."""
+
+
+def is_video_model(model):
+    """Whether `model` reads whole videos (it has an `utterance_mask` input)."""
+    inputs = getattr(model, "input", None)
+    return isinstance(inputs, dict) and UTTERANCE_MASK in inputs
+
+
+def predict_outputs(model, x, video_ids=None, segment_index=None):
+    """A sentiment task's output per row `(N,)`: logits or scores, in row
+    order, the task feeding `x` itself (`applications.batching.BatchedFeedMixin`:
+    length buckets; whole videos for a `VideoView`).
+
+    A video-level model (`is_video_model`) given rows reads them grouped by
+    video: pass the rows' `video_ids` (and `segment_index`, their order).
+    """
+    if is_video_model(model) and not isinstance(x, VideoView):
+        if video_ids is None:
+            raise ValueError(f"{model.name} reads whole videos: pass the rows' video_ids.")
+        x = video_view(x, video_ids, segment_index)
+    batch_size = None if isinstance(x, VideoView) else PREDICT_BATCH_SIZE
+    return np.asarray(model.predict(x, batch_size, verbose=0)).reshape(-1)
 
 
 def load_task(path):

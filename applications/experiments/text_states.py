@@ -33,7 +33,7 @@ def check_dec_text_encoder(config, what, contextual=False):
     """Refuses, naming `what` (the experiment, the search), DEC pre-training
     with `config.text_encoder` where it cannot read the encoder's word
     states: `text_output` other than `"words"`, or a `contextual` model."""
-    if config.text_encoder and (contextual or config.text_output != "words"):
+    if config.text_encoder and (contextual or config.backbone["text_output"] != "words"):
         raise ConfigError(f"{what} with a text_encoder: DEC pre-trains the text's ModalityTransformerEncoder on the "
                           "encoder's word states, which needs text_output='words' and a model of single segments "
                           "(not 'contextual_dec').")

@@ -5,7 +5,6 @@ import numpy as np
 
 from applications.experiments.builders import build_task, compile_task, early_stopping
 from applications.experiments.config import ConfigError
-from applications.batching import steps_per_epoch, video_fit_arguments, video_validation_arguments
 from mosi_keras.data.video import VideoView
 
 
@@ -17,14 +16,13 @@ def epochs_run(history):
 
 def task_feed(model, train, validation, config):
     """`(fit's data arguments, steps per epoch)` for a task: `(inputs,
-    targets)` pairs, which the task batches itself (`SentimentTask.fit`: as
-    a user's `task.fit` does), or `VideoView`s for the video-level task; no
-    validation when `validation` is `None`."""
+    targets)` pairs or, for the video-level task, `VideoView`s (batches of
+    `videos_per_batch` videos), which the task batches itself
+    (`applications.batching.BatchedFeedMixin`: as a user's `task.fit`
+    does); no validation when `validation` is `None`."""
     if isinstance(train, VideoView):
-        feed = video_fit_arguments(train, config.videos_per_batch)
-        if validation is not None:
-            feed.update(video_validation_arguments(validation, config.videos_per_batch))
-        return feed, steps_per_epoch(feed)
+        feed = dict(x=train, batch_size=config.videos_per_batch, validation_data=validation)
+        return feed, model.batches_per_epoch(train, config.videos_per_batch)
     feed = dict(x=train[0], y=np.asarray(train[1], "float32"), batch_size=config.batch_size)
     if validation is not None:
         feed.update(validation_data=(validation[0], np.asarray(validation[1], "float32")))

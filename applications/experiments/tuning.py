@@ -24,8 +24,9 @@ OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 def sample_config(hp, base, dec=False):
     """A `TrainingConfig` whose searched fields come from `hp`.
 
-    Hyper-parameter names are `TrainingConfig` field names, so the best
-    values can be written as JSON and read back by `--hyperparameters`.
+    Hyper-parameter names are `TrainingConfig`'s (the backbone's at the top
+    level, as `TrainingConfig.replace` takes them), so the best values can
+    be written as JSON and read back by `--hyperparameters`.
     """
     num_heads = hp.Choice("num_heads", [2, 4])
     values = dict(
@@ -45,7 +46,7 @@ def sample_config(hp, base, dec=False):
             dec_supervised_weight=hp.Float("dec_supervised_weight", 0.1, 2.0, sampling="log"),
             dec_disentangle_weight=hp.Choice("dec_disentangle_weight", [0.0, 1e-4, 1e-3]),
         )
-    return dataclasses.replace(base, **values)
+    return base.replace(**values)
 
 
 class SentimentClassifierHyperModel(keras_tuner.HyperModel):

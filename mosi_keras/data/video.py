@@ -164,14 +164,3 @@ class VideoBatches(keras.utils.PyDataset):
             self.epoch += 1
             self.batches = self.plan()
 
-
-def predict_videos(model, view, videos_per_batch=8):
-    """A video-level model's outputs for every place of `view`, `(V, U, ...)`.
-
-    Every batch has the view's full width (its longest video, its longest
-    utterance): one shape, traced once; the masks make the outputs those of
-    any narrower padding. Padded places hold zeros.
-    """
-    outputs = np.array(model.predict(view.inputs, batch_size=videos_per_batch, verbose=0))
-    outputs[view.rows < 0] = 0
-    return outputs

@@ -36,10 +36,13 @@ def build(kind):
     return model
 
 
-def train(model, x, y, initial, batch_size=BATCH):
+def train(model, x, y, initial, batch_size=BATCH, fit=None):
+    """`fit` (default the model's own: data-parallel, it hands Keras the arrays as they are,
+    `applications.batching.distributed`) for 3 epochs from `initial`."""
     model(x)
     model.set_weights(initial)
-    history = model.fit(x, y, epochs=3, batch_size=batch_size, shuffle=False, verbose=0)
+    fit = fit or model.fit
+    history = fit(x, y, epochs=3, batch_size=batch_size, shuffle=False, verbose=0)
     return history.history
 
 
@@ -56,7 +59,8 @@ def single_device(kind, x, y):
     model = build(kind)
     model(x)
     initial = model.get_weights()
-    return train(model, x, y, initial), initial
+    # Keras's own batches on one device too (the model's own would cut them in length buckets).
+    return train(model, x, y, initial, fit=lambda *args, **kwargs: keras.Model.fit(model, *args, **kwargs)), initial
 
 
 def compare(train_parallel):

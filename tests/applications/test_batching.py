@@ -54,7 +54,7 @@ def test_sequences_are_fed_in_length_buckets_and_a_task_trains_on_them(tiny):
         assert arguments["steps_per_epoch"] == expected
     else:
         assert isinstance(arguments["x"], LengthBucketedBatches) and len(arguments["x"]) == expected
-    config = TrainingConfig(**SMALL, head_units=(8,), epochs=3, patience=5, batch_size=16, learning_rate=1e-2)
+    config = TrainingConfig(backbone=SMALL, head_units=(8,), epochs=3, patience=5, batch_size=16, learning_rate=1e-2)
     model, history = train_task("classifier", (x, labels), (x, labels), config, DIMS, MAX_LEN)
     assert len(history.history["val_loss"]) == 3 and history.history["loss"][-1] < history.history["loss"][0]
 
@@ -64,12 +64,12 @@ def test_predictions_of_any_row_count_and_length_trace_a_models_step_at_most_twi
     """A concrete shape, then one with free axes (`reduce_retracing`): the
     retracing notice a run would print is TensorFlow counting many models'
     functions as one (`console.NOISE`), not a model tracing again."""
-    from applications.experiments.feeding import predict
+    from applications.batching import predict_in_buckets
     from tests.applications.conftest import make_backbone
 
     x, _, _ = tiny
     backbone = make_backbone()
     for rows in (slice(None), slice(0, 5), slice(3, 30), slice(None)):
-        predict(backbone, {name: value[rows] for name, value in x.items()})
+        predict_in_buckets(backbone, {name: value[rows] for name, value in x.items()}, verbose=0)
     assert backbone.predict_function.experimental_get_tracing_count() <= 2
 

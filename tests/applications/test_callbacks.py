@@ -31,9 +31,10 @@ def test_target_refresh_stores_dataset_frequencies_every_interval(tiny):
     x, _, semi = tiny
     dec = make_dec()
     refresh = TargetRefresh(x, update_interval=2)
-    dec.fit(x, semi, epochs=3, batch_size=24, verbose=0, callbacks=[refresh])  # 2 steps an epoch
-    assert refresh.step == 6
-    assert len(refresh.history) == 2  # refreshes at steps 0, 2, 4: changes from the first on
+    dec.fit(x, semi, epochs=3, batch_size=24, verbose=0, callbacks=[refresh])  # in length buckets
+    steps = 3 * dec.batches_per_epoch(x, 24)
+    assert refresh.step == steps
+    assert len(refresh.history) == (steps + 1) // 2 - 1  # refreshes at steps 0, 2, 4, ...: changes from the first on
     frequency = ops.convert_to_numpy(dec.cluster_frequency)
     assert frequency.sum() == pytest.approx(len(semi), rel=1e-4)
     assert all(0.0 <= f <= 1.0 for f in refresh.history)

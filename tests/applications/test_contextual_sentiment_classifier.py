@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from applications import ContextualSentimentClassifier
+from applications.batching import predict_videos
 from applications.experiments.config import TrainingConfig
-from applications.experiments.feeding import predict_outputs
-from applications.experiments.inference import load_task
+from applications.experiments.inference import load_task, predict_outputs
 from applications.experiments.run import run_experiment
 from mosi_keras.data import Preprocessor, binary_labels, make_synthetic_mosi
-from mosi_keras.data.video import UTTERANCE_MASK, predict_videos, video_view
+from mosi_keras.data.video import UTTERANCE_MASK, video_view
 from mosi_keras.losses import LabelledBinaryCrossentropy
 from tests.applications.conftest import DIMS, MAX_LEN, TINY, make_backbone, make_raw
 from tests.task_testing import run_task_test
@@ -107,5 +107,6 @@ def test_contextual_classifier_passes_the_task_test_reading_raw_segments_by_vide
     model = run_task_test(ContextualSentimentClassifier, make_backbone(), data, tmp_path,
                           dict(head_units=(8, 4), **CONTEXT))
     view = video_view(model.preprocessor.transform(data), data.video_ids, data.segment_index)
-    np.testing.assert_allclose(model.predict(data, verbose=0).ravel(), view.to_rows(predict_videos(model, view)),
-                               atol=1e-5)
+    by_rows = view.to_rows(predict_videos(model, view))
+    np.testing.assert_allclose(model.predict(data, verbose=0).ravel(), by_rows, atol=1e-5)
+    np.testing.assert_allclose(model.predict(view, verbose=0), by_rows[:, None], atol=1e-5)  # a view: (N, 1)

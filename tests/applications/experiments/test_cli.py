@@ -70,6 +70,7 @@ def test_reproduce_writes_every_run_with_its_files_and_resumes_without_rerunning
     assert "other hyper-parameters" in capsys.readouterr().err
     written = json.loads((copy / "results.json").read_text())
     del written["config"]["videos_per_batch"]  # as written before that field existed: its default then
+    written["config"].update(written["config"].pop("backbone"))  # as 0.11 wrote it: the backbone's at the top
     (copy / "results.json").write_text(json.dumps(written))
     code, printed = quietly(reproduce_argv(reproduced.files, copy))
     assert code == 0 and "already done" in printed
@@ -360,7 +361,7 @@ def test_train_and_tune_default_to_the_best_measured_recipe_reproduce_to_the_pap
 
     assert config("train") == config("train", "--preset", "small_data") == load_config(preset="small_data")
     assert config("reproduce") == load_config(preset="paper") != config("train")
-    assert config("tune").folds == 5 and config("tune").hidden_dim == load_config(preset="small_data").hidden_dim
+    assert config("tune").folds == 5 and config("tune").backbone == load_config(preset="small_data").backbone
     assert config("train").folds == 0
     text = config("train", "--text-encoder", "minilm/")
     assert text == dataclasses.replace(load_config(preset="text"), text_encoder="minilm/")  # the text preset
@@ -375,7 +376,7 @@ def test_preset_sets_the_recipe_and_the_file_goes_over_it(files, capsys):
 
     config = load_config(str(files / "hp.json"), preset="small_data")
     assert not config.early_stopping and config.lr_schedule == "cosine" and config.learning_rate == 1e-3
-    assert (config.hidden_dim, config.batch_size) == (8, 64)  # hp.json's, over the preset's
+    assert (config.backbone["hidden_dim"], config.batch_size) == (8, 64)  # hp.json's, over the preset's
     assert load_config(preset="paper") == load_config()
     assert set(PRESETS) == {"paper", "small_data", "text"}
     with pytest.raises(SystemExit):

@@ -10,7 +10,7 @@ from tests.applications.conftest import DIMS, MAX_LEN, SMALL, make_backbone_deco
 
 def test_initialize_centroids_matches_clusters_to_classes(tiny):
     x, labels, semi = tiny
-    dec = make_dec_stage(*make_backbone_decoder(), TrainingConfig(**SMALL), stage=2)
+    dec = make_dec_stage(*make_backbone_decoder(), TrainingConfig(backbone=SMALL), stage=2)
     dec(x)
     assignments = initialize_centroids(dec, x, semi, n_init=3)
     z = ops.convert_to_numpy(dec.backbone(x))
@@ -39,7 +39,7 @@ def stage_callbacks(monkeypatch, tiny, **options):
 
     monkeypatch.setattr(SemiSupervisedDEC, "fit", recording_fit)
     x, labels, semi = tiny
-    config = TrainingConfig(**SMALL, decoder_hidden_dim=8, ae_epochs=1, dec_epochs=4, patience=1,
+    config = TrainingConfig(backbone=SMALL, decoder_hidden_dim=8, ae_epochs=1, dec_epochs=4, patience=1,
                             kmeans_n_init=1, batch_size=48, run_eagerly=True, **options)
     keras.utils.set_random_seed(0)
     result = pretrain_dec(x, semi, (x, semi), config, DIMS, MAX_LEN, diagnose=(x, labels))
@@ -66,9 +66,9 @@ def test_early_stopping_options_put_each_stages_rewind_back(monkeypatch, tiny):
 
 
 def test_dec_cluster_weight_sets_the_kl_weight_of_stage_two_only():
-    config = TrainingConfig(**SMALL, dec_cluster_weight=0.0)
+    config = TrainingConfig(backbone=SMALL, dec_cluster_weight=0.0)
     assert make_dec_stage(*make_backbone_decoder(), config, stage=2).cluster_weight == 0.0
-    assert make_dec_stage(*make_backbone_decoder(), TrainingConfig(**SMALL), stage=2).cluster_weight == 1.0
+    assert make_dec_stage(*make_backbone_decoder(), TrainingConfig(backbone=SMALL), stage=2).cluster_weight == 1.0
     assert make_dec_stage(*make_backbone_decoder(), config, stage=1).cluster_weight == 0.0
 
 
@@ -80,6 +80,6 @@ def test_freeze_target_trains_stage_two_on_refreshed_per_row_targets(monkeypatch
     assert "TargetRefresh" in callbacks["dec_stage_2"]
     table = ops.convert_to_numpy(dec.frozen_target)
     np.testing.assert_allclose(table.sum(1), 1.0, rtol=1e-5)  # every row refreshed
-    assert make_dec_stage(*make_backbone_decoder(), TrainingConfig(**SMALL), stage=2).frozen_target is None
+    assert make_dec_stage(*make_backbone_decoder(), TrainingConfig(backbone=SMALL), stage=2).frozen_target is None
     with pytest.raises(ValueError, match="set update_interval"):
         stage_callbacks(monkeypatch, tiny, freeze_target=True)

@@ -13,7 +13,7 @@ def test_fine_tuning_trains_at_the_given_learning_rate(tiny):
     from applications.experiments.training import train_task
 
     x, labels, _ = tiny
-    config = TrainingConfig(**SMALL, head_units=(4,), epochs=1, batch_size=48, run_eagerly=True)
+    config = TrainingConfig(backbone=SMALL, head_units=(4,), epochs=1, batch_size=48, run_eagerly=True)
     model, _ = train_task("classifier", (x, labels), (x, labels), config, DIMS, MAX_LEN, learning_rate=3e-3)
     assert float(model.optimizer.learning_rate) == pytest.approx(3e-3)
     model, _ = train_task("classifier", (x, labels), (x, labels), config, DIMS, MAX_LEN)
@@ -31,31 +31,32 @@ def test_monitor_keeps_the_epoch_best_by_what_it_names(tiny):
     rows = {k: v[:half] for k, v in x.items()}
     train, validation = (rows, labels[:half]), (rows, 1 - labels[:half])
     for monitor, best in (("val_accuracy", max), ("val_loss", min)):
-        config = TrainingConfig(**SMALL, head_units=(4,), epochs=3, patience=3, batch_size=24, learning_rate=3e-3,
-                                monitor=monitor, run_eagerly=True)
+        config = TrainingConfig(backbone=SMALL, head_units=(4,), epochs=3, patience=3, batch_size=24,
+                                learning_rate=3e-3, monitor=monitor, run_eagerly=True)
         model, history = train_task("classifier", train, validation, config, DIMS, MAX_LEN)
         scores = history.history[monitor]
         assert scores[-1] != best(scores)
         kept = model.evaluate(*validation, verbose=0, return_dict=True)[monitor[4:]]
         assert kept == pytest.approx(best(scores), abs=1e-5)
     with pytest.raises(ValueError, match="regressor stops on val_loss"):
-        train_task("regressor", train, validation, TrainingConfig(**SMALL, monitor="val_accuracy"), DIMS, MAX_LEN)
+        train_task("regressor", train, validation, TrainingConfig(backbone=SMALL, monitor="val_accuracy"), DIMS,
+                   MAX_LEN)
     with pytest.raises(ValueError, match="monitor must be one of"):
-        train_task("classifier", train, validation, TrainingConfig(**SMALL, monitor="val_f1"), DIMS, MAX_LEN)
+        TrainingConfig(backbone=SMALL, monitor="val_f1")
 
 
 def test_a_fixed_budget_runs_every_epoch_at_the_scheduled_rate_and_keeps_the_last_weights(tiny):
     from applications.experiments.training import train_task
 
     x, labels, _ = tiny
-    config = TrainingConfig(**SMALL, head_units=(4,), epochs=3, patience=1, batch_size=24, learning_rate=1e-2,
+    config = TrainingConfig(backbone=SMALL, head_units=(4,), epochs=3, patience=1, batch_size=24, learning_rate=1e-2,
                             early_stopping=False, lr_schedule="cosine", run_eagerly=True)
     model, history = train_task("classifier", (x, labels), None, config, DIMS, MAX_LEN)
     assert len(history.history["loss"]) == 3 and "val_loss" not in history.history
     assert int(model.optimizer.iterations) == 3 * model.batches_per_epoch(x, config.batch_size)
     assert float(ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.0, abs=1e-9)  # decayed
     with pytest.raises(ValueError, match="early stopping needs validation data"):
-        train_task("classifier", (x, labels), None, TrainingConfig(**SMALL), DIMS, MAX_LEN)
+        train_task("classifier", (x, labels), None, TrainingConfig(backbone=SMALL), DIMS, MAX_LEN)
 
 
 def test_ema_keeps_the_averaged_weights_not_the_raw_ones_and_saves_them(tiny, tmp_path):
@@ -70,7 +71,7 @@ def test_ema_keeps_the_averaged_weights_not_the_raw_ones_and_saves_them(tiny, tm
         def on_epoch_end(self, epoch, logs=None):  # before fit swaps the average in
             raw["weights"] = [ops.convert_to_numpy(w).copy() for w in self.model.trainable_weights]
 
-    config = TrainingConfig(**SMALL, head_units=(4,), epochs=3, batch_size=24, learning_rate=1e-2,
+    config = TrainingConfig(backbone=SMALL, head_units=(4,), epochs=3, batch_size=24, learning_rate=1e-2,
                             early_stopping=False, use_ema=True, ema_momentum=0.9, run_eagerly=True)
     model, _ = train_task("classifier", (x, labels), None, config, DIMS, MAX_LEN, callbacks=[LastRawWeights()])
     kept = [ops.convert_to_numpy(w) for w in model.trainable_weights]
@@ -94,7 +95,7 @@ def test_ema_with_early_stopping_validates_and_keeps_the_averaged_weights(tiny):
     half = len(labels) // 2
     train, validation = ({k: v[:half] for k, v in x.items()}, labels[:half]), (
         {k: v[half:] for k, v in x.items()}, labels[half:])
-    config = TrainingConfig(**SMALL, head_units=(4,), epochs=5, patience=5, batch_size=8, learning_rate=3e-3,
+    config = TrainingConfig(backbone=SMALL, head_units=(4,), epochs=5, patience=5, batch_size=8, learning_rate=3e-3,
                             use_ema=True, ema_momentum=0.8, run_eagerly=True)
     model, history = train_task("classifier", train, validation, config, DIMS, MAX_LEN)
     kept = model.evaluate(*validation, verbose=0, return_dict=True)["loss"]
@@ -113,7 +114,7 @@ def test_a_run_and_a_users_task_fit_on_raw_data_with_the_same_seed_and_config_gi
     from mosi_keras.data import make_synthetic_mosi
 
     data = make_synthetic_mosi(n_videos=10, segments_per_video=(4, 6), max_len=9, feature_dims=DIMS, seed=3)
-    config = TrainingConfig(**SMALL, head_units=(4,), epochs=2, batch_size=8, early_stopping=False,
+    config = TrainingConfig(backbone=SMALL, head_units=(4,), epochs=2, batch_size=8, early_stopping=False,
                             lr_schedule="cosine", run_eagerly=True)
     ran = run_experiment(data, "baseline", label_fraction=1.0, seed=5, config=config).model
 

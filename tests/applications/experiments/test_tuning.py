@@ -4,7 +4,7 @@ import os
 import pytest
 
 from applications.experiments.cli import main
-from applications.experiments.config import load_config
+from applications.experiments.config import flatten, load_config
 from applications.experiments.builders import build_task
 
 
@@ -31,7 +31,7 @@ def test_tune_finishes_two_trials_on_folds_resumes_and_round_trips_best_values(f
     assert "best val_accuracy" in capsys.readouterr().out
     config = load_config(str(best_path))  # what train/reproduce --hyperparameters read
     for name, value in best["searched"].items():
-        assert getattr(config, name) == value
+        assert flatten(config.to_dict())[name] == value  # the backbone's under "backbone"
     built = build_task("classifier", config, {"text": 6, "audio": 4, "visual": 3}, 5)
     assert built.count_params() > 0
     assert main(argv) == 0  # resumed: the two finished trials are not run again
@@ -52,7 +52,7 @@ def test_a_trial_is_scored_on_the_epoch_early_stopping_kept(tiny):
     half = len(labels) // 2
     train = {k: v[:half] for k, v in x.items()}, labels[:half].astype("float32")
     validation = {k: v[half:] for k, v in x.items()}, labels[half:].astype("float32")
-    base = TrainingConfig(**SMALL, head_units=(4,), patience=6, run_eagerly=True)
+    base = TrainingConfig(backbone=SMALL, head_units=(4,), patience=6, run_eagerly=True)
     hypermodel = SentimentClassifierHyperModel(DIMS, MAX_LEN, base_config=base)
     hp = keras_tuner.HyperParameters()
     hp.Fixed("learning_rate", 3e-3)
@@ -78,7 +78,7 @@ def test_a_search_on_folds_trains_one_model_per_fold_and_scores_the_fold_mean(ti
 
     x, labels, _ = tiny
     videos = np.repeat(np.arange(6), 8)  # make_tiny: 8 segments a video
-    base = TrainingConfig(**SMALL, head_units=(4,), folds=3, early_stopping=False, lr_schedule="cosine",
+    base = TrainingConfig(backbone=SMALL, head_units=(4,), folds=3, early_stopping=False, lr_schedule="cosine",
                           run_eagerly=True)
     hypermodel = SentimentClassifierHyperModel(DIMS, MAX_LEN, base_config=base, video_ids=videos, seed=2)
     hp = keras_tuner.HyperParameters()
