@@ -45,6 +45,8 @@ class SentimentEnsemble(PresetMixin, BatchedFeedMixin, keras.Model):
         uncertainty estimation using deep ensembles", NeurIPS 2017.
     """
 
+    TARGETS_DTYPE = "float32"
+
     def __init__(self, members, **kwargs):
         members = list(members)
         if not members:
@@ -56,8 +58,6 @@ class SentimentEnsemble(PresetMixin, BatchedFeedMixin, keras.Model):
         outputs = EnsembleAverage(members[0].PREDICTS_SCORE, name="average")([member(inputs) for member in members])
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self.members = members
-
-    TARGETS_DTYPE = "float32"
 
     @property
     def PREDICTS_SCORE(self):  # noqa: N802 (the tasks' class attribute)

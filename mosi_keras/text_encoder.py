@@ -42,8 +42,8 @@ def load_text_backbone(folder):
     """The pre-trained backbone of a local preset folder (its weights loaded).
 
     The folder is read once per process while its files are unchanged
-    (a run builds the encoder for its tokenizer, DEC's word states, each
-    fold and the self-training student): later calls build a new backbone,
+    (a run may build the encoder for DEC's word states, its task, each
+    fold and a self-training student): later calls build a new backbone,
     sharing nothing, from the configuration and weights already read.
     Building draws no random number (Python's and NumPy's generators are
     left as they were), so a run's numbers do not depend on how many
