@@ -153,7 +153,11 @@ def in_buckets(model, x):
     return is_input_arrays(x) and time_steps(x) > 1 and accepts_any_length(model)
 
 
-def predict_in_buckets(model, x, batch_size=256, **kwargs):
+PREDICT_BATCH_SIZE = 256
+"""Rows per batch when the experiments and DEC's callbacks predict (prediction holds no optimizer state)."""
+
+
+def predict_in_buckets(model, x, batch_size=PREDICT_BATCH_SIZE, **kwargs):
     """`model.predict(x)` in length buckets (padded per batch, `in_buckets`),
     outputs in row order; otherwise the arrays as they are."""
     if not in_buckets(model, x):
@@ -267,7 +271,6 @@ class BatchedFeedMixin:
         if isinstance(x, VideoView):
             outputs = x.to_rows(predict_videos(self, x, batch_size or VIDEOS_PER_PREDICTION))
             return outputs.reshape(len(outputs), -1)  # (N, 1) for a logit per utterance, as the row tasks'
-
         if not (self.BATCHES_ROWS and in_buckets(self, x)):
             return super().predict(x, batch_size=batch_size, **kwargs)
         return predict_in_buckets(self, x, batch_size or DEFAULT_BATCH_SIZE, **kwargs)

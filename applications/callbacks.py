@@ -3,10 +3,11 @@
 import keras
 import numpy as np
 
+from applications.batching import PREDICT_BATCH_SIZE
 from mosi_keras.losses import target_distribution
 
 
-def predict_assignments(model, x, batch_size=256):
+def predict_assignments(model, x, batch_size=PREDICT_BATCH_SIZE):
     """Soft assignments `Q` of `x` under `model`, as NumPy."""
     if hasattr(model, "jax_state_sync"):  # JAX keeps the live weights aside during fit.
         model.jax_state_sync()
@@ -34,7 +35,7 @@ class TargetRefresh(keras.callbacks.Callback):
         batch_size: batch size for the prediction pass.
     """
 
-    def __init__(self, x, update_interval=140, batch_size=256):
+    def __init__(self, x, update_interval=140, batch_size=PREDICT_BATCH_SIZE):
         super().__init__()
         if update_interval < 1:
             raise ValueError(f"update_interval must be >= 1, got {update_interval}.")

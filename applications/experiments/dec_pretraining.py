@@ -6,6 +6,7 @@ import keras
 import numpy as np
 from sklearn.cluster import KMeans
 
+from applications.batching import PREDICT_BATCH_SIZE
 from applications.callbacks import AssignmentChangeStopping, TargetRefresh
 from applications.multimodal_backbone import MultimodalBackbone
 from applications.multimodal_decoder import MultimodalDecoder
@@ -20,7 +21,7 @@ from mosi_keras.evaluation import match_clusters_to_classes
 from mosi_keras.inputs import SAMPLE_INDEX
 
 
-def initialize_centroids(dec, x, labels=None, n_init=20, seed=0, batch_size=256):
+def initialize_centroids(dec, x, labels=None, n_init=20, seed=0, batch_size=PREDICT_BATCH_SIZE):
     """Sets the centroids from k-means (scikit-learn) on the backbone's embeddings.
 
     When `labels` (with `-1` for unlabelled) are given and there is one

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 
+from applications.batching import PREDICT_BATCH_SIZE
 from mosi_keras.evaluation import clustering_metrics
 
 
@@ -18,7 +19,7 @@ def cluster_diagnostics(dec, x_train, x_eval, labels_eval):
     the hard assignments of `x_eval` against `labels_eval`, and the share of
     training rows in each cluster (a collapse shows as one share near 1)."""
     both = keras.tree.map_structure(lambda a, b: np.concatenate([a, b]), x_train, x_eval)  # one prediction
-    clusters = dec.predict(both, 256, verbose=0)["q"].argmax(1)
+    clusters = dec.predict(both, PREDICT_BATCH_SIZE, verbose=0)["q"].argmax(1)
     train_clusters, eval_clusters = clusters[: len(clusters) - len(labels_eval)], clusters[-len(labels_eval):]
     shares = np.bincount(train_clusters, minlength=dec.n_clusters) / len(train_clusters)
     values = clustering_metrics(labels_eval, eval_clusters)

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 from scipy.special import expit
 
+from applications.batching import PREDICT_BATCH_SIZE
 from applications.experiments.config import ConfigError
 from applications.presets import load_preset, register_models
 from mosi_keras.layers.ensemble_average import average_outputs
@@ -13,10 +14,6 @@ from mosi_keras.data import DataError
 from mosi_keras.data.video import VideoView, video_view
 from mosi_keras.evaluation import sentiment_metrics
 from mosi_keras.inputs import UTTERANCE_MASK
-
-
-PREDICT_BATCH_SIZE = 256
-"""Rows per batch of the experiments' predictions (a video-level model: `VIDEOS_PER_PREDICTION` videos)."""
 
 
 def is_video_model(model):

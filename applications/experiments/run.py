@@ -8,6 +8,7 @@ import keras
 import numpy as np
 from scipy.special import expit
 
+from applications.batching import PREDICT_BATCH_SIZE
 from applications.experiments.builders import build_backbone
 from applications.experiments.config import ConfigError, LABEL_FRACTION, TrainingConfig, experiment as find_experiment
 from applications.experiments.dec_pretraining import pretrain_dec
@@ -263,7 +264,7 @@ def measure(trained, prepared, pre=None, test_dataset=None):
         test=None if test_dataset is None else evaluate_tasks([model], test_dataset),
     )
     if pre is not None:
-        q = pre.dec.predict(prepared.dec_rows(split.labelled_val), 256, verbose=0)["q"]
+        q = pre.dec.predict(prepared.dec_rows(split.labelled_val), PREDICT_BATCH_SIZE, verbose=0)["q"]
         fields.update(clustering_val=clustering_metrics(prepared.labels[split.labelled_val], q.argmax(1)),
                       clusters=pre.diagnostics, autoencoder_reused=pre.autoencoder_reused)
     return fields
@@ -290,5 +291,5 @@ def save_figures(result, out_dir, name):
     plot_losses(result.histories, os.path.join(out_dir, f"{name}_losses.png"), name)
     if result.dec is not None:
         rows, labels = result.prepared.pretrain_train  # every training row; -1 where unlabelled
-        out = result.dec.predict(rows, 256, verbose=0)
+        out = result.dec.predict(rows, PREDICT_BATCH_SIZE, verbose=0)
         plot_tsne(out["z"], out["q"].argmax(1), labels, os.path.join(out_dir, f"{name}_tsne.png"))
