@@ -21,9 +21,30 @@ import math
 import keras
 import numpy as np
 
-from mosi_keras.data import LengthBucketedBatches, to_tf_dataset
+from mosi_keras.data import LengthBucketedBatches, MultimodalDataset, to_tf_dataset
 from mosi_keras.data.bucketing import time_steps
+from mosi_keras.data.kit_format import arrays_to_dataset
 from mosi_keras.data.video import VideoBatches, VideoView
+from mosi_keras.inputs import is_mask_name
+
+
+def raw_dataset(x):
+    """`x` as a `MultimodalDataset` when it is raw data, else `None`.
+
+    Raw data is a `MultimodalDataset` (what every reader returns) or a
+    dict of arrays in the kit's file layout (`arrays_to_dataset`): raw
+    modality arrays `(N, T, d)` (or `(N, d)`), each optionally with its
+    valid lengths under `"<modality>_lengths"`. A dict holding
+    `<modality>_mask` arrays is model input already (`Preprocessor.transform`
+    writes one per modality), as are tensors, `tf.data` datasets and
+    `PyDataset`s: those pass through untouched.
+    """
+    if isinstance(x, MultimodalDataset):
+        return x
+    if not isinstance(x, dict) or not x or any(is_mask_name(name) for name in x):
+        return None
+    return arrays_to_dataset({name: np.asarray(value) for name, value in x.items()}, "<raw arrays>",
+                             require_sentiment=False)
 
 
 def batch_arguments(batches):
@@ -185,23 +206,36 @@ class BatchedFeedMixin:
     utterance, in its row order. Data-parallel (`distributed`), arrays go
     to Keras as they are.
 
-    A model that reads other data overrides `prepare` (`(inputs, targets)`
-    from what `fit` and `evaluate` are given) and `model_inputs` (the
-    inputs of what `predict` is given); `TARGETS_DTYPE` casts the targets
-    (`None`: as given).
+    Raw data (`raw_dataset`) reaches the model through its `preprocessor`
+    (a fitted `mosi_keras.data.Preprocessor`, or `None`): `model_inputs`.
+    A model overrides `prepare` (`(inputs, targets)` from what `fit` and
+    `evaluate` are given: the targets of raw data are the model's own) and,
+    to read other data, `model_inputs` (the inputs of what `predict` is
+    given); `TARGETS_DTYPE` casts the targets (`None`: as given).
     """
 
     BATCHES_ROWS = True  # `fit`/`evaluate`/`predict` batch model-input arrays by row (a video model: by video)
     TARGETS_DTYPE = None
     videos_per_batch = 4  # a `VideoView`'s videos per training batch when `fit` is given no `batch_size`
+    preprocessor = None  # the model's fitted `Preprocessor`, set by a model that takes raw data
 
     def prepare(self, x, y=None, training=False):
         """`(inputs, targets)` of what `fit` or `evaluate` were given (`training`: for `fit`)."""
         return x, y
 
+    def preprocess(self, dataset):
+        """The model inputs of a `MultimodalDataset`, by the model's preprocessor."""
+        if self.preprocessor is None:
+            raise ValueError(
+                f"{self.name} carries no preprocessor: pass model inputs (Preprocessor.transform), or build "
+                "the model with preprocessor=<a fitted Preprocessor>."
+            )
+        return self.preprocessor.transform(dataset)
+
     def model_inputs(self, x):
-        """The model inputs of what `predict` was given."""
-        return x
+        """The model inputs of `x`: raw data (`raw_dataset`) through the preprocessor, anything else as it is."""
+        dataset = raw_dataset(x)
+        return x if dataset is None else self.preprocess(dataset)
 
     def targets_array(self, y):
         return np.asarray(y, self.TARGETS_DTYPE)

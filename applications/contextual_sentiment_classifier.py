@@ -2,8 +2,9 @@
 
 import keras
 
+from applications.batching import raw_dataset
 from applications.sentiment_classifier import SentimentClassifier
-from applications.sentiment_task import raw_dataset, sentiment_head
+from applications.sentiment_task import sentiment_head
 from mosi_keras.data.video import video_view
 from mosi_keras.inputs import UTTERANCE_MASK, mask_name
 from mosi_keras.layers import ModalityTransformerEncoder, UtteranceDistributed

@@ -65,6 +65,23 @@ def freeze_lower_layers(encoder, count):
             layer.trainable = False
 
 
+def read_text(text_encoder, inputs, max_len, text_output, hidden_dim):
+    """The text read from word pieces by `text_encoder`: adds the token
+    inputs (`TOKEN_INPUTS`) to `inputs` and returns, for `text_output="words"`,
+    `(word states, word mask)` (each word the mean of its pieces' states) for
+    a modality encoder, or for `"pooled"` the mean of the pieces' states
+    projected to `hidden_dim`, the text's embedding."""
+    tokens = {name: keras.Input((None,), dtype="int32", name=name) for name in TOKEN_INPUTS.values()}
+    inputs.update(tokens)
+    token_ids, padding_mask, word_index = (
+        tokens[TOKEN_INPUTS[name]] for name in ("token_ids", "padding_mask", "word_index"))
+    states = encoder_states(text_encoder, token_ids, padding_mask)
+    if text_output == "words":
+        return WordPiecePooling(max_len or MAX_LEN, return_mask=True, name="text_words")(states, word_index)
+    pooled = keras.layers.GlobalAveragePooling1D(name="text_pooling")(states, mask=keras.ops.cast(padding_mask, "bool"))
+    return keras.layers.Dense(hidden_dim, name="text_projection")(pooled)
+
+
 @keras.saving.register_keras_serializable(package="mosi_keras")
 class MultimodalBackbone(keras.Model):
     """One `ModalityTransformerEncoder` per modality, mean-pooled and concatenated.
@@ -158,28 +175,17 @@ class MultimodalBackbone(keras.Model):
         embeddings = []
         if text_encoder is not None:
             freeze_lower_layers(text_encoder, text_frozen_layers)
-            tokens = {name: keras.Input((None,), dtype="int32", name=name) for name in TOKEN_INPUTS.values()}
-            inputs.update(tokens)
-            token_ids, padding_mask, word_index = (
-                tokens[TOKEN_INPUTS[name]] for name in ("token_ids", "padding_mask", "word_index"))
-            states = encoder_states(text_encoder, token_ids, padding_mask)
+            text = read_text(text_encoder, inputs, max_len, text_output, hidden_dim)
             if text_output == "words":
-                sequences = {TEXT: WordPiecePooling(max_len or MAX_LEN, return_mask=True, name="text_words")(
-                    states, word_index), **sequences}
+                sequences = {TEXT: text, **sequences}
             else:
-                pooled = keras.layers.GlobalAveragePooling1D(name="text_pooling")(
-                    states, mask=keras.ops.cast(padding_mask, "bool"))
-                embeddings.append(keras.layers.Dense(hidden_dim, name="text_projection")(pooled))
+                embeddings.append(text)
         for modality, (features, mask) in sequences.items():
             if word_dropout:
                 mask = WordDropout(word_dropout, name=f"{modality}_word_dropout")(mask)
             embedding = ModalityTransformerEncoder(
-                hidden_dim=hidden_dim,
-                num_blocks=num_blocks,
-                num_heads=num_heads,
-                intermediate_dim=intermediate_dim,
-                dropout=dropout,
-                name=f"{modality}_encoder",
+                hidden_dim=hidden_dim, num_blocks=num_blocks, num_heads=num_heads, intermediate_dim=intermediate_dim,
+                dropout=dropout, name=f"{modality}_encoder",
             )(features, mask=mask)
             if modality_dropout:
                 embedding = keras.layers.Dropout(

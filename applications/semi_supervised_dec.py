@@ -1,11 +1,13 @@
 """Semi-supervised multimodal Deep Embedded Clustering (§3.3, eqs. 1-8)."""
 
 import keras
+import numpy as np
 from keras import ops
 
-from applications.batching import BatchedFeedMixin
+from applications.batching import BatchedFeedMixin, raw_dataset
 from applications.presets import PresetMixin
-from mosi_keras.inputs import SAMPLE_INDEX, is_mask_name, mask_name
+from mosi_keras.data import binary_labels
+from mosi_keras.inputs import SAMPLE_INDEX, UNLABELLED, is_mask_name, mask_name
 from mosi_keras.layers import ClusteringLayer
 from mosi_keras.losses import (
     clustering_kl,
@@ -69,7 +71,8 @@ class SemiSupervisedDEC(PresetMixin, BatchedFeedMixin, keras.Model):
     (`mosi_keras.losses.UNLABELLED`) for unlabelled samples, or `None` for
     no supervision. Cluster `c` stands for class `c` (see
     `semi_supervised_crossentropy`), so `n_clusters` defaults to 2 for
-    binary sentiment.
+    binary sentiment. With a `preprocessor`, `fit`, `evaluate` and `predict`
+    also take raw data, as a task does (`prepare`).
 
     Args:
         backbone: a `MultimodalBackbone` (shared, not copied), or any model
@@ -91,6 +94,8 @@ class SemiSupervisedDEC(PresetMixin, BatchedFeedMixin, keras.Model):
             the order `TargetRefresh` predicts in). Rows without it (e.g.
             validation) and steps before the first refresh use the batch's
             own `P`.
+        preprocessor: optional fitted `mosi_keras.data.Preprocessor` of the
+            training data, kept in the config (and a preset), for raw data.
 
     Example:
 
@@ -114,10 +119,12 @@ class SemiSupervisedDEC(PresetMixin, BatchedFeedMixin, keras.Model):
         supervised_weight=0.5,
         disentangle_weight=0.0,
         target_rows=0,
+        preprocessor=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.backbone = backbone
+        self.preprocessor = preprocessor
         self.decoder = decoder
         self.n_clusters = int(n_clusters)
         self.alpha = float(alpha)
@@ -128,8 +135,8 @@ class SemiSupervisedDEC(PresetMixin, BatchedFeedMixin, keras.Model):
         self.target_rows = int(target_rows)
         self.clustering = ClusteringLayer(n_clusters, alpha=alpha, name="clustering")
         if getattr(backbone, "output", None) is not None:
-            # Centroids exist before `compile`, so the optimizer can be built
-            # ahead of the first traced step (`experiments.builders.build_optimizer`).
+            # Centroids exist before `compile`, so that `compile` can build the
+            # optimizer ahead of the first traced step.
             self.clustering.build(backbone.output.shape)
         # Without the KL and supervised terms nothing pulls on the centroids.
         self.clustering.trainable = bool(self.cluster_weight or self.supervised_weight)
@@ -157,6 +164,39 @@ class SemiSupervisedDEC(PresetMixin, BatchedFeedMixin, keras.Model):
             inputs = {name: value for name, value in inputs.items() if name != SAMPLE_INDEX}
         z = self.backbone(inputs, training=training)
         return {"z": z, "q": self.clustering(z)}
+
+    def prepare(self, x, y=None, training=False):
+        """`(inputs, targets)` for `fit` and `evaluate`: raw data
+        (`raw_dataset`) through the preprocessor and, unless `y` is given,
+        the dataset's binary labels as classes (every row `UNLABELLED` for a
+        dataset without sentiment); anything else as it is. For `fit`
+        (`training`) with `target_rows`, each row's `SAMPLE_INDEX` is its
+        position (the order in which `TargetRefresh` predicts the same
+        data); other data (validation) goes without, on its batches' `P`."""
+        dataset = raw_dataset(x)
+        if dataset is None:
+            return x, y
+        inputs = self.preprocess(dataset)
+        if self.target_rows and training:
+            inputs[SAMPLE_INDEX] = np.arange(len(dataset))
+        if y is None:
+            y = binary_labels(dataset.sentiment) if dataset.labelled else np.full(len(dataset), UNLABELLED)
+        return inputs, y
+
+    def compile(self, optimizer="rmsprop", **kwargs):
+        """`keras.Model.compile`; the optimizer's variables are created here,
+        as a task's `compile` does, not in the first step: otherwise the
+        TensorFlow trainer creates them while it traces the first training
+        step, and traces that step a second time (about 3 s per `fit` on
+        the project's CPU)."""
+        super().compile(optimizer=optimizer, **kwargs)
+        if self.clustering.built and not self.optimizer.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def compile_from_config(self, config):
+        """Compiles a loaded model as it was saved (Keras's own version skips
+        models whose `compile` is overridden, with a warning)."""
+        self.compile(**keras.saving.deserialize_keras_object(config))
 
     def reconstruct(self, inputs, z):
         """The decoder's reconstruction of every modality from `z`, as long as
@@ -233,12 +273,16 @@ class SemiSupervisedDEC(PresetMixin, BatchedFeedMixin, keras.Model):
             "supervised_weight": self.supervised_weight,
             "disentangle_weight": self.disentangle_weight,
             "target_rows": self.target_rows,
+            "preprocessor": (
+                None if self.preprocessor is None else keras.saving.serialize_keras_object(self.preprocessor)
+            ),
         }
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
         config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        if config.get("decoder") is not None:
-            config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
+        for name in ("decoder", "preprocessor"):
+            if config.get(name) is not None:
+                config[name] = keras.saving.deserialize_keras_object(config[name])
         return cls(**config)

@@ -72,17 +72,13 @@ class SentimentEnsemble(PresetMixin, BatchedFeedMixin, keras.Model):
         return self.members[0].prepare(x, y, training)
 
     def model_inputs(self, x):
-        """As the members read data for `predict` (`SentimentTask.model_inputs`)."""
+        """As the members read data for `predict` (`BatchedFeedMixin.model_inputs`; a video model: by video)."""
         return self.members[0].model_inputs(x)
 
     @property
     def preprocessor(self):
         """The members' preprocessing (the first member's)."""
         return self.members[0].preprocessor
-
-    def preprocess(self, dataset):
-        """The model inputs of a `MultimodalDataset`, by the members' preprocessing."""
-        return self.members[0].preprocess(dataset)
 
     @property
     def backbone(self):

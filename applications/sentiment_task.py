@@ -4,37 +4,16 @@
 import keras
 import numpy as np
 
-from applications.batching import BatchedFeedMixin
+from applications.batching import BatchedFeedMixin, raw_dataset
 from applications.multimodal_backbone import MultimodalBackbone
 from applications.paper_defaults import PAPER_LEARNING_RATE, PAPER_WEIGHT_DECAY
 from applications.presets import PresetMixin
-from mosi_keras.data import MultimodalDataset, binary_labels
-from mosi_keras.data.kit_format import arrays_to_dataset
-from mosi_keras.inputs import is_mask_name
+from mosi_keras.data import binary_labels
 
 
 def paper_optimizer():
     """Adam with the paper's learning rate and weight decay (§4.2)."""
     return keras.optimizers.Adam(PAPER_LEARNING_RATE, weight_decay=PAPER_WEIGHT_DECAY)
-
-
-def raw_dataset(x):
-    """`x` as a `MultimodalDataset` when it is raw data, else `None`.
-
-    Raw data is a `MultimodalDataset` (what every reader returns) or a
-    dict of arrays in the kit's file layout (`arrays_to_dataset`): raw
-    modality arrays `(N, T, d)` (or `(N, d)`), each optionally with its
-    valid lengths under `"<modality>_lengths"`. A dict holding
-    `<modality>_mask` arrays is model input already (`Preprocessor.transform`
-    writes one per modality), as are tensors, `tf.data` datasets and
-    `PyDataset`s: those pass through untouched.
-    """
-    if isinstance(x, MultimodalDataset):
-        return x
-    if not isinstance(x, dict) or not x or any(is_mask_name(name) for name in x):
-        return None
-    return arrays_to_dataset({name: np.asarray(value) for name, value in x.items()}, "<raw arrays>",
-                             require_sentiment=False)
 
 
 def sentiment_head(x, head_units=(64, 32), head_dropout=0.3, output_name="sentiment_output", mask=None):
@@ -106,15 +85,6 @@ class SentimentTask(PresetMixin, BatchedFeedMixin, keras.Model):
         inputs = backbone.input
         return inputs, sentiment_head(backbone(inputs), head_units, head_dropout, self.OUTPUT_NAME)
 
-    def preprocess(self, dataset):
-        """The model inputs of a `MultimodalDataset`, by the task's preprocessor."""
-        if self.preprocessor is None:
-            raise ValueError(
-                f"{self.name} carries no preprocessor: pass model inputs (Preprocessor.transform), or build "
-                "the task with preprocessor=<a fitted Preprocessor>."
-            )
-        return self.preprocessor.transform(dataset)
-
     def targets(self, dataset):
         """What the task is trained on for each segment: binary labels, or scores (`PREDICTS_SCORE`)."""
         if not dataset.labelled:
@@ -131,11 +101,6 @@ class SentimentTask(PresetMixin, BatchedFeedMixin, keras.Model):
         if dataset is None:
             return x, y
         return self.preprocess(dataset), self.targets(dataset) if y is None else y
-
-    def model_inputs(self, x):
-        """The model inputs of `x`: raw data (`raw_dataset`) through the preprocessor, anything else as it is."""
-        dataset = raw_dataset(x)
-        return x if dataset is None else self.preprocess(dataset)
 
     def default_loss(self):
         raise NotImplementedError

@@ -31,7 +31,6 @@ between them are the shares of the step:
 """
 
 import argparse
-import dataclasses
 import os
 import statistics
 import time
@@ -220,7 +219,7 @@ def main():
     parser.add_argument("--frozen", type=int, default=3, help="lower layers timed as the cacheable part")
     args = parser.parse_args()
     keras.utils.set_random_seed(0)
-    config = dataclasses.replace(load_config(preset="text"), text_encoder=args.encoder)
+    config = load_config(preset="text").replace(text_encoder=args.encoder)
     prepared = prepare_experiment(load_dataset(args.data), 1.0, 0, config.text_encoder)
     train, validation = prepared.labelled("train"), prepared.labelled("val")
     model = build_task("classifier", config, prepared.feature_dims, prepared.max_len,
@@ -235,8 +234,9 @@ def main():
     figures["fit epoch (forward, backward, the kit's update)"], traces = fit_epoch(model, train, args.rounds)
     figures["validation pass"] = validation_pass(model, validation, args.rounds)
     epoch = figures["fit epoch (forward, backward, the kit's update)"] + figures["validation pass"]
+    shapes = len({b[0][TOKEN_INPUTS["token_ids"]].shape for b in batches})
     print(f"{rows} training rows, {len(validation[1])} validation rows, {len(batches)} batches of 32 "
-          f"({len({b[0][TOKEN_INPUTS['token_ids']].shape for b in batches})} token shapes); "
+          f"({shapes} token shapes); "
           f"median of {args.rounds} passes; the train step traced {traces} time(s) in {args.rounds + 1} epochs")
     print("| phase | s per epoch | share of a user's epoch |")
     print("|---|---|---|")
@@ -250,7 +250,6 @@ def main():
     print(f"\nthe encoder's share of forward + backward: {encoder_share:.0%}; Keras's Adam update: {update:.2f} s, "
           f"the kit's: {kit - figures['model forward + backward']:.2f} s; Keras's step loop, metrics and input "
           f"pipeline: {loop:.2f} s")
-    shapes = len({b[0][TOKEN_INPUTS["token_ids"]].shape for b in batches})
     print(f"\nXLA on one batch of token shape {tuple(shape)}: first call {xla[True][0]:.1f} s (compiling) against "
           f"{xla[False][0]:.1f} s (tracing); a step {xla[True][1] * 1e3:.0f} ms against {xla[False][1] * 1e3:.0f} ms "
           f"({xla[False][1] / xla[True][1]:.2f}x); {shapes} shapes to compile in a training epoch")

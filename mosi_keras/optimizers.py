@@ -13,10 +13,13 @@ class MultiRateAdam(keras.optimizers.Adam):
     layers learnt from scratch. Keras's optimizers take one rate; this one
     scales it, schedule included, in its per-variable `update_step`, so it
     runs inside the compiled training step on every backend. Weight decay
-    and EMA are Adam's own. On TensorFlow an embedding's sparse gradient is
-    made dense first: Keras's Adam would square a repeated token's rows one
-    by one (the second moment of the sum of squares, not of the square of
-    the sum), which JAX and PyTorch do not.
+    is Adam's decoupled one at each variable's own rate (`variable -=
+    variable × weight_decay × rate`: the scaled variables decay at the
+    multiplied rate, as PyTorch's parameter groups do; Keras's would decay
+    every variable at the unscaled rate); EMA is Adam's own. On TensorFlow
+    an embedding's sparse gradient is made dense first: Keras's Adam would
+    square a repeated token's rows one by one (the second moment of the sum
+    of squares, not of the square of the sum), which JAX and PyTorch do not.
 
     With `jit_compile=True`, on TensorFlow, the update of every variable
     (moments, weight decay, EMA, the step counter) is compiled by XLA as
@@ -84,6 +87,20 @@ class MultiRateAdam(keras.optimizers.Adam):
 
             self._compiled_apply = key, tf.function(update, jit_compile=True)
         return self._compiled_apply[1](grads)
+
+    def _apply_weight_decay(self, variables):
+        """Keras's weight decay, the scaled variables' at the multiplied rate
+        (the rate is read where Keras reads it: the factor is put on the decay)."""
+        scaled = [variable for variable in variables if self._var_key(variable) in self._scaled]
+        super()._apply_weight_decay([variable for variable in variables if self._var_key(variable) not in self._scaled])
+        if not scaled or self.weight_decay is None:
+            return
+        weight_decay = self.weight_decay
+        self.weight_decay = weight_decay * self.rate_multiplier
+        try:
+            super()._apply_weight_decay(scaled)
+        finally:
+            self.weight_decay = weight_decay
 
     def update_step(self, gradient, variable, learning_rate):
         if self._var_key(variable) in self._scaled:

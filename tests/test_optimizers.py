@@ -30,6 +30,16 @@ def test_the_scaled_variables_move_by_the_multiplied_rate_and_the_others_by_the_
     np.testing.assert_array_equal(frozen[:2], 0.0)
 
 
+def test_weight_decay_takes_each_variables_own_rate():
+    encoder, head = keras.Variable(np.ones((2, 3), "float32")), keras.Variable(np.ones(3, "float32"))
+    optimizer = MultiRateAdam(0.1, rate_multiplier=0.2, scaled_variables=[encoder], weight_decay=0.5)
+    optimizer.build([encoder, head])
+    optimizer.apply([ops.zeros((2, 3)), ops.zeros(3)], [encoder, head])  # no gradient: Adam moves nothing, decay does
+    np.testing.assert_allclose(ops.convert_to_numpy(encoder), 1 - 0.5 * 0.1 * 0.2, rtol=1e-6)
+    np.testing.assert_allclose(ops.convert_to_numpy(head), 1 - 0.5 * 0.1, rtol=1e-6)
+    assert optimizer.weight_decay == 0.5
+
+
 def test_it_round_trips_through_its_config():
     optimizer = MultiRateAdam(3e-4, rate_multiplier=0.25, weight_decay=0.01)
     twin = MultiRateAdam.from_config(optimizer.get_config())

@@ -32,19 +32,6 @@ def early_stopping(patience, min_delta=0.0, monitor="val_loss"):
     )
 
 
-def build_optimizer(model):
-    """Creates the optimizer's variables (Adam's moments) before `fit`
-    (a task's `compile` does it itself; the DEC model's is Keras's).
-
-    Otherwise the TensorFlow trainer creates them while it traces the first
-    training step, and TensorFlow then traces that step a second time:
-    about 3 s per `fit` for these models on the project's CPU, as long as
-    some 30 epochs of utterance-level data. Harmless on the other backends.
-    """
-    model.optimizer.build(model.trainable_variables)
-    return model
-
-
 def learning_rate_schedule(config, learning_rate, total_steps):
     """The task's learning rate: `learning_rate` held (`lr_schedule="constant"`),
     or (`"cosine"`) a linear warm-up from 0 over `warmup_fraction` of

@@ -12,7 +12,7 @@ from applications.multimodal_backbone import MultimodalBackbone
 from applications.multimodal_decoder import MultimodalDecoder
 from applications.semi_supervised_dec import SemiSupervisedDEC
 from applications.experiments.autoencoder_cache import autoencoder_key, train_autoencoder
-from applications.experiments.builders import build_backbone, build_optimizer, early_stopping
+from applications.experiments.builders import build_backbone, early_stopping
 from applications.experiments.config import ConfigError
 from applications.experiments.devices import resolve_jit_compile
 from applications.experiments.diagnostics import cluster_diagnostics
@@ -70,7 +70,7 @@ def make_dec_stage(backbone, decoder, config, stage, target_rows=0):
         jit_compile=resolve_jit_compile(config.jit_compile),
         run_eagerly=config.run_eagerly,
     )
-    return build_optimizer(dec)
+    return dec
 
 
 @dataclasses.dataclass

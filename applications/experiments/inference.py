@@ -25,11 +25,14 @@ def is_video_model(model):
 def predict_outputs(model, x, video_ids=None, segment_index=None):
     """A sentiment task's output per row `(N,)`: logits or scores, in row
     order, the task feeding `x` itself (`applications.batching.BatchedFeedMixin`:
-    length buckets; whole videos for a `VideoView`).
+    raw data through its preprocessor, length buckets; whole videos for a
+    `VideoView`).
 
-    A video-level model (`is_video_model`) given rows reads them grouped by
-    video: pass the rows' `video_ids` (and `segment_index`, their order).
+    A video-level model (`is_video_model`) given model-input rows reads them
+    grouped by video: pass the rows' `video_ids` (and `segment_index`, their
+    order); raw data it groups itself (`model_inputs`).
     """
+    x = model.model_inputs(x)
     if is_video_model(model) and not isinstance(x, VideoView):
         if video_ids is None:
             raise ValueError(f"{model.name} reads whole videos: pass the rows' video_ids.")
@@ -72,11 +75,10 @@ def segment_outputs(tasks, dataset):
     """The output `(N,)` of each segment of `dataset`: of one task, or the
     mean of several (`average_outputs`: probabilities for classifiers,
     scores for regressors). Each task prepares the raw data with its own
-    preprocessor (`SentimentTask.preprocess`), so models of different
-    splits (seeds) average too. Video-level models read the segments
-    grouped by video, in `segment_index` order."""
-    outputs = [predict_outputs(model, model.preprocess(dataset), video_ids=dataset.video_ids,
-                               segment_index=dataset.segment_index) for model in tasks]
+    preprocessor (`model_inputs`), so models of different splits (seeds)
+    average too; video-level models group the segments by video, in
+    `segment_index` order."""
+    outputs = [predict_outputs(model, dataset) for model in tasks]
     if len(outputs) == 1:
         return outputs[0]
     return keras.ops.convert_to_numpy(average_outputs(np.stack(outputs), predicts_score(tasks)))

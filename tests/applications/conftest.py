@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from applications import SAMPLE_INDEX, MultimodalBackbone, MultimodalDecoder, SemiSupervisedDEC
-from applications.experiments.builders import build_optimizer
 from mosi_keras.data import Preprocessor, binary_labels, make_synthetic_mosi, write_dataset
 from tests.session_files import once_per_session
 
@@ -126,11 +125,11 @@ def reproduced():
 
 
 def make_dec(**weights):
-    """A tiny DEC model, compiled, its optimizer built (traced steps are traced once)."""
+    """A tiny DEC model, compiled (its `compile` builds the optimizer: a traced step is traced once)."""
     backbone, decoder = make_backbone_decoder()
     dec = SemiSupervisedDEC(backbone, decoder, n_clusters=2, **weights)
     dec.compile(optimizer=keras.optimizers.Adam(1e-2))
-    return build_optimizer(dec)
+    return dec
 
 
 def with_index(x):

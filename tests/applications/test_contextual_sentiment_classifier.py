@@ -110,3 +110,4 @@ def test_contextual_classifier_passes_the_task_test_reading_raw_segments_by_vide
     by_rows = view.to_rows(predict_videos(model, view))
     np.testing.assert_allclose(model.predict(data, verbose=0).ravel(), by_rows, atol=1e-5)
     np.testing.assert_allclose(model.predict(view, verbose=0), by_rows[:, None], atol=1e-5)  # a view: (N, 1)
+    np.testing.assert_allclose(predict_outputs(model, data), by_rows, atol=1e-5)  # `evaluate` / `predict`'s path

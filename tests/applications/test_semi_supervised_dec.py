@@ -4,10 +4,11 @@ import pytest
 import keras
 from keras import ops
 
-from applications import TargetRefresh
-from tests.applications.conftest import make_dec, with_index
-from tests.conftest import save_and_reload
-from tests.task_testing import check_preset_round_trip
+from applications import MultimodalDecoder, SemiSupervisedDEC, TargetRefresh
+from mosi_keras.data import binary_labels
+from mosi_keras.inputs import SAMPLE_INDEX, UNLABELLED
+from tests.applications.conftest import make_backbone, make_dec, make_raw, with_index
+from tests.task_testing import run_model_test, run_task_test
 
 # The tests marked backend_agnostic also run on JAX and PyTorch (tests/test_backends.py);
 # the rest exercise backend-independent logic and run on TensorFlow only, to keep CI short.
@@ -102,21 +103,34 @@ def test_frozen_target_is_the_rows_refreshed_p_not_the_batchs(tiny, rng):
     np.testing.assert_allclose(ops.convert_to_numpy(dec.target(q)), per_batch, rtol=1e-6)  # no index
 
 
-@pytest.mark.usefixtures("eager_functions")
+@pytest.mark.usefixtures("eager_functions")  # the traced step: the first test's
 @pytest.mark.backend_agnostic
-def test_dec_model_survives_keras_save_safe_load_and_a_preset_round_trip(tiny, tmp_path):
+def test_dec_passes_the_model_test_with_frozen_targets_and_unlabelled_rows(tiny, tmp_path):
     x, _, semi = tiny
     dec = make_dec(alpha=2.0, reconstruction_weight=0.3, supervised_weight=0.2, disentangle_weight=0.01,
                    target_rows=len(semi))
-    dec.fit(with_index(x), semi, epochs=1, batch_size=48, verbose=0, callbacks=[TargetRefresh(x, 1)])
-    reloaded = save_and_reload(dec, tmp_path)
-    assert (reloaded.alpha, reloaded.reconstruction_weight, reloaded.supervised_weight,
-            reloaded.disentangle_weight, reloaded.target_rows) == (2.0, 0.3, 0.2, 0.01, len(semi))
-    np.testing.assert_allclose(ops.convert_to_numpy(reloaded.frozen_target),
-                               ops.convert_to_numpy(dec.frozen_target))
-    for key in ("q", "z"):
-        np.testing.assert_allclose(
-            ops.convert_to_numpy(reloaded(x)[key]), ops.convert_to_numpy(dec(x)[key]), atol=1e-5
-        )
-    loaded = check_preset_round_trip(dec, x, str(tmp_path / "preset"), dec.predict(x, verbose=0))
-    np.testing.assert_allclose(ops.convert_to_numpy(loaded.frozen_target), ops.convert_to_numpy(dec.frozen_target))
+    refresh = TargetRefresh(x)
+    refresh.set_model(dec)
+    refresh.refresh()  # dataset-wide frequencies and every row's frozen target, as the first batch of stage 2
+    assert np.any(ops.convert_to_numpy(dec.frozen_target) > 0)
+    _, predicted = run_model_test(dec, with_index(x), semi, tmp_path,
+                                  gradient_free=["self_attention_layer/key/bias"])  # softmax cancels a key bias
+    assert set(predicted) == {"z", "q"} and predicted["q"].shape == (len(semi), 2)
+
+
+@pytest.mark.usefixtures("eager_functions")
+@pytest.mark.backend_agnostic
+def test_dec_with_a_preprocessor_passes_the_task_test_on_raw_data_with_hidden_labels(tmp_path):
+    data = make_raw()
+    semi = binary_labels(data.sentiment)
+    semi[::3] = UNLABELLED
+    backbone = make_backbone()
+    dec = run_task_test(SemiSupervisedDEC, backbone, data, tmp_path,
+                        dict(decoder=MultimodalDecoder.for_backbone(backbone, hidden_dim=8), target_rows=len(data)),
+                        gradient_free=["self_attention_layer/key/bias"], targets=semi)
+    inputs, targets = dec.prepare(data, training=True)  # without labels: the dataset's own
+    np.testing.assert_array_equal(targets, binary_labels(data.sentiment))
+    np.testing.assert_array_equal(inputs[SAMPLE_INDEX], np.arange(len(data)))  # each row's frozen target
+    assert SAMPLE_INDEX not in dec.prepare(data)[0]  # validation rows: their batch's own target
+    dec.fit(data, semi, epochs=1, verbose=0, callbacks=[TargetRefresh(data, 1)])  # refreshed from the raw data
+    np.testing.assert_allclose(ops.convert_to_numpy(dec.frozen_target).sum(axis=1), 1.0, rtol=1e-5)
