@@ -14,7 +14,9 @@ every core, one after another in the same run, so the ratios compare like
 with like on a shared, noisy machine. The first epoch also pays for tracing
 or compiling; the figure is the mean of the epochs after it ("steady"),
 the first is printed beside it. Peak memory is the process's maximum
-resident set.
+resident set and, on a GPU, the most the framework held on it. On a
+machine with a GPU every configuration runs there: the kit's backends as
+Keras places them, the peer on `cuda`.
 
     ../shared/tools/get_minilm_preset.sh ~/.cache/mosi_keras/all-minilm-l6-v2
     pip install -e ".[bench]"
@@ -93,19 +95,20 @@ def peer_worker(args):
 
     torch.set_num_threads(os.cpu_count())
     torch.manual_seed(0)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # where the kit's torch backend runs
     data = load_dataset(args.data)
     split = semi_supervised_split(data.video_ids, 1.0, seed=0)  # the kit's rows (prepare_experiment's split)
     tokenizer = transformers.AutoTokenizer.from_pretrained(args.encoder)
-    encoder = transformers.AutoModel.from_pretrained(args.encoder)
-    head = torch.nn.Linear(encoder.config.hidden_size, 1)
+    encoder = transformers.AutoModel.from_pretrained(args.encoder).to(device)
+    head = torch.nn.Linear(encoder.config.hidden_size, 1).to(device)
     texts = [" ".join(transcript_words(t)) for t in data.transcripts]  # the words the kit reads
     tokens = [tokenizer(text, truncation=True, max_length=128) for text in texts]
-    labels = torch.tensor(binary_labels(data.sentiment), dtype=torch.float32)
+    labels = torch.tensor(binary_labels(data.sentiment), dtype=torch.float32, device=device)
     optimizer = torch.optim.AdamW([{"params": encoder.parameters(), "lr": ENCODER_RATE},
                                    {"params": head.parameters(), "lr": HEAD_RATE}], weight_decay=WEIGHT_DECAY)
 
     def logits(rows):
-        batch = tokenizer.pad([tokens[i] for i in rows], return_tensors="pt")  # to the batch's longest
+        batch = tokenizer.pad([tokens[i] for i in rows], return_tensors="pt").to(device)  # to the batch's longest
         states = encoder(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
         return head((states * mask).sum(1) / mask.sum(1)).squeeze(-1)
@@ -126,13 +129,38 @@ def peer_worker(args):
         with torch.no_grad():
             for i in range(0, len(split.labelled_val), BATCH):
                 logits(split.labelled_val[i:i + BATCH])
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         seconds.append(time.perf_counter() - start)
     return dict(seconds=seconds, rows=len(split.labelled_train), val_rows=len(split.labelled_val))
+
+
+def accelerator(backend):
+    """What `backend` computed on: `(its first GPU's name, that GPU's peak memory in MiB)`, or `("cpu", None)`."""
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        if device.platform == "cpu":
+            return "cpu", None
+        return device.device_kind, device.memory_stats()["peak_bytes_in_use"] / 2**20
+    if backend == "torch":
+        import torch
+
+        if not torch.cuda.is_available():
+            return "cpu", None
+        return torch.cuda.get_device_name(), torch.cuda.max_memory_allocated() / 2**20
+    import tensorflow as tf
+
+    if not tf.config.list_logical_devices("GPU"):
+        return "cpu", None
+    return "GPU", tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
 
 
 def worker(args):
     result = peer_worker(args) if args.worker == "peer" else kit_worker(args)
     result["peak_mib"] = peak_memory_mib()
+    result["device"], result["gpu_peak_mib"] = accelerator("torch" if args.worker == "peer" else args.worker)
     print("RESULT " + json.dumps(result), flush=True)
 
 
@@ -182,12 +210,14 @@ def main():
     peer = results.get("torch + transformers (peer)", {}).get("samples_per_s")
     print(f"\n{args.epochs} epochs of {next(iter(results.values()))['rows']} training rows (batch {BATCH}), "
           f"validation included; options {options_of(args) or 'none'}")
-    print("| configuration | samples/s (steady epochs) | × peer | first epoch, s | peak memory, MiB |")
-    print("|---|---|---|---|---|")
+    print("| configuration | device | samples/s (steady epochs) | × peer | first epoch, s | peak memory, MiB "
+          "(host; GPU) |")
+    print("|---|---|---|---|---|---|")
     for name, result in results.items():
         ratio = f"{result['samples_per_s'] / peer:.2f}" if peer else "–"
-        print(f"| {name} | {result['samples_per_s']:.1f} | {ratio} | {result['seconds'][0]:.1f} | "
-              f"{result['peak_mib']:.0f} |")
+        gpu = "" if result["gpu_peak_mib"] is None else f"; {result['gpu_peak_mib']:.0f}"
+        print(f"| {name} | {result['device']} | {result['samples_per_s']:.1f} | {ratio} | {result['seconds'][0]:.1f} | "
+              f"{result['peak_mib']:.0f}{gpu} |")
 
 
 if __name__ == "__main__":

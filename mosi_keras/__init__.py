@@ -10,7 +10,7 @@ from mosi_keras.layers import (
     UtteranceDistributed,
 )
 
-__version__ = "0.12.1"
+__version__ = "0.12.2"
 
 __all__ = [
     "ClusteringLayer",

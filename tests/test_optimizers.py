@@ -40,6 +40,37 @@ def test_weight_decay_takes_each_variables_own_rate():
     assert optimizer.weight_decay == 0.5
 
 
+def updated(optimizer, variables, gradients):
+    """The variables' values after one `optimizer` update per entry of `gradients` (each a list, one per variable)."""
+    for step in gradients:
+        optimizer.apply([ops.convert_to_tensor(g) for g in step], variables)
+    return [ops.convert_to_numpy(v) for v in variables]
+
+
+def test_each_variable_moves_as_kerass_adam_at_its_own_rate_over_several_steps():
+    rng = np.random.default_rng(0)
+    gradients = [[rng.normal(size=(3, 2)).astype("float32"), rng.normal(size=2).astype("float32")] for _ in range(3)]
+    encoder, head = keras.Variable(np.ones((3, 2), "float32")), keras.Variable(np.ones(2, "float32"))
+    kit = updated(MultiRateAdam(1e-2, rate_multiplier=0.25, scaled_variables=[encoder], weight_decay=0.1),
+                  [encoder, head], gradients)
+    for index, rate in ((0, 2.5e-3), (1, 1e-2)):  # the encoder at the multiplied rate, the head at the rate
+        alone = keras.Variable(np.ones(np.shape(gradients[0][index]), "float32"))
+        want = updated(keras.optimizers.Adam(rate, weight_decay=0.1), [alone], [[step[index]] for step in gradients])
+        np.testing.assert_allclose(kit[index], want[0], rtol=1e-6)
+
+
+def test_on_pytorch_the_update_is_kerass_multi_tensor_adam_not_one_variable_at_a_time(monkeypatch):
+    if keras.backend.backend() != "torch":
+        pytest.skip("the multi-tensor update is PyTorch's")
+    calls = []
+    monkeypatch.setattr(keras.optimizers.Adam, "update_step", lambda *args: calls.append(args))
+    variables = [keras.Variable(np.ones(2, "float32")) for _ in range(3)]
+    moved = updated(MultiRateAdam(0.1, rate_multiplier=0.5, scaled_variables=variables[:1]), variables,
+                    [[np.ones(2, "float32")] * 3])
+    assert not calls
+    np.testing.assert_allclose([m[0] for m in moved], [0.95, 0.9, 0.9], rtol=1e-5)  # Adam's first step: the rate
+
+
 def test_it_round_trips_through_its_config():
     optimizer = MultiRateAdam(3e-4, rate_multiplier=0.25, weight_decay=0.01)
     twin = MultiRateAdam.from_config(optimizer.get_config())
