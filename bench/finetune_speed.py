@@ -85,6 +85,19 @@ def kit_worker(args):
                 rows=len(prepared.split.labelled_train), val_rows=len(prepared.split.labelled_val))
 
 
+def peer_model(folder, device):
+    """`(encoder, head, optimizer)` of the peer on `device`: `transformers`' `AutoModel` of `folder`, one linear
+    logit, AdamW with the encoder at `ENCODER_RATE` and the head at `HEAD_RATE`."""
+    import torch
+    import transformers
+
+    encoder = transformers.AutoModel.from_pretrained(folder).to(device)
+    head = torch.nn.Linear(encoder.config.hidden_size, 1).to(device)
+    optimizer = torch.optim.AdamW([{"params": encoder.parameters(), "lr": ENCODER_RATE},
+                                   {"params": head.parameters(), "lr": HEAD_RATE}], weight_decay=WEIGHT_DECAY)
+    return encoder, head, optimizer
+
+
 def peer_worker(args):
     """The same weights fine-tuned the PyTorch way, timed per epoch."""
     import torch
@@ -99,13 +112,10 @@ def peer_worker(args):
     data = load_dataset(args.data)
     split = semi_supervised_split(data.video_ids, 1.0, seed=0)  # the kit's rows (prepare_experiment's split)
     tokenizer = transformers.AutoTokenizer.from_pretrained(args.encoder)
-    encoder = transformers.AutoModel.from_pretrained(args.encoder).to(device)
-    head = torch.nn.Linear(encoder.config.hidden_size, 1).to(device)
+    encoder, head, optimizer = peer_model(args.encoder, device)
     texts = [" ".join(transcript_words(t)) for t in data.transcripts]  # the words the kit reads
     tokens = [tokenizer(text, truncation=True, max_length=128) for text in texts]
     labels = torch.tensor(binary_labels(data.sentiment), dtype=torch.float32, device=device)
-    optimizer = torch.optim.AdamW([{"params": encoder.parameters(), "lr": ENCODER_RATE},
-                                   {"params": head.parameters(), "lr": HEAD_RATE}], weight_decay=WEIGHT_DECAY)
 
     def logits(rows):
         batch = tokenizer.pad([tokens[i] for i in rows], return_tensors="pt").to(device)  # to the batch's longest

@@ -2,7 +2,8 @@
 
 The `text` preset's classifier with the encoder inside it (`mosi-keras train --text-encoder FOLDER`), on the
 word file's length-bucketed training batches of 32, and the peer of `bench/finetune_speed.py` (`transformers`'
-`AutoModel`, mean of the token states → one logit, AdamW) on the same token batches, on `cuda` when there is one.
+`AutoModel`, AdamW; here the mean of every token's state, padding included, → one logit) on the same token
+batches, on `cuda` when there is one.
 docs/PERFORMANCE.md ("On a GPU") reports its figures.
 
     KERAS_BACKEND=torch python bench/finetune_step.py --encoder FOLDER [--profile]
@@ -25,6 +26,7 @@ import time
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # JAX beside the peer's PyTorch on one GPU
 import keras
 import numpy as np
+from finetune_speed import peer_model  # this folder's: the peer, built as that script builds it
 
 from applications.batching import fit_arguments
 from applications.experiments.builders import build_task, compile_task
@@ -50,14 +52,11 @@ def build(encoder, data):
 
 
 def peer(encoder, device):
-    """`(forward, step)` of the PyTorch peer on `device`, each taking a batch of tensors there."""
+    """`(forward, step)` of the PyTorch peer (`finetune_speed.peer_model`) on `device`, each taking a batch of the
+    kit's token tensors there; the step's logit reads the mean of every token's state, padding included."""
     import torch
-    import transformers
 
-    model = transformers.AutoModel.from_pretrained(encoder).to(device)
-    head = torch.nn.Linear(model.config.hidden_size, 1).to(device)
-    optimizer = torch.optim.AdamW([{"params": model.parameters(), "lr": 5e-5}, {"params": head.parameters(),
-                                                                              "lr": 1e-3}])
+    model, head, optimizer = peer_model(encoder, device)
 
     def states(bx):
         return model(input_ids=bx["text_token_ids"].long(),

@@ -90,17 +90,29 @@ class MultiRateAdam(keras.optimizers.Adam):
             self._compiled_apply = key, tf.function(update, jit_compile=True)
         return self._compiled_apply[1](grads)
 
+    def _rate_groups(self, variables, grads=None):
+        """`{factor on the rate: (variables, their gradients)}`: 1.0 for the
+        other variables, `rate_multiplier` for the scaled ones (one group
+        when it is 1.0); gradients only when `grads` are given."""
+        groups = {}
+        for index, variable in enumerate(variables):
+            multiplier = self.rate_multiplier if self._var_key(variable) in self._scaled else 1.0
+            group = groups.setdefault(multiplier, ([], []))
+            group[0].append(variable)
+            if grads is not None:
+                group[1].append(grads[index])
+        return groups
+
     def _apply_weight_decay(self, variables):
-        """Keras's weight decay, the scaled variables' at the multiplied rate
+        """Keras's weight decay on each of `_rate_groups` at the group's rate
         (the rate is read where Keras reads it: the factor is put on the decay)."""
-        scaled = [variable for variable in variables if self._var_key(variable) in self._scaled]
-        super()._apply_weight_decay([variable for variable in variables if self._var_key(variable) not in self._scaled])
-        if not scaled or self.weight_decay is None:
-            return
         weight_decay = self.weight_decay
-        self.weight_decay = weight_decay * self.rate_multiplier
+        if weight_decay is None:
+            return
         try:
-            super()._apply_weight_decay(scaled)
+            for multiplier, (group, _) in self._rate_groups(variables).items():
+                self.weight_decay = weight_decay * multiplier
+                super()._apply_weight_decay(group)
         finally:
             self.weight_decay = weight_decay
 
@@ -115,15 +127,10 @@ class MultiRateAdam(keras.optimizers.Adam):
         import torch
         from keras.src.backend.torch.optimizers.torch_adam import Adam as TorchAdam  # no public name
 
-        groups = {rate: ([], []) for rate in (1.0, self.rate_multiplier)}
-        for gradient, variable in zip(grads, trainable_variables):
-            group = groups[self.rate_multiplier if self._var_key(variable) in self._scaled else 1.0]
-            group[0].append(keras.ops.convert_to_tensor(gradient))  # Keras's multi-tensor ops take tensors only
-            group[1].append(variable)
+        grads = [keras.ops.convert_to_tensor(gradient) for gradient in grads]  # its ops take tensors only
         with torch.no_grad():
-            for multiplier, (group_grads, variables) in groups.items():
-                if variables:
-                    TorchAdam._parallel_update_step(self, group_grads, variables, learning_rate * multiplier)
+            for multiplier, (variables, group_grads) in self._rate_groups(trainable_variables, grads).items():
+                TorchAdam._parallel_update_step(self, group_grads, variables, learning_rate * multiplier)
 
     def update_step(self, gradient, variable, learning_rate):
         if self._var_key(variable) in self._scaled:
