@@ -58,11 +58,9 @@ def batch_arguments(batches):
 
 def as_validation(arguments):
     """The `fit` keyword arguments that validate on what `arguments` (of
-    `fit_arguments` or `video_fit_arguments`, unshuffled) would train on."""
+    `fit_arguments` on utterance-level data, unshuffled) would train on."""
     if "steps_per_epoch" in arguments:
         return dict(validation_data=arguments["x"], validation_steps=arguments["steps_per_epoch"])
-    if "y" not in arguments:
-        return dict(validation_data=arguments["x"])
     return dict(validation_data=(arguments["x"], arguments["y"]), validation_batch_size=arguments["batch_size"])
 
 
@@ -77,8 +75,9 @@ def video_fit_arguments(view, videos_per_batch, shuffle=True, seed=None):
 
 
 def video_validation_arguments(view, videos_per_batch):
-    """Keyword arguments of `fit` that validate on a `VideoView` every epoch."""
-    return as_validation(video_fit_arguments(view, videos_per_batch, shuffle=False))
+    """Keyword arguments of `fit` that validate on a `VideoView` every epoch:
+    one pass of its batches each time (see `validation_arguments`)."""
+    return dict(validation_data=one_pass(VideoBatches(view, videos_per_batch, shuffle=False)))
 
 
 def predict_videos(model, view, videos_per_batch=VIDEOS_PER_PREDICTION):
@@ -136,7 +135,16 @@ def evaluate_arguments(x, y, batch_size):
 
 
 def validation_arguments(x, y, batch_size):
-    """Keyword arguments of `fit` that validate on `(x, y)` every epoch."""
+    """Keyword arguments of `fit` that validate on `(x, y)` every epoch.
+
+    Sequences: one pass of the batches `evaluate` reads (`one_pass`), not a
+    repeated dataset. Keras drops its validation iterator before every
+    validation (`EpochIterator.reset`), and on TensorFlow dropping the
+    iterator of a repeated dataset took 6-8 s in about one fine-tuning epoch
+    in three; an exhausted one-pass iterator goes at once
+    (docs/PERFORMANCE.md, "Steady epochs")."""
+    if time_steps(x) > 1:
+        return dict(validation_data=one_pass(LengthBucketedBatches(x, y, batch_size, shuffle=False)))
     return as_validation(fit_arguments(x, y, batch_size, shuffle=False))
 
 

@@ -1,30 +1,45 @@
-"""Fine-tuning a text encoder inside the model: the kit's epoch against plain PyTorch + `transformers`.
+"""Fine-tuning a text encoder inside the model: the kit's fit against plain PyTorch + `transformers`.
 
-Training samples per second of a fine-tuning epoch as a user runs it
-(`mosi-keras train --text-encoder FOLDER`: the classifier on the word
-file's transcripts, audio and visual, every row labelled, batch 32, the
-validation videos measured every epoch), on the TensorFlow, JAX and
-PyTorch backends, beside the way a PyTorch user fine-tunes the same
-all-MiniLM-L6-v2 weights: `transformers`' `AutoModel` and `AutoTokenizer`,
-the same transcripts tokenized once and padded per random batch (what
-`DataCollatorWithPadding` does), the mean of the token states → one logit,
-AdamW (5e-5 on the encoder, 1e-3 on the head), the validation rows
-predicted every epoch. Each configuration runs in its own process with
-every core, one after another in the same run, so the ratios compare like
-with like on a shared, noisy machine. The first epoch also pays for tracing
-or compiling; the figure is the mean of the epochs after it ("steady"),
-the first is printed beside it. Peak memory is the process's maximum
-resident set and, on a GPU, the most the framework held on it. On a
-machine with a GPU every configuration runs there: the kit's backends as
-Keras places them, the peer on `cuda`.
+A 4-epoch fine-tuning fit as a user runs it (`mosi-keras train
+--text-encoder FOLDER`: the `text` preset's classifier on the word file's
+transcripts, audio and visual, every row labelled, batch 32, the
+validation videos measured every epoch), on each backend, eager or
+compiled (TensorFlow with and without XLA, JAX's compiled step, PyTorch
+eager and with `torch.compile`), beside the way a PyTorch user fine-tunes
+the same all-MiniLM-L6-v2 weights: `transformers`' `AutoModel` and
+`AutoTokenizer`, the same transcripts tokenized once, the mean of the
+token states → one logit, AdamW (the `text` preset's rates: 1e-4 on the
+encoder, 1e-3 on the head), the validation rows predicted every epoch —
+in random batches padded to their longest (`DataCollatorWithPadding`), or
+grouped by length as `Trainer(group_by_length=True)` groups them (a
+shuffled mega-batch of 50 batches sorted by length, transformers'
+`LengthGroupedSampler`).
+
+Each configuration runs in its own process, one after another in the
+same run, so the ratios compare like with like on a shared, noisy
+machine. Per configuration it prints each epoch's seconds (validation
+included); "whole fit" is training rows × epochs over everything from
+reading the data file to the end of the last epoch (tokenizing, loading
+the encoder, building, compiling, every epoch); "steady" is the mean of
+the epochs after the first; the step compilations (JAX: traces of the
+train, test and predict steps; `torch.compile`: Dynamo's graphs;
+TensorFlow with XLA: the batch shapes its one traced step was given, XLA
+compiles each once); the batch shapes served (token width × rows); and
+peak memory (the process's resident set; on a GPU, the most the
+framework held there).
 
     ../shared/tools/get_minilm_preset.sh ~/.cache/mosi_keras/all-minilm-l6-v2
     pip install -e ".[bench]"
-    python bench/finetune_speed.py --encoder ~/.cache/mosi_keras/all-minilm-l6-v2 [--epochs 3]
-        [--only tensorflow jax torch peer] [--option KEY=VALUE ...]
+    python bench/finetune_speed.py --encoder ~/.cache/mosi_keras/all-minilm-l6-v2 [--epochs 4]
+        [--only tensorflow tensorflow-xla jax torch torch-compile peer peer-grouped]
+        [--device cpu|gpu] [--policy mixed_bfloat16|mixed_float16] [--option KEY=VALUE ...]
 
-`--option` sets a `TrainingConfig` field of the kit's runs (e.g.
-`text_frozen_layers=3`), to measure what it costs or saves.
+`--device gpu` runs every configuration on the machine's first GPU (the
+peer on `cuda`), `cpu` hides it; by default each uses what it finds.
+`--policy` trains under a mixed-precision policy (the peer under
+`torch.autocast` in that type). `--option` sets a `TrainingConfig` field
+of the kit's runs (e.g. `text_frozen_layers=3`), to measure what it costs
+or saves.
 """
 
 import argparse
@@ -39,21 +54,71 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORDS = os.path.join(HERE, "..", "..", "shared", "data", "cmu_mosi", "cmu_mosi_words.npz")
-CONFIGS = {
-    "keras/tensorflow": "tensorflow",
-    "keras/jax": "jax",
-    "keras/torch": "torch",
-    "torch + transformers (peer)": "peer",
+CONFIGS = {  # name → (worker, its TrainingConfig options)
+    "keras/tensorflow": ("tensorflow", {}),
+    "keras/tensorflow (XLA)": ("tensorflow", {"jit_compile": True}),
+    "keras/jax": ("jax", {}),
+    "keras/torch": ("torch", {}),
+    "keras/torch (torch.compile)": ("torch", {"jit_compile": True}),
+    "peer, random batches": ("peer", {}),
+    "peer, length-grouped": ("peer", {"grouped": True}),
 }
-BATCH, ENCODER_RATE, HEAD_RATE, WEIGHT_DECAY = 32, 5e-5, 1e-3, 0.01
+CHOICES = {"tensorflow": "keras/tensorflow", "tensorflow-xla": "keras/tensorflow (XLA)", "jax": "keras/jax",
+           "torch": "keras/torch", "torch-compile": "keras/torch (torch.compile)",
+           "peer": "peer, random batches", "peer-grouped": "peer, length-grouped"}
+BATCH, ENCODER_RATE, HEAD_RATE, WEIGHT_DECAY = 32, 1e-4, 1e-3, 0.01  # the `text` preset's rates
+MEGA_BATCHES = 50  # batches per length-sorted mega-batch, as transformers' LengthGroupedSampler
 
 
 def peak_memory_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class StepCounter:
+    """Counts the kit's step compilations and the batch shapes its steps are given, in this process."""
+
+    def __init__(self, backend, jit_compile):
+        from mosi_keras.data import LengthBucketedBatches
+
+        self.backend, self.jit_compile = backend, jit_compile
+        self.traces, self.shapes = 0, set()
+        serve = LengthBucketedBatches.__getitem__
+
+        def counted(batches, index):
+            batch = serve(batches, index)
+            x = batch[0] if isinstance(batch, tuple) else batch
+            self.shapes.add((batches.shuffle, *sorted((name, np.shape(v)) for name, v in x.items())))
+            return batch
+
+        LengthBucketedBatches.__getitem__ = counted
+        if backend == "jax":  # Python runs a jitted step only while tracing it
+            from keras.src.backend.jax.trainer import JAXTrainer
+
+            for name in ("train_step", "test_step", "predict_step"):
+                setattr(JAXTrainer, name, self.tracing(getattr(JAXTrainer, name)))
+
+    def tracing(self, step):
+        def traced(*args, **kwargs):
+            self.traces += 1
+            return step(*args, **kwargs)
+
+        return traced
+
+    def compilations(self):
+        if self.backend == "jax":
+            return self.traces
+        if self.backend == "torch":
+            if not self.jit_compile:
+                return 0
+            from torch._dynamo.utils import counters
+
+            return int(counters["stats"]["unique_graphs"])
+        return len(self.shapes) if self.jit_compile else 0  # one trace; XLA compiles each shape once
+
+
 def kit_worker(args):
-    """One `fit` of the kit's classifier with the text encoder, timed per epoch."""
+    """One `fit` of the kit's classifier with the text encoder, as `mosi-keras train` runs it, timed per epoch."""
+    start = time.perf_counter()
     import keras
 
     from applications.experiments.config import load_config
@@ -61,11 +126,13 @@ def kit_worker(args):
     from applications.experiments.run import fit_task
     from mosi_keras.data import load_dataset
 
-    data = load_dataset(args.data)
-    options = dict(text_encoder=args.encoder, text_learning_rate=ENCODER_RATE, epochs=args.epochs, batch_size=BATCH)
+    if args.policy:
+        keras.config.set_dtype_policy(args.policy)
+    options = dict(text_encoder=args.encoder, epochs=args.epochs, batch_size=BATCH)
     options.update(json.loads(args.options))
-    config = load_config(preset="small_data").replace(**options)
-    prepared = prepare_experiment(data, 1.0, 0, config.text_encoder)
+    counter = StepCounter(args.worker, bool(options.get("jit_compile")))
+    config = load_config(preset="text").replace(**options)
+    prepared = prepare_experiment(load_dataset(args.data), 1.0, 0, config.text_encoder)
 
     class EpochTimer(keras.callbacks.Callback):
         def __init__(self):
@@ -79,10 +146,10 @@ def kit_worker(args):
             self.seconds.append(time.perf_counter() - self.start)
 
     timer = EpochTimer()
-    start = time.perf_counter()
     fit_task("classifier", prepared, config, progress=lambda stage, epochs: [timer])
-    return dict(seconds=timer.seconds, fit_seconds=time.perf_counter() - start,
-                rows=len(prepared.split.labelled_train), val_rows=len(prepared.split.labelled_val))
+    return dict(seconds=timer.seconds, whole_seconds=time.perf_counter() - start,
+                rows=len(prepared.split.labelled_train), compilations=counter.compilations(),
+                shapes=len(counter.shapes))
 
 
 def peer_model(folder, device):
@@ -98,8 +165,18 @@ def peer_model(folder, device):
     return encoder, head, optimizer
 
 
+def grouped_order(rows, lengths, rng):
+    """`rows` shuffled, then each mega-batch of `MEGA_BATCHES` batches sorted by length, longest first
+    (transformers' `get_length_grouped_indices`)."""
+    rows = rng.permutation(rows)
+    size = MEGA_BATCHES * BATCH
+    return np.concatenate([sorted(rows[i:i + size], key=lambda row: -lengths[row])
+                           for i in range(0, len(rows), size)])
+
+
 def peer_worker(args):
     """The same weights fine-tuned the PyTorch way, timed per epoch."""
+    start = time.perf_counter()
     import torch
     import transformers
 
@@ -116,19 +193,24 @@ def peer_worker(args):
     texts = [" ".join(transcript_words(t)) for t in data.transcripts]  # the words the kit reads
     tokens = [tokenizer(text, truncation=True, max_length=128) for text in texts]
     labels = torch.tensor(binary_labels(data.sentiment), dtype=torch.float32, device=device)
+    autocast = dict(device_type=device.type, enabled=bool(args.policy),
+                    dtype=torch.float16 if args.policy == "mixed_float16" else torch.bfloat16)
 
     def logits(rows):
         batch = tokenizer.pad([tokens[i] for i in rows], return_tensors="pt").to(device)  # to the batch's longest
-        states = encoder(**batch).last_hidden_state
+        with torch.autocast(**autocast):
+            states = encoder(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
-        return head((states * mask).sum(1) / mask.sum(1)).squeeze(-1)
+        return head(((states * mask).sum(1) / mask.sum(1)).float()).squeeze(-1)
 
     seconds = []
     rng = np.random.default_rng(0)
+    lengths = np.array([len(t["input_ids"]) for t in tokens])
+    grouped = json.loads(args.options).get("grouped")
     for _ in range(args.epochs):
-        start = time.perf_counter()
+        epoch_start = time.perf_counter()
         encoder.train(), head.train()
-        order = rng.permutation(split.labelled_train)
+        order = grouped_order(split.labelled_train, lengths, rng) if grouped else rng.permutation(split.labelled_train)
         for i in range(0, len(order), BATCH):
             rows = order[i:i + BATCH]
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits(rows), labels[rows])
@@ -141,8 +223,9 @@ def peer_worker(args):
                 logits(split.labelled_val[i:i + BATCH])
         if device.type == "cuda":
             torch.cuda.synchronize()
-        seconds.append(time.perf_counter() - start)
-    return dict(seconds=seconds, rows=len(split.labelled_train), val_rows=len(split.labelled_val))
+        seconds.append(time.perf_counter() - epoch_start)
+    return dict(seconds=seconds, whole_seconds=time.perf_counter() - start, rows=len(split.labelled_train),
+                compilations=0, shapes=None)
 
 
 def accelerator(backend):
@@ -174,14 +257,24 @@ def worker(args):
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def run_config(backend, args):
+def environment(backend, device):
+    """The worker's environment: its Keras backend, and the GPU hidden for `--device cpu`."""
     env = dict(os.environ, KERAS_BACKEND=backend if backend != "peer" else "torch", TF_CPP_MIN_LOG_LEVEL="3")
+    if device == "cpu":
+        env.update(CUDA_VISIBLE_DEVICES="", JAX_PLATFORMS="cpu")
+    return env
+
+
+def run_config(name, args):
+    backend, options = CONFIGS[name]
     command = [sys.executable, __file__, "--worker", backend, "--encoder", args.encoder, "--data", args.data,
-               "--epochs", str(args.epochs), "--options", json.dumps(options_of(args))]
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
+               "--epochs", str(args.epochs), "--options", json.dumps({**options, **options_of(args)})]
+    if args.policy:
+        command += ["--policy", args.policy]
+    done = subprocess.run(command, env=environment(backend, args.device), capture_output=True, text=True)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode or not lines:
-        print(f"{backend} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}", file=sys.stderr)
+        print(f"{name} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}", file=sys.stderr)
         return None
     return json.loads(lines[-1][len("RESULT "):])
 
@@ -194,12 +287,35 @@ def options_of(args):
     return options
 
 
+def print_table(results, args):
+    """The figures of every configuration that ran, as a Markdown table, × the plain and the grouped peer."""
+    peers = [results.get(name, {}).get(key) for name in ("peer, random batches", "peer, length-grouped")
+             for key in ("steady", "whole")]
+    print(f"\n{args.epochs} epochs of {next(iter(results.values()))['rows']} training rows (batch {BATCH}), "
+          f"validation included; policy {args.policy or 'float32'}; options {options_of(args) or 'none'}")
+    print("| configuration | device | whole fit, samples/s | steady, samples/s | × peer steady (random; grouped) | "
+          "× peer whole (random; grouped) | first epoch, s | step compilations | batch shapes | "
+          "peak memory, MiB (host; GPU) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, r in results.items():
+        def ratio(key, peer):
+            return f"{r[key] / peer:.2f}" if peer else "–"
+
+        gpu = "" if r["gpu_peak_mib"] is None else f"; {r['gpu_peak_mib']:.0f}"
+        print(f"| {name} | {r['device']} | {r['whole']:.1f} | {r['steady']:.1f} | "
+              f"{ratio('steady', peers[0])}; {ratio('steady', peers[2])} | "
+              f"{ratio('whole', peers[1])}; {ratio('whole', peers[3])} | {r['seconds'][0]:.1f} | "
+              f"{r['compilations']} | {r['shapes'] if r['shapes'] is not None else '–'} | {r['peak_mib']:.0f}{gpu} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encoder", required=True, help="local all-MiniLM-L6-v2 preset folder")
     parser.add_argument("--data", default=WORDS)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--only", nargs="*", choices=sorted(CONFIGS.values()))
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--only", nargs="*", choices=sorted(CHOICES))
+    parser.add_argument("--device", choices=("cpu", "gpu"), help="default: whatever each framework finds")
+    parser.add_argument("--policy", choices=("mixed_bfloat16", "mixed_float16"), help="mixed precision")
     parser.add_argument("--option", action="append", help="KEY=JSON: a TrainingConfig field of the kit's runs")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--options", default="{}", help=argparse.SUPPRESS)
@@ -207,27 +323,20 @@ def main():
     if args.worker:
         return worker(args)
     results = {}
-    for name, backend in CONFIGS.items():
-        if args.only and backend not in args.only:
+    for choice, name in CHOICES.items():
+        if args.only and choice not in args.only:
             continue
-        result = run_config(backend, args)
+        result = run_config(name, args)
         if result is None:
             continue
         steady = result["seconds"][1:] or result["seconds"]
-        result["samples_per_s"] = result["rows"] / float(np.mean(steady))
+        result["steady"] = result["rows"] / float(np.mean(steady))
+        result["whole"] = result["rows"] * args.epochs / result["whole_seconds"]
         results[name] = result
-        print(f"  {name}: epochs {[round(s, 1) for s in result['seconds']]} s", flush=True)
-    peer = results.get("torch + transformers (peer)", {}).get("samples_per_s")
-    print(f"\n{args.epochs} epochs of {next(iter(results.values()))['rows']} training rows (batch {BATCH}), "
-          f"validation included; options {options_of(args) or 'none'}")
-    print("| configuration | device | samples/s (steady epochs) | × peer | first epoch, s | peak memory, MiB "
-          "(host; GPU) |")
-    print("|---|---|---|---|---|---|")
-    for name, result in results.items():
-        ratio = f"{result['samples_per_s'] / peer:.2f}" if peer else "–"
-        gpu = "" if result["gpu_peak_mib"] is None else f"; {result['gpu_peak_mib']:.0f}"
-        print(f"| {name} | {result['device']} | {result['samples_per_s']:.1f} | {ratio} | {result['seconds'][0]:.1f} | "
-              f"{result['peak_mib']:.0f}{gpu} |")
+        print(f"  {name}: epochs {[round(s, 1) for s in result['seconds']]} s, whole {result['whole_seconds']:.1f} s",
+              flush=True)
+    if results:
+        print_table(results, args)
 
 
 if __name__ == "__main__":

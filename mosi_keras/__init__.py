@@ -10,7 +10,7 @@ from mosi_keras.layers import (
     UtteranceDistributed,
 )
 
-__version__ = "0.12.2"
+__version__ = "0.13.0"
 
 __all__ = [
     "ClusteringLayer",

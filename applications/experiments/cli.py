@@ -296,6 +296,9 @@ def add_model_commands(command, models, data):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    from applications.experiments.devices import keep_compiled_steps
+
+    keep_compiled_steps()
     if not args.verbose:
         from applications.experiments.console import filter_backend_noise
 

@@ -1,4 +1,4 @@
-"""Batches of rows of similar length, each padded only to its own longest member."""
+"""Batches of rows of similar length, padded to a few widths chosen per data set."""
 
 import math
 
@@ -9,9 +9,16 @@ from mosi_keras.inputs import TOKEN_INPUTS, is_mask_name, mask_name
 
 
 PAD_TO_MULTIPLE_OF = 4
-"""Default bucket width in steps: on the word-level file 8 buckets, 5 % faster
-per epoch than 8-step buckets (docs/PERFORMANCE.md); wider buckets mean fewer
-shapes for JAX to compile."""
+"""The step that every padded width is a multiple of (or the axis's full
+length): the granularity of the length ladder (`length_ladder`)."""
+
+MAX_WIDTHS = 4
+"""Widths of the length ladder, and so full-batch shapes of one pass: a
+compiled step (JAX, TensorFlow with XLA, `torch.compile`) compiles once per
+shape. On the word file with MiniLM's tokens (batch 32), 4 widths pad 21 %
+of the served tokens, where a bucket every 4 tokens padded 9 % in 10 widths
+(31 shapes in a fine-tuning fit, each bucket's short last batch included)
+and one width pads 61 % (docs/PERFORMANCE.md)."""
 
 
 def valid_lengths(x):
@@ -105,24 +112,65 @@ def trim_padding(x, pad_to_multiple_of=PAD_TO_MULTIPLE_OF):
     return cut(x, slice(None), cut_lengths(x, slice(None), pad_to_multiple_of))
 
 
-class LengthBucketedBatches(keras.utils.PyDataset):
-    """Batches drawn from length buckets, each padded only as far as it needs.
+def length_ladder(lengths, max_widths=MAX_WIDTHS, multiple=PAD_TO_MULTIPLE_OF, limit=None):
+    """The padded widths, at most `max_widths`, that serve rows of `lengths`
+    steps with the fewest padded steps, each row at the narrowest width that
+    holds it.
 
-    Every row goes to the bucket of its longest modality rounded up to a
-    multiple of `pad_to_multiple_of` steps — or, with a text encoder's
-    token inputs, of its token count, which costs most — and a batch takes
-    rows of one bucket. Each bucket has one shape: every padded axis (the
-    modalities' features and `<modality>_mask`; the tokens' `text_token_ids`,
-    `text_padding_mask` and `text_word_index`) is cut to what the bucket's
-    longest row needs there, rounded up alike (`padded_axes`). Rows of a
-    CMU-MOSI segment are mostly much shorter than the padded arrays, so the
-    model attends over a fraction of the steps; the masks make the results
-    the same as on fully padded arrays. With
-    `shuffle`, rows are shuffled inside their bucket and the batches across
-    buckets, anew each epoch (`on_epoch_end`), reproducibly for a `seed`;
-    every row is served exactly once per epoch. The number of batch shapes
-    is the number of buckets (at most `ceil(T / pad_to_multiple_of)`), so
-    jit-compiled steps are traced a few times, not once per batch.
+    Every width is a row's length rounded up to a multiple of `multiple`
+    (within `limit`, the axis's length, when given), the widest holds the
+    longest row; the widths are chosen by dynamic programming over those
+    candidates, so they follow the data set's own lengths.
+
+    Returns:
+        the widths, a sorted list of ints.
+
+    Example:
+
+    >>> length_ladder([3, 5, 5, 6, 17, 30], max_widths=2)
+    [8, 32]
+    """
+    limit = math.inf if limit is None else limit
+    candidates, counts = np.unique([padded_length(n, multiple, limit) for n in lengths], return_counts=True)
+    rows_up_to = np.cumsum(counts)  # rows whose candidate is <= candidates[j]
+    widths = min(int(max_widths), len(candidates))
+    # cost[k, j]: the fewest padded steps for the rows up to candidate j on k + 1 widths, the widest candidate j.
+    cost = np.full((widths, len(candidates)), np.inf)
+    cost[0] = candidates * rows_up_to
+    below = np.zeros(cost.shape, "int64")  # the width under candidate j on that ladder
+    for k in range(1, widths):
+        for j in range(k, len(candidates)):
+            options = cost[k - 1, :j] + candidates[j] * (rows_up_to[j] - rows_up_to[:j])
+            below[k, j] = int(np.argmin(options))
+            cost[k, j] = options[below[k, j]]
+    chosen, j = [], len(candidates) - 1
+    for k in range(widths - 1, -1, -1):
+        chosen.append(int(candidates[j]))
+        j = below[k, j]
+    return sorted(chosen)
+
+
+class LengthBucketedBatches(keras.utils.PyDataset):
+    """Batches of rows of similar length, padded to a few widths chosen for the data.
+
+    Rows are ordered by length — their longest modality or, with a text
+    encoder's token inputs, their token count, which costs most — and cut
+    into batches of `batch_size` consecutive rows; each batch is padded to
+    the narrowest width of a short ladder (`length_ladder`: at most
+    `max_widths` widths, chosen to pad the rows least) that holds its
+    longest row. Every other padded axis (the modalities' features and
+    `<modality>_mask` next to tokens) is cut to what the rows up to that
+    width need, so each width is one batch shape. Only the last batch of a
+    pass is short: a pass serves at most `max_widths + 1` shapes, so a
+    compiled step (JAX, TensorFlow with XLA, `torch.compile`) compiles a
+    handful of times, not once per batch. Rows of a CMU-MOSI segment are
+    mostly much shorter than the padded arrays; the masks make the results
+    the same as on fully padded arrays.
+
+    With `shuffle`, rows of one width are shuffled before the cut and the
+    batches after it, anew each epoch (`on_epoch_end`), reproducibly for a
+    `seed` (as transformers' `group_by_length` sampler, over the whole
+    set); every row is served exactly once per epoch.
 
     Works as it is with `fit`, `evaluate` and `predict` on JAX and PyTorch;
     on TensorFlow pass `to_tf_dataset(batches)` instead, whose element spec
@@ -135,13 +183,14 @@ class LengthBucketedBatches(keras.utils.PyDataset):
             `Preprocessor.transform` returns them; `(N,)` inputs (one value
             per row) are batched as they are.
         y: optional targets `(N, ...)`.
-        batch_size: rows per batch (a bucket's last batch may be smaller).
-        shuffle: reshuffle every epoch; without it batches come bucket by
-            bucket, rows in order (see `order` and `restore_order`).
+        batch_size: rows per batch (the last batch of a pass may be smaller).
+        shuffle: reshuffle every epoch; without it rows come width by
+            width, in order within one (see `order` and `restore_order`).
         seed: shuffling seed; `None` draws one from NumPy's global generator
             (seeded by `keras.utils.set_random_seed`) when `shuffle`.
-        pad_to_multiple_of: bucket width in steps. Defaults to
-            `PAD_TO_MULTIPLE_OF` (4).
+        pad_to_multiple_of: every width is a multiple of this many steps
+            (or the axis's length). Defaults to `PAD_TO_MULTIPLE_OF` (4).
+        max_widths: widths of the ladder. Defaults to `MAX_WIDTHS` (4).
         **kwargs: `keras.utils.PyDataset` arguments.
 
     Example:
@@ -149,13 +198,13 @@ class LengthBucketedBatches(keras.utils.PyDataset):
     >>> import numpy as np
     >>> mask = (np.arange(30)[None, :] < np.array([[3], [5], [12], [30]])).astype("int32")
     >>> x = {"text": np.zeros((4, 30, 2), "float32"), "text_mask": mask}
-    >>> batches = LengthBucketedBatches(x, batch_size=2, shuffle=False)
-    >>> [tuple(batch["text"].shape) for batch in batches]
-    [(1, 4, 2), (1, 8, 2), (1, 12, 2), (1, 30, 2)]
+    >>> batches = LengthBucketedBatches(x, batch_size=2, shuffle=False, max_widths=2)
+    >>> batches.widths, [tuple(batch["text"].shape) for batch in batches]
+    ([12, 30], [(2, 12, 2), (2, 30, 2)])
     """
 
     def __init__(self, x, y=None, batch_size=128, shuffle=True, seed=None, pad_to_multiple_of=PAD_TO_MULTIPLE_OF,
-                 **kwargs):
+                 max_widths=MAX_WIDTHS, **kwargs):
         super().__init__(**kwargs)
         axes = padded_axes(x)
         if not axes:
@@ -166,38 +215,50 @@ class LengthBucketedBatches(keras.utils.PyDataset):
         self.shuffle = shuffle
         self.seed = shuffle_seed(seed, shuffle)
         self.pad_to_multiple_of = int(pad_to_multiple_of)
-        names, longest = axes[0]
+        names, self.row_lengths = axes[0]
         limit = max(np.shape(x[name])[1] for name in names)  # the axis's widest input
-        bucket_of = np.array([padded_length(n, self.pad_to_multiple_of, limit) for n in longest])
-        self.buckets = {int(b): np.flatnonzero(bucket_of == b) for b in np.unique(bucket_of)}
-        # One shape per bucket: every axis cut to what the bucket's rows need.
-        self.lengths = {b: cut_lengths(x, rows, self.pad_to_multiple_of, axes) for b, rows in self.buckets.items()}
+        self.widths = length_ladder(self.row_lengths, max_widths, self.pad_to_multiple_of, limit)
+        self.width_of = np.searchsorted(self.widths, self.row_lengths)  # each row's width, by index
+        # One shape per width: every axis cut to what the rows up to that width need.
+        self.lengths = [cut_lengths(x, np.flatnonzero(self.width_of <= w), self.pad_to_multiple_of, axes)
+                        for w in range(len(self.widths))]
         self.epoch = 0
         self.batches = self.plan()
 
     def plan(self):
-        """The `(bucket, rows)` batches of the current epoch."""
+        """The `(width index, rows)` batches of the current epoch."""
         rng = np.random.default_rng([self.seed, self.epoch])
-        batches = []
-        for bucket, rows in self.buckets.items():
-            rows = rng.permutation(rows) if self.shuffle else rows
-            batches += [(bucket, rows[i : i + self.batch_size]) for i in range(0, len(rows), self.batch_size)]
+        order = np.concatenate([
+            rng.permutation(rows) if self.shuffle else rows
+            for rows in (np.flatnonzero(self.width_of == w) for w in range(len(self.widths)))])
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         if self.shuffle:
             batches = [batches[i] for i in rng.permutation(len(batches))]
-        return batches
+        return [(int(self.width_of[rows].max()), rows) for rows in batches]
 
     def __len__(self):
         return len(self.batches)
 
     def __getitem__(self, index):
-        bucket, rows = self.batches[index]
-        x = cut(self.x, rows, self.lengths[bucket])
+        width, rows = self.batches[index]
+        x = cut(self.x, rows, self.lengths[width])
         return x if self.y is None else (x, np.asarray(self.y)[rows])
 
     def on_epoch_end(self):
         if self.shuffle:
             self.epoch += 1
             self.batches = self.plan()
+
+    @property
+    def shapes(self):
+        """The distinct batch shapes of this epoch, `(rows, width)` on the length axis."""
+        return sorted({(len(rows), self.widths[width]) for width, rows in self.batches})
+
+    @property
+    def padding(self):
+        """The share of padding among the steps this epoch serves on the length axis."""
+        served = sum(len(rows) * self.widths[width] for width, rows in self.batches)
+        return 1 - float(self.row_lengths.sum()) / served
 
     @property
     def order(self):

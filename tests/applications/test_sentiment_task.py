@@ -114,7 +114,7 @@ def test_a_preset_folder_of_another_model_or_none_is_refused_by_name(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes", "preset"]  # no partial folder left
 
 
-def test_fit_on_raw_data_feeds_length_buckets_each_cut_to_its_longest_row(monkeypatch):
+def test_fit_on_raw_data_feeds_batches_cut_to_the_widths_of_the_length_ladder(monkeypatch):
     import tensorflow as tf
 
     data = make_raw(n_videos=8)
@@ -125,13 +125,23 @@ def test_fit_on_raw_data_feeds_length_buckets_each_cut_to_its_longest_row(monkey
     widths = set()
     batches = fed["x"].take(fed["steps_per_epoch"]) if isinstance(fed["x"], tf.data.Dataset) else fed["x"]
     for x, _ in batches:
-        width = np.asarray(x["audio_mask"]).shape[1]  # its bucket's longest row, to a multiple of 4
+        width = np.asarray(x["audio_mask"]).shape[1]  # a width of the ladder: a multiple of 4, or the whole axis
         assert width % 4 == 0 or width == MAX_LEN
         widths.add(width)
     assert len(widths) > 1 and min(widths) < MAX_LEN
     assert task.batches_per_epoch(data, 4) == fed["steps_per_epoch"] >= -(-len(data) // 4)
-    assert "validation_steps" in fed  # the validation rows likewise, unshuffled
+    assert_one_pass_of_validation_batches(fed, task.batches_per_epoch(data, 4))  # the validation rows likewise
     inputs, targets = task.preprocess(data), task.targets(data)
     fed.clear()
     task.fit(inputs, targets, validation_data=(inputs, targets), batch_size=4)  # model inputs, as a run passes them
-    assert fed["steps_per_epoch"] == task.batches_per_epoch(inputs, 4) and "validation_steps" in fed
+    assert fed["steps_per_epoch"] == task.batches_per_epoch(inputs, 4)
+    assert_one_pass_of_validation_batches(fed, task.batches_per_epoch(inputs, 4))
+
+
+def assert_one_pass_of_validation_batches(fed, batches):
+    """Validation is one pass of the unshuffled batches, not a repeated dataset read `validation_steps` at a time:
+    TensorFlow took seconds to drop a repeated dataset's iterator, which Keras does before every validation."""
+    import tensorflow as tf
+
+    assert "validation_steps" not in fed
+    assert int(fed["validation_data"].cardinality()) == batches != tf.data.INFINITE_CARDINALITY

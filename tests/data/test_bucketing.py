@@ -1,8 +1,11 @@
+import itertools
+
 import keras
 import numpy as np
 import pytest
 
 from mosi_keras.data import LengthBucketedBatches, Preprocessor, make_synthetic_mosi, to_tf_dataset
+from mosi_keras.data.bucketing import length_ladder, padded_length
 
 pytestmark = pytest.mark.backend_agnostic
 
@@ -42,20 +45,46 @@ def test_a_seed_gives_the_same_batches_and_each_epoch_a_new_order(inputs):
     assert not np.array_equal(LengthBucketedBatches(inputs, batch_size=16, seed=8).order, orders[0])
 
 
-def test_batches_are_cut_to_their_bucket_and_keep_every_valid_step(inputs):
+def narrowest(widths, longest):
+    return min(width for width in widths if width >= longest)
+
+
+def test_batches_are_cut_to_the_narrowest_width_of_the_ladder_and_keep_every_valid_step(inputs):
     batches = LengthBucketedBatches(inputs, np.arange(len(inputs["text"])), batch_size=16, seed=0)
-    shapes = set()
+    assert len(batches.widths) == 4
     for x, rows in epoch(batches):
         length = x["text"].shape[1]
-        shapes.add((length, x["audio"].shape[1]))
-        assert length % 4 == 0 or length == 30
         for name in ("text", "audio"):
             assert x[f"{name}_mask"].shape == x[name].shape[:2]
             np.testing.assert_array_equal(x[f"{name}_mask"].sum(1), inputs[f"{name}_mask"][rows].sum(1))
             np.testing.assert_array_equal(x[name], inputs[name][rows][:, : x[name].shape[1]])
         longest = max(inputs["text_mask"][rows].sum(1).max(), inputs["audio_mask"][rows].sum(1).max())
-        assert length - 4 < longest <= length  # the shortest bucket that holds every row
-    assert len(shapes) == len(batches.buckets) <= 8  # a handful of shapes, not one per batch
+        assert length == narrowest(batches.widths, longest)
+
+
+def test_a_pass_serves_one_shape_per_width_and_one_short_batch(inputs):
+    n = len(inputs["text"])
+    for max_widths in (1, 3, 6):
+        batches = LengthBucketedBatches(inputs, np.arange(n), batch_size=16, seed=0, max_widths=max_widths)
+        for _ in range(3):
+            sizes = [len(rows) for _, rows in epoch(batches)]
+            assert sorted(sizes)[1:] == [16] * (len(sizes) - 1) and sum(sizes) == n  # one short batch at most
+            assert len({x["text"].shape for x, _ in epoch(batches)}) <= len(batches.shapes) <= max_widths + 1
+            batches.on_epoch_end()
+
+
+def test_the_ladder_pads_the_rows_least_among_all_ladders_of_its_size():
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        lengths = rng.integers(1, 40, rng.integers(1, 60))
+        candidates = sorted({padded_length(n, 4, 39) for n in lengths})
+        for size in (1, 2, 3, 4):
+            def padded(widths):
+                return sum(narrowest(widths, padded_length(n, 4, 39)) for n in lengths)
+            best = min(padded((*rest, candidates[-1]))
+                       for rest in itertools.combinations(candidates[:-1], min(size, len(candidates)) - 1))
+            ladder = length_ladder(lengths, size, 4, 39)
+            assert len(ladder) <= size and ladder[-1] == candidates[-1] and padded(ladder) == best
 
 
 def test_restore_order_puts_outputs_back_in_row_order(inputs):
@@ -117,7 +146,7 @@ def with_tokens(inputs, width=48):
             "text_padding_mask": mask, "text_word_index": np.where(mask > 0, 0, -1).astype("int32")}
 
 
-def test_rows_with_a_text_encoders_tokens_are_bucketed_by_tokens_and_every_axis_cut_apart(inputs):
+def test_rows_with_a_text_encoders_tokens_are_laddered_by_tokens_and_every_axis_cut_apart(inputs):
     x = with_tokens(inputs)
     batches = LengthBucketedBatches(x, batch_size=16, seed=0)
     shapes = set()
@@ -125,13 +154,13 @@ def test_rows_with_a_text_encoders_tokens_are_bucketed_by_tokens_and_every_axis_
         rows = batch["sample_index"]
         tokens = x["text_padding_mask"][rows].sum(1)
         width = batch["text_token_ids"].shape[1]
-        assert width - 4 < tokens.max() <= width  # the bucket of the rows' token counts
+        assert width == narrowest(batches.widths, tokens.max())  # the ladder's width of the rows' token counts
         for name in ("text_token_ids", "text_padding_mask", "text_word_index"):
             np.testing.assert_array_equal(batch[name], x[name][rows][:, :width])  # only padding is cut
         steps = max(x["text_mask"][rows].sum(1).max(), x["audio_mask"][rows].sum(1).max())
         assert batch["text"].shape[1] >= steps and batch["audio"].shape == batch["text"].shape[:2] + (3,)
         shapes.add((width, batch["text"].shape[1]))
-    assert len(shapes) == len(batches.buckets)  # one shape per bucket: a jit-compiled step traces each once
+    assert len(shapes) <= len(batches.widths)  # one shape per width: a compiled step compiles each once
     if keras.backend.backend() == "tensorflow":
         spec = to_tf_dataset(batches).element_spec
         assert spec["text_token_ids"].shape.as_list() == [None, None]

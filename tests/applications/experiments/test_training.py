@@ -31,8 +31,8 @@ def test_monitor_keeps_the_epoch_best_by_what_it_names(tiny):
     rows = {k: v[:half] for k, v in x.items()}
     train, validation = (rows, labels[:half]), (rows, 1 - labels[:half])
     for monitor, best in (("val_accuracy", max), ("val_loss", min)):
-        config = TrainingConfig(backbone=SMALL, head_units=(4,), epochs=3, patience=3, batch_size=24,
-                                learning_rate=3e-3, monitor=monitor, run_eagerly=True)
+        config = TrainingConfig(backbone=SMALL, head_units=(4,), epochs=4, patience=4, batch_size=24,
+                                learning_rate=1e-2, monitor=monitor, run_eagerly=True)
         model, history = train_task("classifier", train, validation, config, DIMS, MAX_LEN)
         scores = history.history[monitor]
         assert scores[-1] != best(scores)
