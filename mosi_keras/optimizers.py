@@ -37,9 +37,14 @@ class MultiRateAdam(keras.optimizers.Adam):
         learning_rate: the rate (or schedule) of every other variable.
         rate_multiplier: the factor on it for `scaled_variables`.
         scaled_variables: the variables that take the scaled rate, e.g.
-            `encoder.trainable_variables`. They are matched by identity and
-            are not part of the config: an optimizer restored from a saved
-            model applies one rate until it is given them again.
+            `encoder.trainable_variables`, matched by identity. Once the
+            optimizer is built, the config keeps their places among the
+            variables it was built with (`scaled_indices`), so an optimizer
+            restored with a saved model (`keras.saving.load_model`) finds
+            them again among the reloaded model's, which Keras builds it
+            with in the same order (it restores the moments by that order).
+        scaled_indices: those places, when no `scaled_variables` are given
+            (what the config holds).
         jit_compile: compile the update with XLA on TensorFlow (see above).
             Defaults to `False`.
         **kwargs: `keras.optimizers.Adam` arguments.
@@ -55,17 +60,21 @@ class MultiRateAdam(keras.optimizers.Adam):
     0.1
     """
 
-    def __init__(self, learning_rate=0.001, rate_multiplier=1.0, scaled_variables=(), jit_compile=False, **kwargs):
+    def __init__(self, learning_rate=0.001, rate_multiplier=1.0, scaled_variables=(), jit_compile=False,
+                 scaled_indices=(), **kwargs):
         super().__init__(learning_rate, **kwargs)
         self.rate_multiplier = float(rate_multiplier)
         self.jit_compile = bool(jit_compile)
         self._compiled_apply = None  # (the variables' ids, their update compiled by XLA)
         # Ids, not the variables: an optimizer tracks every variable it holds as its own state.
         self._scaled_ids = {id(variable) for variable in scaled_variables}
+        self.scaled_indices = sorted(int(index) for index in scaled_indices)
 
     def build(self, variables):
         super().build(variables)
-        self._scaled = {self._var_key(variable) for variable in variables if id(variable) in self._scaled_ids}
+        if self._scaled_ids:
+            self.scaled_indices = [i for i, variable in enumerate(variables) if id(variable) in self._scaled_ids]
+        self._scaled = {self._var_key(variables[index]) for index in self.scaled_indices}
 
     def apply(self, grads, trainable_variables=None):
         if keras.backend.backend() != "tensorflow":
@@ -125,12 +134,11 @@ class MultiRateAdam(keras.optimizers.Adam):
         if keras.backend.backend() != "torch":
             return super()._backend_update_step(grads, trainable_variables, learning_rate)
         import torch
-        from keras.src.backend.torch.optimizers.torch_adam import Adam as TorchAdam  # no public name
 
         grads = [keras.ops.convert_to_tensor(gradient) for gradient in grads]  # its ops take tensors only
         with torch.no_grad():
             for multiplier, (variables, group_grads) in self._rate_groups(trainable_variables, grads).items():
-                TorchAdam._parallel_update_step(self, group_grads, variables, learning_rate * multiplier)
+                multi_tensor_adam()._parallel_update_step(self, group_grads, variables, learning_rate * multiplier)
 
     def update_step(self, gradient, variable, learning_rate):
         if self._var_key(variable) in self._scaled:
@@ -138,4 +146,19 @@ class MultiRateAdam(keras.optimizers.Adam):
         super().update_step(gradient, variable, learning_rate)
 
     def get_config(self):
-        return {**super().get_config(), "rate_multiplier": self.rate_multiplier, "jit_compile": self.jit_compile}
+        return {**super().get_config(), "rate_multiplier": self.rate_multiplier, "jit_compile": self.jit_compile,
+                "scaled_indices": list(self.scaled_indices)}
+
+
+_MULTI_TENSOR_ADAM = []
+
+
+def multi_tensor_adam():
+    """The class `keras.optimizers.Adam()` is on PyTorch: Keras's multi-tensor
+    Adam, whose `_parallel_update_step` updates a list of variables at once.
+    It has no public name (`keras.optimizers.Adam` becomes it on creation),
+    so it is read off an instance, once; `tests/test_optimizers.py` fails on a
+    Keras without it (`keras<4` in pyproject.toml)."""
+    if not _MULTI_TENSOR_ADAM:
+        _MULTI_TENSOR_ADAM.append(type(keras.optimizers.Adam()))
+    return _MULTI_TENSOR_ADAM[0]

@@ -72,10 +72,31 @@ def test_on_pytorch_the_update_is_kerass_multi_tensor_adam_not_one_variable_at_a
 
 
 def test_it_round_trips_through_its_config():
-    optimizer = MultiRateAdam(3e-4, rate_multiplier=0.25, weight_decay=0.01)
+    variables = [keras.Variable(np.ones(2, "float32")) for _ in range(3)]
+    optimizer = MultiRateAdam(3e-4, rate_multiplier=0.25, weight_decay=0.01, scaled_variables=variables[1:])
+    optimizer.build(variables)
     twin = MultiRateAdam.from_config(optimizer.get_config())
-    assert (twin.rate_multiplier, twin.weight_decay) == (0.25, 0.01)
+    assert (twin.rate_multiplier, twin.weight_decay, twin.scaled_indices) == (0.25, 0.01, [1, 2])
     assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(optimizer)).rate_multiplier == 0.25
+
+
+def test_a_reloaded_model_goes_on_training_its_scaled_variables_at_their_own_rate(tmp_path):
+    """One more epoch on the model reloaded from a `.keras` file (safe mode) equals one more on the original: the
+    restored optimizer finds the encoder's variables by their paths."""
+    keras.utils.set_random_seed(0)
+    encoder = keras.layers.Dense(4, name="encoder")
+    model = keras.Sequential([keras.Input((3,)), encoder, keras.layers.Dense(1, name="head")], name="model")
+    model.compile(MultiRateAdam(1e-2, rate_multiplier=0.1, scaled_variables=encoder.trainable_variables), "mse")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 3)).astype("float32")
+    y = x.sum(1, keepdims=True)
+    model.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    for each in (model, reloaded):
+        each.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    for original, again in zip(model.weights, reloaded.weights):
+        np.testing.assert_allclose(ops.convert_to_numpy(again), ops.convert_to_numpy(original), rtol=1e-5, atol=1e-6)
 
 
 def fit_embedding_model(jit_compile):

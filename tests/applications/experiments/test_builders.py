@@ -80,3 +80,16 @@ def test_fine_tuning_moves_the_encoder_at_its_own_rate_and_the_rest_at_the_tasks
     assert len(moved[True]) == len(encoder) > 0
     assert max(moved[True]) == pytest.approx(1e-4, rel=0.05)  # the encoder: its own rate
     assert max(moved[False]) == pytest.approx(1e-2, rel=0.05)  # everything else: the task's
+
+
+def test_a_task_reloaded_from_its_file_keeps_the_encoders_rate(tiny_bert_preset, tmp_path):
+    import keras
+
+    config = TrainingConfig(backbone=SMALL, learning_rate=1e-3, text_encoder=str(tiny_bert_preset),
+                            text_learning_rate=2e-5)
+    classifier = compile_task(build_task("classifier", config, {"audio": 6}, MAX_LEN), config)
+    classifier.save(tmp_path / "task.keras")
+    reloaded = keras.saving.load_model(tmp_path / "task.keras", safe_mode=True)
+    optimizer, encoder = reloaded.optimizer, reloaded.backbone.text_encoder
+    assert optimizer.rate_multiplier == pytest.approx(0.02)
+    assert optimizer._scaled == {optimizer._var_key(v) for v in encoder.trainable_variables} != set()
