@@ -18,7 +18,7 @@ class SentimentEnsemble(PresetMixin, BatchedFeedMixin, keras.Model):
     `.keras` file, and it predicts and evaluates like a single task. The
     members must share their inputs and their preprocessing (the fold
     models of one run do); models of different splits, each with its own
-    preprocessing, are averaged by `applications.experiments.evaluation`.
+    preprocessing, are averaged by `applications.experiments.inference.evaluate_tasks`.
 
     Args:
         members: the tasks (`SentimentClassifier`, `SentimentRegressor` or

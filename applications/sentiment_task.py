@@ -5,7 +5,6 @@ import keras
 import numpy as np
 
 from applications.batching import BatchedFeedMixin, raw_dataset
-from applications.multimodal_backbone import MultimodalBackbone
 from applications.paper_defaults import PAPER_LEARNING_RATE, PAPER_WEIGHT_DECAY
 from applications.presets import PresetMixin
 from mosi_keras.data import binary_labels
@@ -147,10 +146,3 @@ class SentimentTask(PresetMixin, BatchedFeedMixin, keras.Model):
         if config.get("preprocessor") is not None:
             config["preprocessor"] = keras.saving.deserialize_keras_object(config["preprocessor"])
         return cls(**config)
-
-    @classmethod
-    def from_hyperparameters(cls, feature_dims, max_len=None, head_units=(64, 32), head_dropout=0.3,
-                             preprocessor=None, **backbone_kwargs):
-        """A task on a new `MultimodalBackbone(feature_dims, max_len, **backbone_kwargs)`."""
-        backbone = MultimodalBackbone(feature_dims, max_len, **backbone_kwargs)
-        return cls(backbone, head_units, head_dropout, preprocessor)

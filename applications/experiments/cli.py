@@ -169,14 +169,17 @@ JOBS_HELP = "runs at once, each in its own process (default: one per CPU core; 1
 def shared_options():
     """The parent parsers of the subcommands (`argparse` `parents=`), each
     option defined once: `common` (`--quiet` / `--verbose`), `training`
-    (`--preset`, `--hyperparameters`), `data` (`--data`), `split`
-    (`--label-fraction`, `--seed`) and `models` (the `.keras` files)."""
+    (`--preset`, `--hyperparameters`), `data` (`--data`), `fraction`
+    (`--label-fraction`), `split` (that and `--seed`) and `models` (the
+    `.keras` files)."""
     def parent(*options):
         shared = argparse.ArgumentParser(add_help=False)
         for flags, kwargs in options:
             shared.add_argument(*flags, **kwargs)
         return shared
 
+    fraction_option = (["--label-fraction"], dict(type=float, default=LABEL_FRACTION,
+                                                  help=f"share of labelled rows (default {LABEL_FRACTION})"))
     common = argparse.ArgumentParser(add_help=False)
     chatter = common.add_mutually_exclusive_group()
     chatter.add_argument("--quiet", action="store_true",
@@ -200,11 +203,9 @@ def shared_options():
         ),
         data=parent((["--data"], dict(required=True,
                                       help="dataset file or folder (npz, HDF5, .csd folder, MMSA pickle)"))),
-        split=parent(
-            (["--label-fraction"], dict(type=float, default=LABEL_FRACTION,
-                                        help=f"share of labelled rows (default {LABEL_FRACTION})")),
-            (["--seed"], dict(type=int, default=0, help="random seed of the split and the weights (default 0)")),
-        ),
+        fraction=parent(fraction_option),
+        split=parent(fraction_option,
+                     (["--seed"], dict(type=int, default=0, help="random seed of the split and the weights (default 0)"))),
         models=parent((["model"], dict(nargs="+", help="a .keras file written by train or reproduce, or a preset "
                                                         "folder (task.save_to_preset); several: their ensemble "
                                                         "(mean probability, or mean score)"))),
@@ -213,7 +214,8 @@ def shared_options():
 
 def build_parser():
     shared = shared_options()
-    common, training, data, split, models = (shared[name] for name in ("common", "training", "data", "split", "models"))
+    common, training, data, fraction, split, models = (
+        shared[name] for name in ("common", "training", "data", "fraction", "split", "models"))
     parser = argparse.ArgumentParser(
         prog="mosi-keras",
         description="Multimodal sentiment classification with semi-supervised DEC pre-training.",
@@ -224,7 +226,7 @@ def build_parser():
         """A subcommand with the common `--quiet` / `--verbose`, the shared
         options of `parents`, and `--out` (default `runs/<name>`) described
         by `out`."""
-        made = sub.add_parser(name, parents=[common, *parents], **kwargs)
+        made = sub.add_parser(name, parents=[common, *parents], allow_abbrev=False, **kwargs)  # --seed ≠ --seeds
         if out:
             made.add_argument("--out", default=f"runs/{name}", help=f"{out} (default runs/{name})")
         made.set_defaults(func=func)
@@ -236,7 +238,7 @@ def build_parser():
     demo.add_argument("--jobs", type=int, help=JOBS_HELP)
     demo.add_argument("--wide", action="store_true", help=WIDE_HELP)
 
-    reproduce = command("reproduce", cmd_reproduce, [training, data, split], out="output folder; rerun to resume",
+    reproduce = command("reproduce", cmd_reproduce, [training, data, fraction], out="output folder; rerun to resume",
                         help="Table 1: baseline vs DEC at a label fraction and at 100 %%")
     reproduce.add_argument("--test-data", help="held-out dataset, evaluated with each run's preprocessing")
     reproduce.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5; 1 with --quick)")

@@ -497,3 +497,13 @@ def test_each_command_prints_its_own_output_and_nothing_else(files, tmp_path):
         assert not re.search(r"warn|retrac|oneDNN|cuda", done.stdout, re.IGNORECASE), (argv[0], done.stdout[-3000:])
         if argv[0] == "reproduce":  # its tables fit a 100-column terminal (other lines may hold long paths)
             assert max(len(line) for line in done.stdout.splitlines()) <= 100, done.stdout
+
+
+def test_reproduce_refuses_a_seed_it_would_ignore_and_takes_seeds(capsys):
+    from applications.experiments.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["reproduce", "--data", "d.npz", "--seed", "3"])
+    assert "unrecognized arguments: --seed" in capsys.readouterr().err
+    assert build_parser().parse_args(["reproduce", "--data", "d.npz", "--seeds", "3"]).seeds == 3
+    assert build_parser().parse_args(["train", "--data", "d.npz", "--seed", "3"]).seed == 3
