@@ -1,5 +1,7 @@
 """Adam with a learning rate of its own for part of a model (a pre-trained encoder being fine-tuned)."""
 
+import functools
+
 import keras
 
 
@@ -150,15 +152,11 @@ class MultiRateAdam(keras.optimizers.Adam):
                 "scaled_indices": list(self.scaled_indices)}
 
 
-_MULTI_TENSOR_ADAM = []
-
-
+@functools.cache
 def multi_tensor_adam():
     """The class `keras.optimizers.Adam()` is on PyTorch: Keras's multi-tensor
     Adam, whose `_parallel_update_step` updates a list of variables at once.
     It has no public name (`keras.optimizers.Adam` becomes it on creation),
     so it is read off an instance, once; `tests/test_optimizers.py` fails on a
     Keras without it (`keras<4` in pyproject.toml)."""
-    if not _MULTI_TENSOR_ADAM:
-        _MULTI_TENSOR_ADAM.append(type(keras.optimizers.Adam()))
-    return _MULTI_TENSOR_ADAM[0]
+    return type(keras.optimizers.Adam())

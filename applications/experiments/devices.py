@@ -51,10 +51,10 @@ def keep_compiled_steps(environ=os.environ):
 
     A fine-tuning fit compiles its train and test steps once per batch
     shape (`mosi_keras.data.LengthBucketedBatches`); the next fit of the
-    same model on the same rows — another run, seed or experiment — reads
-    them back: a 4-epoch `train --text-encoder` on the word file took
-    128 s with an empty cache and 82 s with a warm one on the project's
-    CPU (docs/PERFORMANCE.md).
+    same model on batches of the same shapes — a rerun, another experiment
+    on the same rows — reads them back: a 4-epoch fine-tuning fit on the
+    word file took 136 s with an empty cache and 90 s the next time on the
+    project's CPU (docs/PERFORMANCE.md).
     """
     base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     environ.setdefault(JAX_CACHE, os.path.join(base, "mosi_keras", "jax_compilation_cache"))
