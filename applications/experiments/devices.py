@@ -51,8 +51,8 @@ def keep_compiled_steps(environ=os.environ):
 
     A fine-tuning fit compiles its train and test steps once per batch
     shape (`mosi_keras.data.LengthBucketedBatches`); the next fit of the
-    same model on batches of the same shapes — a rerun, another experiment
-    on the same rows — reads them back: a 4-epoch fine-tuning fit on the
+    same model and schedule on batches of the same shapes — a rerun, another
+    experiment on the same rows — reads them back: a 4-epoch fine-tuning fit on the
     word file took 136 s with an empty cache and 90 s the next time on the
     project's CPU (docs/PERFORMANCE.md).
     """
