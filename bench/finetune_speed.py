@@ -54,18 +54,15 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORDS = os.path.join(HERE, "..", "..", "shared", "data", "cmu_mosi", "cmu_mosi_words.npz")
-CONFIGS = {  # name → (worker, its TrainingConfig options)
-    "keras/tensorflow": ("tensorflow", {}),
-    "keras/tensorflow (XLA)": ("tensorflow", {"jit_compile": True}),
-    "keras/jax": ("jax", {}),
-    "keras/torch": ("torch", {}),
-    "keras/torch (torch.compile)": ("torch", {"jit_compile": True}),
-    "peer, random batches": ("peer", {}),
-    "peer, length-grouped": ("peer", {"grouped": True}),
+CONFIGS = {  # --only's choice → (the table's name, the worker, its TrainingConfig options)
+    "tensorflow": ("keras/tensorflow", "tensorflow", {}),
+    "tensorflow-xla": ("keras/tensorflow (XLA)", "tensorflow", {"jit_compile": True}),
+    "jax": ("keras/jax", "jax", {}),
+    "torch": ("keras/torch", "torch", {}),
+    "torch-compile": ("keras/torch (torch.compile)", "torch", {"jit_compile": True}),
+    "peer": ("peer, random batches", "peer", {}),
+    "peer-grouped": ("peer, length-grouped", "peer", {"grouped": True}),
 }
-CHOICES = {"tensorflow": "keras/tensorflow", "tensorflow-xla": "keras/tensorflow (XLA)", "jax": "keras/jax",
-           "torch": "keras/torch", "torch-compile": "keras/torch (torch.compile)",
-           "peer": "peer, random batches", "peer-grouped": "peer, length-grouped"}
 BATCH, ENCODER_RATE, HEAD_RATE, WEIGHT_DECAY = 32, 1e-4, 1e-3, 0.01  # the `text` preset's rates
 MEGA_BATCHES = 50  # batches per length-sorted mega-batch, as transformers' LengthGroupedSampler
 
@@ -265,8 +262,8 @@ def environment(backend, device):
     return env
 
 
-def run_config(name, args):
-    backend, options = CONFIGS[name]
+def run_config(choice, args):
+    name, backend, options = CONFIGS[choice]
     command = [sys.executable, __file__, "--worker", backend, "--encoder", args.encoder, "--data", args.data,
                "--epochs", str(args.epochs), "--options", json.dumps({**options, **options_of(args)})]
     if args.policy:
@@ -313,7 +310,7 @@ def main():
     parser.add_argument("--encoder", required=True, help="local all-MiniLM-L6-v2 preset folder")
     parser.add_argument("--data", default=WORDS)
     parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--only", nargs="*", choices=sorted(CHOICES))
+    parser.add_argument("--only", nargs="*", choices=sorted(CONFIGS))
     parser.add_argument("--device", choices=("cpu", "gpu"), help="default: whatever each framework finds")
     parser.add_argument("--policy", choices=("mixed_bfloat16", "mixed_float16"), help="mixed precision")
     parser.add_argument("--option", action="append", help="KEY=JSON: a TrainingConfig field of the kit's runs")
@@ -323,10 +320,10 @@ def main():
     if args.worker:
         return worker(args)
     results = {}
-    for choice, name in CHOICES.items():
+    for choice, (name, _, _) in CONFIGS.items():
         if args.only and choice not in args.only:
             continue
-        result = run_config(name, args)
+        result = run_config(choice, args)
         if result is None:
             continue
         steady = result["seconds"][1:] or result["seconds"]

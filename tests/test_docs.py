@@ -101,8 +101,7 @@ def results_table(path, section=None):
     """The rows of the results table of `path` (under the heading `section`, when given), as lists of cells."""
     text = open(os.path.join(ROOT, path)).read()
     if section:
-        text = text[text.index(section):]
-        text = text[:text.find("\n## ", 1) if "\n## " in text[1:] else len(text)]
+        text = text[text.index(section):].split("\n## ")[0]  # up to the next heading of its level
     rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith(("| model", "|---"))]
     return [[cell.strip() for cell in row.strip().strip("|").split("|")] for row in rows]
 
