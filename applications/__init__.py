@@ -19,6 +19,7 @@ _EXPORTS = {
     "model_inputs": "applications.multimodal_backbone",
     "MultimodalDecoder": "applications.multimodal_decoder",
     "SAMPLE_INDEX": "applications.semi_supervised_dec",
+    "SemiSupervisedClassifier": "applications.semi_supervised_classifier",
     "SemiSupervisedDEC": "applications.semi_supervised_dec",
     "SentimentClassifier": "applications.sentiment_classifier",
     "SentimentEnsemble": "applications.sentiment_ensemble",

@@ -24,6 +24,23 @@ def backbone_hyperparameters():
             if parameter.name not in ("self", *DATA_ARGUMENTS) and parameter.kind is parameter.POSITIONAL_OR_KEYWORD}
 
 
+def encode_modality(modality, features, mask, encoder, feature_noise=0.0, word_dropout=0.0, modality_dropout=0.0):
+    """One modality's pooled embedding: its `ModalityTransformerEncoder`
+    (`encoder`: its arguments) on the `features` and padding `mask`
+    symbols, with the training-time perturbations that are on (Gaussian
+    noise on the features, `WordDropout` on the mask, a whole embedding
+    dropped), each layer named after the modality."""
+    if feature_noise:
+        features = keras.layers.GaussianNoise(feature_noise, name=f"{modality}_feature_noise")(features)
+    if word_dropout:
+        mask = WordDropout(word_dropout, name=f"{modality}_word_dropout")(mask)
+    embedding = ModalityTransformerEncoder(**encoder, name=f"{modality}_encoder")(features, mask=mask)
+    if modality_dropout:
+        embedding = keras.layers.Dropout(modality_dropout, noise_shape=(None, 1),
+                                         name=f"{modality}_modality_dropout")(embedding)
+    return embedding
+
+
 def check_hyperparameters(text_output="words", text_frozen_layers=0, **others):
     """Raises `ValueError` naming a value `MultimodalBackbone` cannot take
     (checked before anything is built, also by a run's configuration)."""
@@ -112,6 +129,12 @@ class MultimodalBackbone(keras.Model):
             `noise_shape=(None, 1)`, so a whole embedding goes at once and
             the kept ones are scaled by `1 / (1 - rate)`), so that the head
             learns not to lean on one modality. Defaults to `0.0`.
+        feature_noise: standard deviation of the Gaussian noise added to
+            each modality's (scaled) features during training (Keras's
+            `GaussianNoise`; with a `text_encoder`, to its word states
+            too). Defaults to `0.0`. Off at inference, like the two
+            above: together they are the perturbations of consistency
+            training (`SemiSupervisedClassifier`).
         text_encoder: optional pre-trained keras-hub text backbone (BERT
             family, e.g. `keras_hub.models.BertBackbone.from_preset(folder)`)
             that reads the text from word-piece tokens, in place of a
@@ -160,6 +183,7 @@ class MultimodalBackbone(keras.Model):
         dropout=0.1,
         word_dropout=0.0,
         modality_dropout=0.0,
+        feature_noise=0.0,
         text_encoder=None,
         text_output="words",
         text_frozen_layers=0,
@@ -180,18 +204,11 @@ class MultimodalBackbone(keras.Model):
                 sequences = {TEXT: text, **sequences}
             else:
                 embeddings.append(text)
-        for modality, (features, mask) in sequences.items():
-            if word_dropout:
-                mask = WordDropout(word_dropout, name=f"{modality}_word_dropout")(mask)
-            embedding = ModalityTransformerEncoder(
-                hidden_dim=hidden_dim, num_blocks=num_blocks, num_heads=num_heads, intermediate_dim=intermediate_dim,
-                dropout=dropout, name=f"{modality}_encoder",
-            )(features, mask=mask)
-            if modality_dropout:
-                embedding = keras.layers.Dropout(
-                    modality_dropout, noise_shape=(None, 1), name=f"{modality}_modality_dropout"
-                )(embedding)
-            embeddings.append(embedding)
+        encoder = dict(hidden_dim=hidden_dim, num_blocks=num_blocks, num_heads=num_heads,
+                       intermediate_dim=intermediate_dim, dropout=dropout)
+        perturbations = dict(feature_noise=feature_noise, word_dropout=word_dropout, modality_dropout=modality_dropout)
+        embeddings += [encode_modality(modality, features, mask, encoder, **perturbations)
+                       for modality, (features, mask) in sequences.items()]
         joint = embeddings[0] if len(embeddings) == 1 else keras.layers.Concatenate(name="fusion")(embeddings)
         super().__init__(inputs=inputs, outputs=joint, name=name, **kwargs)
         self.feature_dims = dict(feature_dims)
@@ -203,6 +220,7 @@ class MultimodalBackbone(keras.Model):
         self.dropout = dropout
         self.word_dropout = word_dropout
         self.modality_dropout = modality_dropout
+        self.feature_noise = feature_noise
         self.text_encoder = text_encoder
         self.text_output = text_output
         self.text_frozen_layers = text_frozen_layers
@@ -224,6 +242,7 @@ class MultimodalBackbone(keras.Model):
             "dropout": self.dropout,
             "word_dropout": self.word_dropout,
             "modality_dropout": self.modality_dropout,
+            "feature_noise": self.feature_noise,
             "text_encoder": (None if self.text_encoder is None
                              else keras.saving.serialize_keras_object(self.text_encoder)),
             "text_output": self.text_output,

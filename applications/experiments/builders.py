@@ -4,6 +4,7 @@ import keras
 
 from applications.contextual_sentiment_classifier import ContextualSentimentClassifier
 from applications.multimodal_backbone import MultimodalBackbone
+from applications.semi_supervised_classifier import SemiSupervisedClassifier
 from applications.sentiment_classifier import SentimentClassifier
 from applications.sentiment_regressor import SentimentRegressor
 from applications.experiments.config import ConfigError, MONITORS
@@ -16,6 +17,7 @@ TASKS = {
     "classifier": SentimentClassifier,
     "regressor": SentimentRegressor,
     "contextual_classifier": ContextualSentimentClassifier,
+    "semi_supervised_classifier": SemiSupervisedClassifier,
 }
 """The task class of each `Experiment.task`."""
 
@@ -87,5 +89,5 @@ def build_task(task, config, feature_dims, max_len, backbone=None, preprocessor=
     `backbone`, or on a new `MultimodalBackbone` with the config's sizes."""
     if backbone is None:
         backbone = build_backbone(config, feature_dims, max_len)
-    options = {name: getattr(config, name) for name in TASKS[task].OPTIONS}  # the context encoder's sizes
+    options = {name: getattr(config, name) for name in TASKS[task].OPTIONS}  # e.g. the context encoder's sizes
     return TASKS[task](backbone, config.head_units, config.head_dropout, preprocessor=preprocessor, **options)

@@ -16,8 +16,8 @@ import sys
 import traceback
 
 from applications.experiments.config import (
-    COMMAND_PRESETS, DEMO, EXPERIMENTS, LABEL_FRACTION, PAPER_EXPERIMENTS, PRESETS, QUICK, TUNE_FOLDS, ConfigError,
-    load_config,
+    COMMAND_PRESETS, DEMO, EXPERIMENTS, KFOLD, LABEL_FRACTION, PAPER_EXPERIMENTS, PRESETS, QUICK, TUNE_FOLDS,
+    ConfigError, load_config,
 )
 
 
@@ -51,13 +51,25 @@ def cmd_reproduce(args):
     seeds = list(range(args.seeds if args.seeds is not None else (1 if args.quick else 5)))
     dataset = load_dataset(args.data)
     test = load_dataset(args.test_data) if args.test_data else None
-    fractions = sorted({args.label_fraction, 1.0})
+    fractions = sorted(set(args.label_fraction) | {1.0})
+    kfold = args.folds if args.protocol == "kfold" else 0
+    if args.protocol == "kfold" and args.folds < 2:
+        raise ConfigError(f"--folds must be at least 2, got {args.folds}.")
+    if args.transductive and not kfold:
+        raise ConfigError("--transductive reads each held fold's inputs as unlabelled rows: it needs --protocol kfold.")
     say = quiet_print(args)
-    say(f"reproduce: {len(dataset)} segments, {len(set(dataset.video_ids))} videos from {args.data}")
+    say(f"reproduce: {len(dataset)} segments, {len(set(dataset.video_ids))} videos from {args.data}"
+        + (f"; every row predicted by the model of {kfold} video-grouped folds that never saw it" if kfold else ""))
     records = run_grid(dataset, fractions, seeds, config, args.out, test, jobs=args.jobs,
-                       experiments=args.experiments, log=say, progress=not args.quiet)
-    print_table(records, seed_ensembles(records, args.out, test) if test is not None and len(seeds) > 1 else (),
-                args.wide)
+                       experiments=args.experiments, log=say, progress=not args.quiet, kfold=kfold,
+                       unlabelled=unlabelled_rows(args), transductive=args.transductive)
+    ensembles = seed_ensembles(records, args.out, test) if test is not None and len(seeds) > 1 and not kfold else ()
+    print_table(records, ensembles, args.wide)
+    if kfold and len(fractions) > 1:
+        from applications.experiments.reports import plot_learning_curve
+
+        path = plot_learning_curve(records, args.out)
+        say(f"learning curve written to {path}")
 
 
 def cmd_train(args):
@@ -70,8 +82,15 @@ def cmd_train(args):
     test = load_dataset(args.test_data) if args.test_data else None
     with FolderLock(args.out, "mosi-keras train"):  # one writer per folder, as reproduce and tune
         result = run_experiment(dataset, args.experiment, args.label_fraction, args.seed, config, test, args.out,
-                                verbose=0 if args.quiet else 1)
+                                verbose=0 if args.quiet else 1, unlabelled=unlabelled_rows(args))
     print(json.dumps(result.record.to_dict(), indent=2))
+
+
+def unlabelled_rows(args):
+    """The dataset of `--unlabelled`, its labels (if any) never read; `None` without it."""
+    from mosi_keras.data import load_dataset
+
+    return None if args.unlabelled is None else load_dataset(args.unlabelled, require_sentiment=False)
 
 
 def load_tasks(args):
@@ -170,8 +189,8 @@ def shared_options():
     """The parent parsers of the subcommands (`argparse` `parents=`), each
     option defined once: `common` (`--quiet` / `--verbose`), `training`
     (`--preset`, `--hyperparameters`), `data` (`--data`), `fraction`
-    (`--label-fraction`), `split` (that and `--seed`) and `models` (the
-    `.keras` files)."""
+    (`--label-fraction`, one or several), `split` (one, and `--seed`),
+    `pool` (`--unlabelled`) and `models` (the `.keras` files)."""
     def parent(*options):
         shared = argparse.ArgumentParser(add_help=False)
         for flags, kwargs in options:
@@ -180,6 +199,10 @@ def shared_options():
 
     fraction_option = (["--label-fraction"], dict(type=float, default=LABEL_FRACTION,
                                                   help=f"share of labelled rows (default {LABEL_FRACTION})"))
+    fractions_option = (["--label-fraction"], dict(
+        type=float, nargs="+", default=[LABEL_FRACTION], metavar="FRACTION",
+        help=f"share(s) of labelled rows, each run beside 100 %% (default {LABEL_FRACTION}; several: the learning "
+             "curve)"))
     common = argparse.ArgumentParser(add_help=False)
     chatter = common.add_mutually_exclusive_group()
     chatter.add_argument("--quiet", action="store_true",
@@ -203,9 +226,12 @@ def shared_options():
         ),
         data=parent((["--data"], dict(required=True,
                                       help="dataset file or folder (npz, HDF5, .csd folder, MMSA pickle)"))),
-        fraction=parent(fraction_option),
+        fraction=parent(fractions_option),
         split=parent(fraction_option,
                      (["--seed"], dict(type=int, default=0, help="random seed of the split and the weights (default 0)"))),
+        pool=parent((["--unlabelled"], dict(metavar="DATA", help=(
+            "a dataset file or folder of unlabelled segments from elsewhere (labels, if any, never read), added to the "
+            "unlabelled training rows of every semi-supervised experiment; the same modalities and widths as --data")))),
         models=parent((["model"], dict(nargs="+", help="a .keras file written by train or reproduce, or a preset "
                                                         "folder (task.save_to_preset); several: their ensemble "
                                                         "(mean probability, or mean score)"))),
@@ -214,8 +240,8 @@ def shared_options():
 
 def build_parser():
     shared = shared_options()
-    common, training, data, fraction, split, models = (
-        shared[name] for name in ("common", "training", "data", "fraction", "split", "models"))
+    common, training, data, fraction, split, pool, models = (
+        shared[name] for name in ("common", "training", "data", "fraction", "split", "pool", "models"))
     parser = argparse.ArgumentParser(
         prog="mosi-keras",
         description="Multimodal sentiment classification with semi-supervised DEC pre-training.",
@@ -238,18 +264,9 @@ def build_parser():
     demo.add_argument("--jobs", type=int, help=JOBS_HELP)
     demo.add_argument("--wide", action="store_true", help=WIDE_HELP)
 
-    reproduce = command("reproduce", cmd_reproduce, [training, data, fraction], out="output folder; rerun to resume",
-                        help="Table 1: baseline vs DEC at a label fraction and at 100 %%")
-    reproduce.add_argument("--test-data", help="held-out dataset, evaluated with each run's preprocessing")
-    reproduce.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5; 1 with --quick)")
-    reproduce.add_argument("--experiments", nargs="+", choices=sorted(EXPERIMENTS), default=list(PAPER_EXPERIMENTS),
-                           help="experiments to run (default: the paper's baseline and dec; the *_regression "
-                                "ones predict the score and add Acc-7, MAE and Corr)")
-    reproduce.add_argument("--quick", action="store_true", help="short schedule, one seed: a smoke run")
-    reproduce.add_argument("--jobs", type=int, help=JOBS_HELP)
-    reproduce.add_argument("--wide", action="store_true", help=WIDE_HELP)
+    add_reproduce(command, [training, data, fraction, pool])
 
-    train = command("train", cmd_train, [training, data, split], out="output folder",
+    train = command("train", cmd_train, [training, data, split, pool], out="output folder",
                     help="train one model (Keras's progress bar) and print its record as JSON")
     train.add_argument("--test-data", help="held-out dataset to score the model on")
     train.add_argument("--experiment", choices=sorted(EXPERIMENTS), default="dec")
@@ -270,6 +287,29 @@ def build_parser():
 
     add_model_commands(command, models, data)
     return parser
+
+
+def add_reproduce(command, parents):
+    """`reproduce`, with the shared options of `parents` and its own."""
+    reproduce = command("reproduce", cmd_reproduce, parents, out="output folder; rerun to resume",
+                        help="Table 1: baseline vs DEC at a label fraction and at 100 %%")
+    reproduce.add_argument("--test-data", help="held-out dataset, evaluated with each run's preprocessing")
+    reproduce.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5; 1 with --quick)")
+    reproduce.add_argument("--experiments", nargs="+", choices=sorted(EXPERIMENTS), default=list(PAPER_EXPERIMENTS),
+                           help="experiments to run (default: the paper's baseline and dec; the *_regression "
+                                "ones predict the score and add Acc-7, MAE and Corr)")
+    reproduce.add_argument("--protocol", choices=["split", "kfold"], default="split",
+                           help="split: the paper's (one video-grouped split per seed, measured on its validation "
+                                "videos); kfold: the yardstick that compares methods (every row predicted by the "
+                                "model of --folds video-grouped folds that never saw its video; each fold's choices "
+                                "made on its own training folds; docs/RESULTS.md)")
+    reproduce.add_argument("--folds", type=int, default=KFOLD, help=f"folds of --protocol kfold (default {KFOLD})")
+    reproduce.add_argument("--transductive", action="store_true",
+                           help="with --protocol kfold: each fold's semi-supervised models also read the held fold's "
+                                "inputs as unlabelled rows (labels hidden); reported apart (its own --out)")
+    reproduce.add_argument("--quick", action="store_true", help="short schedule, one seed: a smoke run")
+    reproduce.add_argument("--jobs", type=int, help=JOBS_HELP)
+    reproduce.add_argument("--wide", action="store_true", help=WIDE_HELP)
 
 
 def add_model_commands(command, models, data):

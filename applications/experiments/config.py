@@ -36,7 +36,9 @@ class Experiment:
         task: `"classifier"` (`SentimentClassifier`, a logit),
             `"regressor"` (`SentimentRegressor`, a score) or
             `"contextual_classifier"` (`ContextualSentimentClassifier`: a
-            logit per utterance, each video read whole).
+            logit per utterance, each video read whole) or
+            `"semi_supervised_classifier"` (`SemiSupervisedClassifier`: the
+            classifier, trained on the unlabelled training rows too).
         dec_pretraining: whether the backbone is first pre-trained by
             semi-supervised DEC on labelled + unlabelled rows.
         overrides: `TrainingConfig` values this experiment sets on top of
@@ -44,6 +46,9 @@ class Experiment:
         self_training: whether the trained task then labels the unlabelled
             training rows and a student is trained on them with the
             labelled ones (`run.self_train`).
+        unlabelled_only: whether all it adds to the plain classifier is
+            learning from unlabelled rows: at 100 % labels it would train
+            the classifier again, so `reproduce` does not run it there.
     """
 
     name: str
@@ -51,11 +56,17 @@ class Experiment:
     dec_pretraining: bool
     overrides: tuple = ()
     self_training: bool = False
+    unlabelled_only: bool = False
 
     def config(self, config):
         """`config` with this experiment's overrides."""
         return config.replace(**dict(self.overrides)) if self.overrides else config
 
+
+PERTURBATIONS = (("feature_noise", 0.2), ("word_dropout", 0.2), ("modality_dropout", 0.1))
+"""The backbone's training-time perturbations of the `consistency` experiment and its `perturbed` control: Gaussian
+noise of 0.2 on the scaled features, 20 % of the steps hidden, a modality's embedding dropped 10 % of the time.
+Fixed beforehand (common augmentation strengths), not chosen on any fold."""
 
 EXPERIMENTS = {
     experiment.name: experiment
@@ -81,7 +92,14 @@ EXPERIMENTS = {
         # Beyond the paper, the semi-supervised baseline beside DEC: the
         # baseline labels the unlabelled training videos (soft targets) and
         # a student learns from them and the labelled ones (one round).
-        Experiment("self_training", "classifier", False, self_training=True),
+        Experiment("self_training", "classifier", False, self_training=True, unlabelled_only=True),
+        # Consistency training (FixMatch / UDA, #43): labelled and unlabelled
+        # rows in the same batches; the confident prediction on a clean row is
+        # the label of the same row perturbed (`SemiSupervisedClassifier`).
+        Experiment("consistency", "semi_supervised_classifier", False, PERTURBATIONS, unlabelled_only=True),
+        # Its control: the classifier on the same perturbed rows, without an
+        # unlabelled one; `consistency − perturbed` is what the unlabelled rows add.
+        Experiment("perturbed", "classifier", False, PERTURBATIONS),
     )
 }
 """The experiments a run can be, by name."""
@@ -183,6 +201,9 @@ class TrainingConfig:
     folds: int = 0  # k >= 2: train on k video-grouped folds of the labelled training videos (`folds.py`)
     fold_use: str = "ensemble"  # with folds: "ensemble" of the k fold models, or "retrain" on every fold
     pretrain_min_delta: float = 1e-3  # smallest val-loss gain that counts in stages 1-2
+    # Consistency training (`SemiSupervisedClassifier`, the `consistency` experiment).
+    unlabelled_weight: float = 1.0  # the weight of the consistency term on the unlabelled rows (λ_u)
+    confidence_threshold: float = 0.8  # the clean prediction's confidence from which its label counts
     # Text read from transcripts by a pre-trained keras-hub encoder, fine-tuned inside the model (#25).
     text_encoder: str = None  # a local keras-hub / Hugging Face preset folder; None: the `text` feature array
     # (how it is read, `text_output` and `text_frozen_layers`, are the backbone's)
@@ -294,6 +315,10 @@ COMMAND_PRESETS = {"demo": "paper", "reproduce": "paper", "train": "small_data",
 demo of it) reproduce the paper; `train` and `tune`, which make a model to
 use, take the best measured recipe (`small_data` is ahead of `paper` in
 every table of docs/RESULTS.md)."""
+
+KFOLD = 5
+"""The k-fold yardstick's folds (`reproduce --protocol kfold`, `kfold.py`): about 12 videos a fold on the
+development file."""
 
 TUNE_FOLDS = 5
 """`tune` scores trials on this many video-grouped folds of the labelled

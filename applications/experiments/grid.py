@@ -25,18 +25,27 @@ def _start_worker(threads, payload):
     _WORKER.update(pickle.loads(payload))
 
 
-def run_and_report(experiment, fraction, seed, dataset, config, test_dataset, out_dir, progress=True):
-    """One run with its files and figures; returns its `RunRecord`.
-    With `progress`, its stages print their progress (`StageProgress`)."""
+def run_and_report(experiment, fraction, seed, dataset, config, test_dataset, out_dir, progress=True, kfold=0,
+                   unlabelled=None, transductive=False):
+    """One run with its files and figures; returns its `RunRecord`. With
+    `kfold`, the run is the k-fold yardstick's (`kfold.run_kfold`,
+    `transductive` or not). `unlabelled`: a dataset whose rows join the
+    unlabelled training rows. With `progress`, its stages print their
+    progress (`StageProgress`)."""
     import keras
 
+    from applications.experiments.kfold import run_kfold
     from applications.experiments.run import run_experiment
 
     # Many models are built in this process, one run after another: start
     # each from a clean Keras state rather than let traced graphs pile up.
     keras.backend.clear_session()
-    result = run_experiment(dataset, experiment, fraction, seed, config, test_dataset, out_dir,
-                            log=print_line if progress else None, figures=True)
+    log = print_line if progress else None
+    if kfold:
+        return run_kfold(dataset, experiment, fraction, seed, kfold, config, out_dir, test_dataset, log, unlabelled,
+                         transductive)
+    result = run_experiment(dataset, experiment, fraction, seed, config, test_dataset, out_dir, log=log, figures=True,
+                            unlabelled=unlabelled)
     return result.record
 
 
@@ -44,9 +53,13 @@ def _run_in_worker(experiment, fraction, seed):
     return run_and_report(experiment, fraction, seed, **_WORKER)
 
 
-def plan_runs(experiments, fractions, seeds):
-    """Every `(experiment, label_fraction, seed)` of a grid, in table order."""
-    return [(e, f, s) for f in fractions for e in experiments for s in seeds]
+def plan_runs(experiments, fractions, seeds, pool=False):
+    """Every `(experiment, label_fraction, seed)` of a grid, in table order;
+    without a `pool` of unlabelled rows from elsewhere, not the experiments
+    that only add unlabelled rows at 100 % labels, where they would train
+    the classifier again (`Experiment.unlabelled_only`)."""
+    return [(e, f, s) for f in fractions for e in experiments for s in seeds
+            if pool or not (f == 1.0 and EXPERIMENTS[e].unlabelled_only)]
 
 
 def longest_first(runs):
@@ -99,12 +112,32 @@ def estimate_left(records, pending, jobs, config, trained=()):
     return left * rate / max(1, jobs)
 
 
-def check_config(results_path, config):
-    """Refuses to resume in a folder whose `results.json` was made with other hyper-parameters."""
+def protocol(kfold=0, unlabelled=None, transductive=False):
+    """What `results.json` says of how its runs were measured: one split, or
+    the k-fold yardstick (`transductive` or not), and the file of
+    `unlabelled` rows from elsewhere, if any."""
+    written = {"name": "kfold", "folds": kfold} if kfold else {"name": "split"}
+    if transductive:
+        written["transductive"] = True
+    if unlabelled is not None:
+        written["unlabelled"] = unlabelled.source
+    return written
+
+
+def check_config(results_path, config, measured=None):
+    """Refuses to resume in a folder whose `results.json` was made with
+    other hyper-parameters or under another protocol (a file without one
+    was made with the split)."""
     if not os.path.exists(results_path):
         return
     with open(results_path) as file:
-        previous = json.load(file).get("config") or {}
+        written = json.load(file)
+    measured = measured or protocol()
+    if written.get("protocol", protocol()) != measured:
+        raise ConfigError(f"{results_path} was measured with protocol {written.get('protocol', protocol())}, not "
+                          f"{measured}; resume with the same --protocol, --transductive and --unlabelled, or choose "
+                          "another --out.")
+    previous = written.get("config") or {}
     # A field added since that file was written had its default value then; a file of 0.11 or before names the
     # backbone's hyper-parameters at the top level.
     previous = {**flatten(TrainingConfig().to_dict()), **flatten(previous)}
@@ -132,25 +165,26 @@ def finished_runs(out_dir):
     return records
 
 
-def write_index(out_dir, config, records, plan):
+def write_index(out_dir, config, records, plan, measured=None):
     """`results.json`: the config and every finished run of the folder, the
     plan's first in table order, then runs of earlier grids (other
     experiments, seeds or fractions), so that no call narrows it."""
     others = sorted((run for run in records if run not in plan), key=lambda run: (run[1], run[0], run[2]))
     runs = [records[run] for run in [*plan, *others] if run in records]
-    write_json_atomically({"config": config.to_dict(), "runs": [record.to_dict() for record in runs]},
+    write_json_atomically({"config": config.to_dict(), "protocol": measured or protocol(),
+                           "runs": [record.to_dict() for record in runs]},
                           os.path.join(out_dir, "results.json"))
 
 
-def run_pending(pending, jobs, dataset, config, test_dataset, out_dir, progress, finished):
+def run_pending(pending, jobs, work, finished):
     """Runs `pending`, `jobs` at once in spawned processes (in this one when
-    `jobs` is 1), and calls `finished(run, record)` as each ends."""
+    `jobs` is 1), each `run_and_report(*run, **work)`, and calls
+    `finished(run, record)` as each ends."""
     if jobs == 1:
         for run in pending:
-            finished(run, run_and_report(*run, dataset, config, test_dataset, out_dir, progress))
+            finished(run, run_and_report(*run, **work))
         return
-    payload = pickle.dumps(dict(dataset=dataset, config=config, test_dataset=test_dataset, out_dir=out_dir,
-                                progress=progress))
+    payload = pickle.dumps(work)
     threads = max(1, (os.cpu_count() or 1) // jobs)
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_start_worker, initargs=(threads, payload)) as pool:
@@ -164,7 +198,7 @@ def run_pending(pending, jobs, dataset, config, test_dataset, out_dir, progress,
 
 
 def run_grid(dataset, fractions, seeds, config, out_dir, test_dataset=None, jobs=None,
-             experiments=PAPER_EXPERIMENTS, log=None, progress=True):
+             experiments=PAPER_EXPERIMENTS, log=None, progress=True, kfold=0, unlabelled=None, transductive=False):
     """Runs each experiment at each label fraction and seed; resumable via `out_dir`.
 
     `jobs` runs go at once in separate processes (default:
@@ -173,7 +207,11 @@ def run_grid(dataset, fractions, seeds, config, out_dir, test_dataset=None, jobs
     finished run of the folder (`write_index`) and is rewritten atomically
     after each. `log` gets the plan, a line per finished run and an
     estimate of the time left; `progress` makes each run's stages report
-    theirs too.
+    theirs too. With `kfold`, each run is measured on the k-fold yardstick
+    (`kfold.run_kfold`: k fold models, every row predicted once;
+    `transductive`: each reading its held fold's inputs as unlabelled rows)
+    instead of one split's validation videos. `unlabelled`: a dataset
+    whose rows join every run's unlabelled training rows.
 
     One grid at a time writes to `out_dir` (`FolderLock`): a second is
     refused with a message naming the first's process; a lock left by a
@@ -182,43 +220,49 @@ def run_grid(dataset, fractions, seeds, config, out_dir, test_dataset=None, jobs
     Returns:
         The `RunRecord`s of the plan, in table order.
     """
+    work = dict(dataset=dataset, config=config, test_dataset=test_dataset, out_dir=out_dir, progress=progress,
+                kfold=kfold, unlabelled=unlabelled, transductive=transductive)
     with FolderLock(out_dir, "mosi-keras reproduce"):
-        return run_plan(dataset, fractions, seeds, config, out_dir, test_dataset, jobs, experiments,
-                        log or (lambda line: None), progress)
+        plan = plan_runs(experiments, fractions, seeds, pool=unlabelled is not None or transductive)
+        return run_plan(plan, work, jobs, log or (lambda line: None))
 
 
-def run_plan(dataset, fractions, seeds, config, out_dir, test_dataset, jobs, experiments, log, progress):
-    """`run_grid`, once `out_dir` is held."""
+def run_plan(plan, work, jobs, log):
+    """`run_grid`'s `plan` of runs, once `out_dir` is held."""
     from applications.experiments.devices import default_jobs
 
-    check_config(os.path.join(out_dir, "results.json"), config)
-    plan = plan_runs(experiments, fractions, seeds)
+    config, out_dir, kfold = work["config"], work["out_dir"], work["kfold"]
+    measured = protocol(kfold, work["unlabelled"], work["transductive"])
+    check_config(os.path.join(out_dir, "results.json"), config, measured)
     records = finished_runs(out_dir)
     pending = [run for run in plan if run not in records]
     for count, run in enumerate([run for run in plan if run in records], start=1):
         log(f"[{count}/{len(plan)}] {run_name(*run)}: already done, skipped")
     timed = []  # the records of the runs finished in this call
+    part = "kfold" if kfold else "val"
 
     def finished(run, record):
         records[run] = record
         timed.append(record)
-        write_index(out_dir, config, records, plan)
-        val = record.val
+        write_index(out_dir, config, records, plan, measured)
+        scores = getattr(record, part)
         left = [r for r in pending if r not in records]
         trained = {r.seed for r in records.values() if EXPERIMENTS[r.experiment].dec_pretraining}
         estimate = f"; about {estimate_left(timed, left, jobs, config, trained) / 60:.0f} min left" if left else ""
         log(
-            f"[{len(plan) - len(left)}/{len(plan)}] {run_name(*run)}: val acc2 {100 * val['acc2']:.2f} "
-            f"acc2_non0 {100 * val.get('acc2_non0', float('nan')):.2f} f1 {100 * val['f1']:.2f} "
+            f"[{len(plan) - len(left)}/{len(plan)}] {run_name(*run)}: {part} acc2 {100 * scores['acc2']:.2f} "
+            f"acc2_non0 {100 * scores.get('acc2_non0', float('nan')):.2f} f1 {100 * scores['f1']:.2f} "
             f"epochs {record.epochs} ({record.seconds:.0f} s){estimate}"
         )
 
     jobs = default_jobs(len(pending)) if jobs is None else max(1, min(jobs, len(pending)))
-    log(f"plan: {len(plan)} runs ({', '.join(experiments)} × label fractions {list(fractions)} × seeds "
-        f"{list(seeds)}), {len(plan) - len(pending)} already done; {len(pending)} to run, {jobs} at a time"
-        f"{' in separate processes' if jobs > 1 else ''}; output {out_dir}")
-    run_pending(pending, jobs, dataset, config, test_dataset, out_dir, progress, finished)
-    write_index(out_dir, config, records, plan)
+    experiments = list(dict.fromkeys(run[0] for run in plan))
+    log(f"plan: {len(plan)} runs ({', '.join(experiments)} × label fractions "
+        f"{sorted({run[1] for run in plan})} × seeds {sorted({run[2] for run in plan})}"
+        f"{f', {kfold} folds each' if kfold else ''}), {len(plan) - len(pending)} already done; {len(pending)} to "
+        f"run, {jobs} at a time{' in separate processes' if jobs > 1 else ''}; output {out_dir}")
+    run_pending(pending, jobs, work, finished)
+    write_index(out_dir, config, records, plan, measured)
     return [records[r] for r in plan]
 
 

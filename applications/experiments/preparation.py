@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 
 from applications.experiments.config import LABEL_FRACTION
-from mosi_keras.data import Preprocessor, binary_labels, semi_supervised_split
+from mosi_keras.data import DataError, MultimodalDataset, Preprocessor, binary_labels, semi_supervised_split
 from mosi_keras.data.video import video_view
 from mosi_keras.inputs import MAX_LEN, TEXT, TOKEN_INPUTS, UNLABELLED
 from mosi_keras.transcript_tokenizer import TranscriptTokenizer
@@ -91,12 +91,56 @@ class PreparedExperiment:
         return self.dec_rows(self.split.val), self.semi_supervised_labels()[self.split.val]
 
 
-def prepare_experiment(dataset, label_fraction=LABEL_FRACTION, seed=0, text_encoder=None):
+def with_unlabelled(dataset, unlabelled):
+    """`dataset` with the rows of `unlabelled` after its own, their labels
+    dropped (sentiment 0, never read: only the split's unlabelled training
+    part holds them) and their videos renamed `unlabelled:<video>` (no
+    video of both), each modality padded to the longer of the two.
+
+    Raises:
+        DataError: naming the file and the modality whose names or widths
+            differ, or the transcripts one has and the other lacks.
+    """
+    where = f"--unlabelled {unlabelled.source}"
+    if unlabelled.feature_dims != dataset.feature_dims:
+        raise DataError(f"{where}: modalities {unlabelled.feature_dims} differ from the data's {dataset.feature_dims} "
+                        f"({dataset.source}); give the same modalities with the same widths.")
+    if (unlabelled.transcripts is None) != (dataset.transcripts is None):
+        has, lacks = (dataset, unlabelled) if unlabelled.transcripts is None else (unlabelled, dataset)
+        raise DataError(f"{where}: {has.source} has transcripts and {lacks.source} has none; give both or neither.")
+
+    def padded(a, b):
+        steps = max(a.shape[1], b.shape[1])
+        return np.concatenate([np.pad(x, ((0, 0), (0, steps - x.shape[1]), (0, 0))) for x in (a, b)])
+
+    def joined(a, b):
+        return None if a is None or b is None else np.concatenate([a, b])
+
+    return MultimodalDataset(
+        modalities={name: padded(dataset.modalities[name], unlabelled.modalities[name]) for name in dataset.modalities},
+        lengths={name: np.concatenate([dataset.lengths[name], unlabelled.lengths[name]]) for name in dataset.lengths},
+        sentiment=np.concatenate([dataset.sentiment, np.zeros(len(unlabelled), dataset.sentiment.dtype)]),
+        ids=np.concatenate([dataset.ids.astype(str), unlabelled.ids.astype(str)]),
+        video_ids=np.concatenate([dataset.video_ids.astype(str),
+                                  np.char.add("unlabelled:", unlabelled.video_ids.astype(str))]),
+        source=dataset.source, segment_index=joined(dataset.segment_index, unlabelled.segment_index),
+        transcripts=joined(dataset.transcripts, unlabelled.transcripts),
+    )
+
+
+def prepare_experiment(dataset, label_fraction=LABEL_FRACTION, seed=0, text_encoder=None, unlabelled=None):
     """Splits by video, fits the preprocessing on the training rows only and
     transforms every row; the same for every experiment of a seed. With
     `text_encoder` (a preset folder), the text is read from the
-    transcripts by its tokenizer (`TranscriptTokenizer`, `max_len` words)."""
+    transcripts by its tokenizer (`TranscriptTokenizer`, `max_len` words).
+    With `unlabelled` (a dataset, its labels never read), its rows join the
+    unlabelled training part after the split of `dataset`'s own, which
+    they leave unchanged (`with_unlabelled`)."""
     split = semi_supervised_split(dataset.video_ids, label_fraction, seed=seed)
+    if unlabelled is not None:
+        extra = np.arange(len(dataset), len(dataset) + len(unlabelled))
+        dataset = with_unlabelled(dataset, unlabelled)
+        split = dataclasses.replace(split, unlabelled_train=np.concatenate([split.unlabelled_train, extra]))
     # Pad/truncate to the paper's 30 steps, or fewer when the data is shorter
     # (utterance-level features stay at length 1).
     longest = max(array.shape[1] for array in dataset.modalities.values())

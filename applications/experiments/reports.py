@@ -1,5 +1,6 @@
 """Tables and figures of a reproduction: Table 1, Fig. 3 (losses), Fig. 4 (t-SNE)."""
 
+import os
 import textwrap
 
 import numpy as np
@@ -12,13 +13,15 @@ PAPER_PARAMS = 851_713
 METRICS = ("acc2", "acc2_non0", "f1", "f1_non0", "acc7", "mae", "corr")
 """What the table can show: the MOSI literature's set (the last three for score predictions)."""
 PERCENT = {"acc2", "acc2_non0", "f1", "f1_non0", "acc7"}
-PARTS = ("val", "val_all", "val_unlabelled", "test")
-"""Where a run is measured: the labelled validation videos (model selection), every
-validation video (labelled or not), the unlabelled validation videos alone, the held-out data."""
+PARTS = ("kfold", "val", "val_all", "val_unlabelled", "test")
+"""Where a run is measured: every row by the fold model that never saw its video (the k-fold yardstick,
+`kfold.py`), the labelled validation videos (model selection), every validation video (labelled or not), the
+unlabelled validation videos alone, the held-out data."""
 
 
 def summarize(runs):
-    """Groups `RunRecord`s by (experiment, label_fraction): mean and std of each metric."""
+    """Groups `RunRecord`s by (experiment, label_fraction): mean and sample
+    standard deviation (ddof = 1; 0 for one seed) of each metric."""
     groups = {}
     for run in runs:
         groups.setdefault((run.experiment, run.label_fraction), []).append(run)
@@ -33,12 +36,13 @@ def summarize(runs):
                     values = [r[metric] for r in results if r.get(metric) is not None]
                     if values:
                         scale = 100 if metric in PERCENT else 1
-                        row[f"{part}_{metric}"] = (float(np.mean(values)) * scale, float(np.std(values)) * scale)
+                        spread = np.std(values, ddof=1) if len(values) > 1 else 0.0
+                        row[f"{part}_{metric}"] = (float(np.mean(values)) * scale, float(spread) * scale)
         summary.append(row)
     return summary
 
 
-SHORT_PARTS = {"val": "val", "val_all": "all", "val_unlabelled": "unlab", "test": "test"}
+SHORT_PARTS = {"kfold": "kfold", "val": "val", "val_all": "all", "val_unlabelled": "unlab", "test": "test"}
 """The narrow table's name for each part (`PARTS`)."""
 
 
@@ -54,15 +58,21 @@ def format_table(summary, wide=False):
 
     By default it fits a 100-column terminal: acc2 on each part that was
     measured (`val`, every validation video `all`, the unlabelled ones
-    `unlab`, `test`) and F1 on every validation video. `wide`: every part
+    `unlab`, `test`) and F1 on every validation video; for runs of the
+    k-fold yardstick, acc2, acc2_non0 and F1 on every row (`kfold`), then
+    `test`'s acc2. `wide`: every part
     × acc2, acc2_non0 and F1 (and Acc-7, MAE and Corr where scores were
     predicted), with the parameter counts; `results.json` holds it all."""
-    parts = [part for part in PARTS if part == "val" or any(f"{part}_acc2" in row for row in summary)]
+    parts = [part for part in PARTS if any(f"{part}_acc2" in row for row in summary)] or ["val"]
+    first = parts[0]  # the yardstick's pooled rows, else the labelled validation videos
     if wide:
-        shown = [m for m in ("acc2", "acc2_non0", "f1") if any(f"val_{m}" in row for row in summary)]
-        if any("val_acc7" in row for row in summary):  # some runs predicted scores
+        shown = [m for m in ("acc2", "acc2_non0", "f1") if any(f"{first}_{m}" in row for row in summary)]
+        if any(f"{first}_acc7" in row for row in summary):  # some runs predicted scores
             shown += ["acc7", "mae", "corr"]
         columns = [(part, metric, f"{part} {metric}") for part in parts for metric in shown]
+    elif first == "kfold":  # the protocol's three metrics on the pooled rows
+        columns = [("kfold", metric, f"kfold {metric}") for metric in ("acc2", "acc2_non0", "f1")]
+        columns += [(part, "acc2", f"{SHORT_PARTS[part]} acc2") for part in parts[1:]]
     else:
         columns = [(part, "acc2", f"{SHORT_PARTS[part]} acc2") for part in parts]
         f1_part = "val_all" if "val_all" in parts else "val"
@@ -86,6 +96,8 @@ def format_table(summary, wide=False):
         line += f" {paper:>6.2f}" if paper else f" {'-':>6}"
         lines.append(line)
     notes = [] if wide else [f"{SHORT_PARTS[p]}: {WHERE[p]}" for p in parts if p != "val"]
+    if spread:
+        notes.append("± sample standard deviation over seeds")
     if len(seeds) == 1:
         notes.append(f"{seeds.pop()} seed(s)")
     notes.append(f"paper: its own split, {PAPER_PARAMS:,} parameters")
@@ -95,7 +107,7 @@ def format_table(summary, wide=False):
     return "\n".join(lines)
 
 
-WHERE = {"val_all": "every validation video", "val_unlabelled": "the unlabelled validation videos",
+WHERE = {"kfold": "every row, by the fold model that never saw its video", "val_all": "every validation video", "val_unlabelled": "the unlabelled validation videos",
          "test": "the held-out data"}
 
 
@@ -199,13 +211,19 @@ COMPARISONS = (
     ("contextual_dec", "contextual"),
     ("self_training", "baseline"),
     ("dec", "self_training"),
+    ("consistency", "baseline"),
+    ("consistency", "perturbed"),
+    ("perturbed", "baseline"),
+    ("consistency", "self_training"),
 )
 """`(treatment, control)` pairs that `format_paired` reports when both were run:
 DEC's gain, what its KL term adds over the same training without it, the
 gain of that control, the original DEC's frozen target against P per
 batch, what reading the whole video adds (from scratch and DEC-pretrained),
-DEC's gain in the contextual model, and the semi-supervised baseline beside
-DEC (self-training's gain, and DEC against it)."""
+DEC's gain in the contextual model, the semi-supervised baseline beside
+DEC (self-training's gain, and DEC against it), and consistency training's
+gain, what its unlabelled rows add over the same perturbations without
+them, what the perturbations alone add, and it against self-training."""
 
 
 def format_paired(runs, comparisons=COMPARISONS, metric="acc2"):
@@ -216,7 +234,7 @@ def format_paired(runs, comparisons=COMPARISONS, metric="acc2"):
     for treatment, control in comparisons:
         if treatment not in names or control not in names:
             continue
-        for part in ("val", "val_all"):
+        for part in ("kfold", "val", "val_all"):
             for fraction, result in paired_differences(runs, treatment, control, part, metric).items():
                 seeds = " ".join(f"{value:+.2f}" for value in result["differences"].values())
                 interval = "" if result["low"] is None else f", 95% CI [{result['low']:+.2f}, {result['high']:+.2f}]"
@@ -224,3 +242,51 @@ def format_paired(runs, comparisons=COMPARISONS, metric="acc2"):
                                        f"mean {result['mean']:+.2f}{interval}; per seed {seeds}", 99,
                                        subsequent_indent="    ")
     return "\n".join(lines)
+
+
+def learning_curve(runs, part="kfold", metric="acc2", confidence=0.95):
+    """dict experiment → `[(label_fraction, mean, low, high)]` in points, by
+    fraction: the mean of `part`'s `metric` over seeds and its Student-t
+    interval (`low = high = mean` for one seed)."""
+    from scipy import stats
+
+    curves = {}
+    for row in summarize(runs):
+        value = row.get(f"{part}_{metric}")
+        if value is None:
+            continue
+        mean, spread = value
+        half = 0.0 if row["seeds"] < 2 else stats.t.ppf(0.5 + confidence / 2, row["seeds"] - 1) * spread / np.sqrt(
+            row["seeds"])
+        curves.setdefault(row["experiment"], []).append((row["label_fraction"], mean, mean - half, mean + half))
+    return {name: sorted(points) for name, points in curves.items()}
+
+
+def plot_learning_curve(runs, out_dir, part="kfold", metric="acc2"):
+    """`learning_curve.png` in `out_dir`: `metric` against the label
+    fraction, one line per experiment, its 95 % interval over seeds shaded
+    (`learning_curve`). An experiment that only adds unlabelled rows has no
+    100 % point of its own: its line ends where the classifier's continues.
+
+    Returns:
+        The path written.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for name, points in learning_curve(runs, part, metric).items():
+        fractions, means, lows, highs = (np.array(column) for column in zip(*points))
+        line, = axis.plot(100 * fractions, means, marker="o", label=name)
+        axis.fill_between(100 * fractions, lows, highs, color=line.get_color(), alpha=0.15)
+    axis.set_xlabel("labelled rows (%)")
+    axis.set_ylabel(f"{SHORT_PARTS.get(part, part)} {metric} (%)")
+    axis.set_title(f"{metric}, mean over seeds and 95 % interval")
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    path = os.path.join(out_dir, "learning_curve.png")
+    write_atomically(path, lambda partial: figure.savefig(partial, dpi=90))
+    plt.close(figure)
+    return path

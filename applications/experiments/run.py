@@ -55,6 +55,8 @@ class RunRecord:
     clustering_val: dict = None  # DEC runs: clusters of the labelled validation rows after stage 2
     clusters: dict = None  # DEC runs: `diagnostics.cluster_diagnostics` at the start and end of stage 2
     autoencoder_reused: bool = None  # DEC runs: stage 1 read from another run of the seed, not trained
+    kfold: dict = None  # the k-fold yardstick: every row, predicted by the fold model that never saw its video
+    folds: int = None  # the k-fold yardstick: the folds pooled (`kfold.py`); val, val_all: their means
 
     def to_dict(self):
         """The JSON form: fields that do not apply to this run (None) are left out."""
@@ -88,7 +90,7 @@ class RunResult:
 
 def run_experiment(
     dataset, experiment, label_fraction=LABEL_FRACTION, seed=0, config=None, test_dataset=None, out_dir=None,
-    verbose=0, log=None, figures=False,
+    verbose=0, log=None, figures=False, name=None, unlabelled=None,
 ):
     """Trains and evaluates one model under the paper's protocol.
 
@@ -105,7 +107,11 @@ def run_experiment(
     (`measure`).
 
     With `log` (a function of one line, e.g. `print`), each stage reports
-    its progress there (`progress.StageProgress`); `verbose` is `fit`'s.
+    its progress there (`progress.StageProgress`) under `name` (default
+    `run_name`, also the stem of its files); `verbose` is `fit`'s. With
+    `unlabelled` (a dataset from elsewhere, its labels never read), its rows
+    join the unlabelled training rows of every semi-supervised experiment
+    (`preparation.with_unlabelled`); the baseline never reads them.
 
     Returns:
         A `RunResult`; with `out_dir`, also writes its files (`write_run`).
@@ -116,8 +122,8 @@ def run_experiment(
         check_dec_text_encoder(config, f"experiment {experiment!r}", setup.task == "contextual_classifier")
     keras.utils.set_random_seed(seed)
     started = time.time()
-    prepared = prepare_experiment(dataset, label_fraction, seed, config.text_encoder)
-    name = run_name(experiment, label_fraction, seed)
+    prepared = prepare_experiment(dataset, label_fraction, seed, config.text_encoder, unlabelled)
+    name = name or run_name(experiment, label_fraction, seed)
 
     def progress(stage, stage_epochs):
         return [StageProgress(name, stage, stage_epochs, log)] if log else []
@@ -164,7 +170,8 @@ class TrainedTask:
 
 
 def fit_task(task, prepared, config, pre=None, seed=0, verbose=0, progress=None):
-    """Trains the run's task on the labelled training rows of `prepared`:
+    """Trains the run's task on the labelled training rows of `prepared`
+    (the semi-supervised classifier: on the unlabelled ones too, labels hidden):
     on a new backbone (the baseline) or on a clone of DEC's (`pre`, a
     `DECPretraining`: the fine-tuning of §4.3, at `finetune_learning_rate`);
     with `config.folds`, on folds of the training videos (`train_in_folds`),
@@ -172,6 +179,11 @@ def fit_task(task, prepared, config, pre=None, seed=0, verbose=0, progress=None)
     split, max_len, dims = prepared.split, prepared.max_len, prepared.feature_dims
     if task == "contextual_classifier":  # whole videos: views of the same rows, by video
         train, validation = prepared.videos(split.labelled_train), prepared.videos(split.labelled_val)
+    elif task == "semi_supervised_classifier":  # every training row; UNLABELLED (-1) where its label is hidden
+        if config.folds:
+            raise ConfigError("consistency training trains on the validation videos' schedule (folds=0).")
+        rows = np.concatenate([split.labelled_train, split.unlabelled_train])
+        train, validation = (prepared.rows(rows), prepared.semi_supervised_labels()[rows]), prepared.labelled("val")
     else:
         scores = task == "regressor"
         train, validation = prepared.labelled("train", scores), prepared.labelled("val", scores)
@@ -270,13 +282,14 @@ def measure(trained, prepared, pre=None, test_dataset=None):
     return fields
 
 
-def write_run(result, out_dir, name, figures=False):
-    """Writes `<run>.keras` (with its preprocessing), `<run>_history_<stage>.csv`,
+def write_run(result, out_dir, name, figures=False, save_model=True):
+    """Writes `<run>.keras` (with its preprocessing; unless not `save_model`), `<run>_history_<stage>.csv`,
     with `figures` the loss curves and t-SNE plots (`save_figures`), and,
     last, `<run>.json` (its presence marks the run as finished); each file
     through a temporary one renamed into place (`files`)."""
     os.makedirs(out_dir, exist_ok=True)
-    write_atomically(os.path.join(out_dir, f"{name}.keras"), result.model.save)
+    if save_model:
+        write_atomically(os.path.join(out_dir, f"{name}.keras"), result.model.save)
     for stage, values in result.histories.items():
         write_history_csv(values, os.path.join(out_dir, f"{name}_history_{stage}.csv"))
     if figures:

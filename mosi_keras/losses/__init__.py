@@ -9,6 +9,7 @@
 | 7 | `semi_supervised_crossentropy` | `SemiSupervisedCrossentropy` |
 | 8 | `combined_dec_loss` | (assembled in `applications.SemiSupervisedDEC`) |
 | — | `labelled_binary_crossentropy` | `LabelledBinaryCrossentropy` (video-level models) |
+| — | `confident_pseudo_label_crossentropy` | `ConfidentPseudoLabelCrossentropy` (consistency training) |
 
 Eq. 2 (the Student's t assignment) is `mosi_keras.layers.ClusteringLayer`.
 """
@@ -16,6 +17,10 @@ Eq. 2 (the Student's t assignment) is `mosi_keras.layers.ClusteringLayer`.
 from mosi_keras.inputs import UNLABELLED
 from mosi_keras.losses.clustering_kl import ClusteringKLDivergence, clustering_kl
 from mosi_keras.losses.combined import combined_dec_loss
+from mosi_keras.losses.confident_pseudo_label import (
+    ConfidentPseudoLabelCrossentropy,
+    confident_pseudo_label_crossentropy,
+)
 from mosi_keras.losses.disentanglement import (
     DisentanglementLoss,
     disentanglement_loss,
@@ -38,12 +43,14 @@ from mosi_keras.losses.target_distribution import target_distribution
 __all__ = [
     "UNLABELLED",
     "ClusteringKLDivergence",
+    "ConfidentPseudoLabelCrossentropy",
     "DisentanglementLoss",
     "LabelledBinaryCrossentropy",
     "MaskedReconstructionLoss",
     "SemiSupervisedCrossentropy",
     "clustering_kl",
     "combined_dec_loss",
+    "confident_pseudo_label_crossentropy",
     "disentanglement_loss",
     "labelled_binary_crossentropy",
     "latent_covariance",

@@ -507,3 +507,37 @@ def test_reproduce_refuses_a_seed_it_would_ignore_and_takes_seeds(capsys):
     assert "unrecognized arguments: --seed" in capsys.readouterr().err
     assert build_parser().parse_args(["reproduce", "--data", "d.npz", "--seeds", "3"]).seeds == 3
     assert build_parser().parse_args(["train", "--data", "d.npz", "--seed", "3"]).seed == 3
+
+
+def test_reproduce_kfold_measures_every_row_draws_the_learning_curve_and_keeps_to_its_protocol(reproduced, files,
+                                                                                                 tmp_path):
+    out = tmp_path / "kfold"
+    code, printed = quietly(reproduce_argv(files, out, "--protocol", "kfold", "--folds", "3", "--label-fraction",
+                                           "0.5", "--experiments", "baseline", "self_training"))
+    assert code == 0
+    runs = read_runs(out)
+    assert [(r["experiment"], r["label_fraction"]) for r in runs] == [
+        ("baseline", 0.5), ("self_training", 0.5), ("baseline", 1.0)]  # self-training at 100 %: the classifier
+    assert all(r["kfold"]["n"] == 46 and r["folds"] == 3 and "val" not in r for r in runs)
+    assert json.loads((out / "results.json").read_text())["protocol"] == {"name": "kfold", "folds": 3}
+    assert "kfold acc2_non0" in printed and "self_training − baseline, kfold acc2, 50% labels" in printed
+    assert (out / "learning_curve.png").exists() and not list(out.glob("**/*.keras"))
+    split = reproduced.copy(tmp_path / "split")  # a folder of the split protocol is not resumed as k-fold
+    assert main(reproduce_argv(files, split, "--protocol", "kfold", "--folds", "3")) == 2
+    assert main(reproduce_argv(files, out, "--label-fraction", "0.5")) == 2
+
+
+def test_train_adds_unlabelled_rows_from_elsewhere_and_transductive_needs_the_kfold_protocol(files, tmp_path):
+    from applications.experiments.preparation import prepare_experiment
+    from mosi_keras.data import load_dataset, make_synthetic_mosi, write_dataset
+
+    extra = make_synthetic_mosi(n_videos=2, segments_per_video=(4, 4), max_len=5,
+                                feature_dims={"text": 6, "audio": 4, "visual": 3}, seed=7)
+    write_dataset(extra, tmp_path / "more.npz")
+    code, printed = quietly(["train", "--data", str(files / "train.npz"), "--unlabelled", str(tmp_path / "more.npz"),
+                             "--experiment", "self_training", "--hyperparameters", str(files / "hp.json"),
+                             "--out", str(tmp_path / "run"), "--quiet"])
+    assert code == 0
+    own = len(prepare_experiment(load_dataset(str(files / "train.npz")), 0.4, 0).split.unlabelled_train)
+    assert json.loads(printed)["n_train_unlabelled"] == own + len(extra)
+    assert main(reproduce_argv(files, tmp_path / "t", "--transductive")) == 2

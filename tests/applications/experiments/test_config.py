@@ -24,7 +24,8 @@ def test_the_backbone_section_is_the_backbones_own_arguments_and_builds_it_whole
     arguments = {p.name: p.default for p in parameters if p.name not in ("self", "kwargs", *DATA_ARGUMENTS)}
     assert TrainingConfig().backbone == arguments  # every argument, its default: written once, in the backbone
     changed = {"hidden_dim": 8, "num_blocks": 1, "num_heads": 2, "intermediate_dim": 12, "dropout": 0.2,
-               "word_dropout": 0.1, "modality_dropout": 0.1, "text_output": "pooled", "text_frozen_layers": 1}
+               "word_dropout": 0.1, "modality_dropout": 0.1, "feature_noise": 0.1, "text_output": "pooled",
+               "text_frozen_layers": 1}
     assert set(changed) == set(arguments)  # a new backbone argument: add it here to check that it reaches the model
     built = build_backbone(TrainingConfig(backbone=changed), {"audio": 3, "visual": 2}, 4).get_config()
     assert {name: built[name] for name in changed} == changed
@@ -55,6 +56,6 @@ def test_load_config_puts_the_file_over_the_preset(tmp_path):
 def test_every_experiment_name_says_its_task_and_pretraining():
     assert {(e.task, e.dec_pretraining) for e in EXPERIMENTS.values()} == {
         ("classifier", False), ("classifier", True), ("regressor", False), ("regressor", True),
-        ("contextual_classifier", False), ("contextual_classifier", True)}
+        ("contextual_classifier", False), ("contextual_classifier", True), ("semi_supervised_classifier", False)}
     with pytest.raises(ValueError, match="unknown experiment 'decc'"):
         experiment("decc")

@@ -1,0 +1,103 @@
+"""The sentiment classifier trained on labelled and unlabelled rows at once, by consistency (beyond the paper)."""
+
+import keras
+from keras import ops
+
+from applications.sentiment_classifier import SentimentClassifier
+from mosi_keras.losses import LabelledBinaryCrossentropy, confident_pseudo_label_crossentropy
+
+
+@keras.saving.register_keras_serializable(package="mosi_keras")
+class SemiSupervisedClassifier(SentimentClassifier):
+    """A `SentimentClassifier` that also learns from unlabelled rows by consistency training.
+
+    Its targets are binary labels with `UNLABELLED` (-1) on the rows without
+    one. Each training step computes
+
+        L = BCE(labelled rows) + unlabelled_weight · FixMatch(unlabelled rows)
+
+    where the second term (`confident_pseudo_label_crossentropy`) takes the
+    model's own prediction on the clean input (inference mode: no dropout,
+    no perturbation, no gradient) as the label of its prediction on the
+    perturbed input (training mode), wherever that clean prediction is
+    confident (`confidence_threshold`). The perturbations are the
+    backbone's training-time ones: `feature_noise` (Gaussian noise on the
+    features), `word_dropout` (steps hidden from an encoder, `WordDropout`)
+    and `modality_dropout` (a whole modality's embedding dropped); a
+    backbone without any still has its dropout. The clean prediction is
+    computed inside `compute_loss`, which every backend's `train_step`
+    calls, so it runs on the device with the step. At inference it is the
+    classifier: a saved model predicts as one.
+
+    Args:
+        backbone: a `MultimodalBackbone`, best with perturbations on.
+        head_units, head_dropout, preprocessor: the classifier's.
+        unlabelled_weight: the weight of the consistency term (λ_u).
+        confidence_threshold: the clean prediction's confidence
+            `max(p, 1 − p)` from which its label counts, in `[0.5, 1)`.
+
+    Call arguments:
+        inputs: the backbone's inputs dict.
+
+    Returns:
+        Logits `(batch, 1)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from applications import MultimodalBackbone
+    >>> backbone = MultimodalBackbone({"text": 6, "audio": 4}, max_len=5, hidden_dim=8, num_blocks=1,
+    ...                               intermediate_dim=8, feature_noise=0.2, word_dropout=0.2)
+    >>> model = SemiSupervisedClassifier(backbone, head_units=(8,))
+    >>> model.compile()
+    >>> x = {"text": np.ones((4, 5, 6), "float32"), "text_mask": np.ones((4, 5), "float32"),
+    ...      "audio": np.ones((4, 5, 4), "float32"), "audio_mask": np.ones((4, 5), "float32")}
+    >>> y = np.array([1, 0, -1, -1], "float32")  # two rows labelled, two not
+    >>> _ = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+
+    References:
+        Sohn et al., "FixMatch", NeurIPS 2020; Xie et al., "Unsupervised
+        data augmentation for consistency training", NeurIPS 2020.
+    """
+
+    OPTIONS = ("unlabelled_weight", "confidence_threshold")
+
+    def __init__(self, backbone, head_units=(64, 32), head_dropout=0.3, preprocessor=None, unlabelled_weight=1.0,
+                 confidence_threshold=0.8, **kwargs):
+        if not 0.5 <= confidence_threshold < 1.0:
+            raise ValueError(f"`confidence_threshold` must be in [0.5, 1), got {confidence_threshold}.")
+        super().__init__(backbone, head_units, head_dropout, preprocessor, unlabelled_weight=unlabelled_weight,
+                         confidence_threshold=confidence_threshold, **kwargs)
+        self.consistency_tracker = keras.metrics.Mean(name="consistency_loss")
+
+    def assemble(self, backbone, head_units, head_dropout, **options):
+        return super().assemble(backbone, head_units, head_dropout)  # the options act in training only
+
+    def default_loss(self):
+        return LabelledBinaryCrossentropy()  # the labelled rows' term; -1 rows are the consistency term's
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        loss = super().compute_loss(x, y, y_pred, sample_weight, training=training)
+        if not training or not self.unlabelled_weight or y is None:
+            return loss
+        clean = self(x, training=False)
+        unlabelled = ops.cast(ops.reshape(y, (-1,)) < 0, "float32")
+        term = confident_pseudo_label_crossentropy(clean, y_pred, self.confidence_threshold, unlabelled)
+        self.consistency_tracker.update_state(term)
+        return loss + self.unlabelled_weight * term
+
+    def compile(self, optimizer="auto", loss="auto", *, metrics="auto", **kwargs):
+        """`SentimentTask.compile`; the default metrics are weighted ones
+        (`weighted_metrics`), which `compute_metrics` gives weight 0 on the
+        unlabelled rows: they count the labelled rows only."""
+        if metrics == "auto" and "weighted_metrics" not in kwargs:
+            metrics, kwargs["weighted_metrics"] = [], self.default_metrics()
+        super().compile(optimizer, loss, metrics=metrics, **kwargs)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """The compiled metrics, with weight 0 on the unlabelled rows (the
+        weighted ones count the labelled rows only)."""
+        y = ops.reshape(y, ops.shape(y_pred))
+        labelled = ops.cast(y >= 0, "float32")
+        weight = labelled if sample_weight is None else labelled * ops.reshape(sample_weight, ops.shape(y_pred))
+        return super().compute_metrics(x, ops.maximum(y, 0), y_pred, weight)

@@ -1,0 +1,80 @@
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from applications import SemiSupervisedClassifier
+from mosi_keras.data import binary_labels
+from mosi_keras.losses import confident_pseudo_label_crossentropy, labelled_binary_crossentropy
+from tests.applications.conftest import make_backbone, make_raw
+from tests.task_testing import run_task_test
+
+PERTURBED = dict(feature_noise=0.2, word_dropout=0.2, modality_dropout=0.1)
+
+
+def hidden(dataset, every=3):
+    """Binary labels of `dataset`, every `every`-th one hidden (-1)."""
+    labels = binary_labels(dataset.sentiment).astype("float32")
+    labels[::every] = -1
+    return labels.reshape(-1, 1)
+
+
+@pytest.mark.backend_agnostic
+def test_semi_supervised_classifier_passes_the_task_test_with_hidden_labels(tmp_path):
+    data = make_raw()
+    run_task_test(SemiSupervisedClassifier, make_backbone(**PERTURBED), data, tmp_path,
+                  dict(head_units=(8, 4), confidence_threshold=0.5), targets=hidden(data))
+
+
+@pytest.mark.backend_agnostic
+def test_its_training_loss_is_the_labelled_crossentropy_plus_the_weighted_consistency_term(tiny):
+    x, labels, semi = tiny
+    model = SemiSupervisedClassifier(make_backbone(), head_units=(8, 4), head_dropout=0.0, unlabelled_weight=0.7,
+                                     confidence_threshold=0.5)
+    model.compile()
+    y = semi.astype("float32").reshape(-1, 1)
+    y_pred = model(x, training=True)
+    expected = (labelled_binary_crossentropy(y, y_pred)
+                + 0.7 * confident_pseudo_label_crossentropy(model(x, training=False), y_pred, 0.5, semi < 0))
+    np.testing.assert_allclose(float(model.compute_loss(x, y, y_pred, training=True)), float(expected), rtol=1e-5)
+    # Not training (validation): the labelled term alone.
+    np.testing.assert_allclose(float(model.compute_loss(x, y, y_pred, training=False)),
+                               float(labelled_binary_crossentropy(y, y_pred)), rtol=1e-5)
+
+
+def test_its_metrics_count_the_labelled_rows_only(tiny):
+    x, _, _ = tiny
+    model = SemiSupervisedClassifier(make_backbone(), head_units=(8, 4))
+    model.compile()
+    logits = np.array([[1.0], [-1.0], [2.0], [-3.0], [0.5], [-0.5]], "float32")
+    y = np.array([1, 1, -1, -1, 0, 1], "float32")  # labelled: right, wrong, -, -, wrong, wrong
+    assert float(model.compute_metrics(x, y, logits)["accuracy"]) == pytest.approx(0.25)  # 2/6 with -1 read as 0
+
+
+def test_unlabelled_rows_move_the_weights_only_through_the_consistency_term(tiny):
+    x, labels, semi = tiny
+    y = semi.astype("float32")
+
+    def trained(weight):
+        keras.utils.set_random_seed(0)
+        model = SemiSupervisedClassifier(make_backbone(dropout=0.0), head_units=(8, 4), unlabelled_weight=weight,
+                                         confidence_threshold=0.5)
+        model.compile(optimizer=keras.optimizers.SGD(0.1))
+        model.fit(x, y, batch_size=len(y), epochs=1, verbose=0, shuffle=False)
+        return model.get_weights()
+
+    off, on = trained(0.0), trained(1.0)
+    assert any(not np.allclose(a, b) for a, b in zip(off, on))
+
+
+def test_a_confidence_threshold_outside_a_half_to_one_is_refused():
+    with pytest.raises(ValueError, match="confidence_threshold"):
+        SemiSupervisedClassifier(make_backbone(), confidence_threshold=0.4)
+
+
+def test_the_backbones_feature_noise_is_off_at_inference_and_on_in_training(tiny):
+    x, _, _ = tiny
+    backbone = make_backbone(feature_noise=0.5, dropout=0.0)
+    np.testing.assert_allclose(ops.convert_to_numpy(backbone(x)), ops.convert_to_numpy(backbone(x)))
+    assert not np.allclose(ops.convert_to_numpy(backbone(x, training=True)), ops.convert_to_numpy(backbone(x)))
+    assert type(backbone).from_config(backbone.get_config()).feature_noise == 0.5
