@@ -109,7 +109,7 @@ def results_table(path, section=None):
 @pytest.mark.parametrize("path, section", [("README.md", None),
                                            ("docs/RESULTS.md", "## Every result at a glance")])
 def test_every_row_of_the_results_tables_recomputes_from_its_committed_record(path, section):
-    """Mean ± std of `val_all` acc2 over the record's seeds, per label
+    """Mean ± sample std (ddof = 1) of `val_all` acc2 over the record's seeds, per label
     fraction ("–" where the record holds no run of it); a row without a
     record of its own reads the one above it. The README's headline rows are
     some of RESULTS.md's, which has them all."""
@@ -135,4 +135,4 @@ def test_every_row_of_the_results_tables_recomputes_from_its_committed_record(pa
             if cell == "–":
                 assert not values, (label, fraction, len(values))
                 continue
-            assert cell == f"{np.mean(values):.2f} ± {np.std(values):.2f}", (label, fraction, len(values))
+            assert cell == f"{np.mean(values):.2f} ± {np.std(values, ddof=1):.2f}", (label, fraction, len(values))

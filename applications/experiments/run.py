@@ -45,7 +45,7 @@ class RunRecord:
     n_train_labelled: int
     n_train_unlabelled: int
     n_val: int
-    val: dict
+    val: dict = None  # the labelled validation videos; none in a k-fold pooled record (`kfold` holds its rows)
     test: dict = None
     seconds: float = 0.0
     val_all: dict = None  # every validation video, labelled or not (no label of theirs is trained on)

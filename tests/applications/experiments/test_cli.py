@@ -522,6 +522,11 @@ def test_reproduce_kfold_measures_every_row_draws_the_learning_curve_and_keeps_t
     assert json.loads((out / "results.json").read_text())["protocol"] == {"name": "kfold", "folds": 3}
     assert "kfold acc2_non0" in printed and "self_training − baseline, kfold acc2, 50% labels" in printed
     assert (out / "learning_curve.png").exists() and not list(out.glob("**/*.keras"))
+    code, again = quietly(reproduce_argv(files, out, "--protocol", "kfold", "--folds", "3", "--label-fraction",
+                                         "0.5", "--experiments", "baseline", "self_training"))
+    table = printed[printed.index("\nmodel "):].replace(str(out), "")
+    assert code == 0 and again[again.index("\nmodel "):].replace(str(out), "") == table  # read back, not rerun
+    assert "already done, skipped" in again
     split = reproduced.copy(tmp_path / "split")  # a folder of the split protocol is not resumed as k-fold
     assert main(reproduce_argv(files, split, "--protocol", "kfold", "--folds", "3")) == 2
     assert main(reproduce_argv(files, out, "--label-fraction", "0.5")) == 2

@@ -80,3 +80,11 @@ def test_a_run_killed_with_sigkill_resumes_to_the_table_of_an_uninterrupted_one(
     runs = finished_runs(tmp_path / "cut")
     assert len(runs) == 4 and all(same_records(a, b) for a, b in zip(runs, reproduced.runs))
     assert resumed.stdout.split("model", 1)[1] == reproduced.printed.split("model", 1)[1]  # the same table
+
+
+def test_an_experiment_that_only_adds_unlabelled_rows_is_not_rerun_at_full_labels_unless_rows_come_from_elsewhere():
+    from applications.experiments.grid import plan_runs
+
+    plan = plan_runs(["baseline", "self_training", "consistency", "dec"], [0.4, 1.0], [0])
+    assert [run[:2] for run in plan if run[1] == 1.0] == [("baseline", 1.0), ("dec", 1.0)]
+    assert len(plan_runs(["self_training"], [0.4, 1.0], [0], pool=True)) == 2  # --unlabelled: it learns from those
