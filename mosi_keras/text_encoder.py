@@ -1,4 +1,6 @@
-"""Loading a pre-trained text encoder (backbone and tokenizer) from a local keras-hub or Hugging Face preset folder.
+"""Loading a pre-trained text encoder (backbone and tokenizer): a local keras-hub or Hugging Face preset folder, or
+whatever else keras-hub's `from_preset` takes (a built-in preset name, `hf://`, `kaggle://`), which keras-hub
+downloads and caches.
 
 Needs the `text` extra (`pip install -e ".[text]"`: keras-hub); the rest of
 the kit works without it.
@@ -31,9 +33,21 @@ def keras_hub_module():
     return keras_hub
 
 
+def is_handle(preset):
+    """Whether `preset` names a preset for keras-hub to fetch (`hf://…`,
+    `kaggle://…`, a built-in name such as `bert_tiny_en_uncased`) rather
+    than a local folder: it has a scheme, or it is a bare name (no path
+    separator, not starting with `.` or `~`) that is no folder here."""
+    preset = os.fspath(preset)
+    if "://" in preset:
+        return True
+    return os.sep not in preset and "/" not in preset and not preset.startswith((".", "~")) and not os.path.isdir(
+        preset)
+
+
 def load_text_encoder(folder):
-    """The backbone and tokenizer of a local keras-hub or Hugging Face
-    preset folder (never a download): `(load_text_backbone(folder),
+    """The backbone and tokenizer of a preset (a local folder or a
+    keras-hub handle, `is_handle`): `(load_text_backbone(folder),
     load_text_tokenizer(folder))`."""
     return load_text_backbone(folder), load_text_tokenizer(folder)
 
@@ -98,16 +112,29 @@ def load_text_tokenizer(folder):
 
 
 def from_preset(folder, kind):
-    """`keras_hub.<kind>.from_preset(folder)` for a local folder, its errors named."""
+    """`keras_hub.<kind>.from_preset(folder)` for a local folder or a
+    keras-hub handle (`is_handle`: keras-hub downloads and caches it), its
+    errors named."""
     folder = os.fspath(folder)
+    module, name = kind.split(".")
+    if is_handle(folder):
+        try:
+            return getattr(getattr(keras_hub_module(), module), name).from_preset(folder)
+        except TextEncoderError:
+            raise
+        except Exception as error:  # offline, an unknown name, a gated model: keras-hub's own reason
+            raise TextEncoderError(
+                f"{folder}: keras-hub could not load this preset ({type(error).__name__}: {error}). Without a "
+                "network, fetch it once where there is one (keras-hub caches it) or give a local preset folder."
+            ) from None
     if not os.path.isdir(folder):
-        raise TextEncoderError(f"{folder}: no such encoder folder (give a local preset folder).")
+        raise TextEncoderError(f"{folder}: no such encoder folder (give a local preset folder, or a keras-hub preset "
+                               "name, hf://… or kaggle://… handle).")
     if not any(os.path.exists(os.path.join(folder, name)) for name in ("config.json", "metadata.json")):
         raise TextEncoderError(
             f"{folder}: not a keras-hub or Hugging Face preset folder (no config.json or metadata.json); "
             f"it holds {sorted(os.listdir(folder))[:8]}."
         )
-    module, name = kind.split(".")
     try:
         return getattr(getattr(keras_hub_module(), module), name).from_preset(folder)
     except Exception as error:  # keras-hub raises ValueError, KeyError, ... by architecture

@@ -2,6 +2,7 @@ import os
 import random
 
 import numpy as np
+import pytest
 
 from mosi_keras import text_encoder
 from mosi_keras.text_encoder import load_text_backbone
@@ -25,3 +26,25 @@ def test_a_preset_folder_is_read_once_each_backbone_is_its_own_and_none_draws_a_
     os.utime(weights, ns=(os.stat(weights).st_atime_ns, os.stat(weights).st_mtime_ns + 10**9))
     load_text_backbone(folder)  # a folder whose files changed is read again
     assert len(reads) == 2
+
+
+def test_a_keras_hub_handle_goes_to_keras_hub_and_offline_the_error_names_it(monkeypatch):
+    import keras_hub
+
+    from mosi_keras.text_encoder import TextEncoderError, is_handle, load_text_tokenizer
+
+    assert is_handle("hf://sentence-transformers/all-MiniLM-L6-v2") and is_handle("bert_tiny_en_uncased")
+    assert not is_handle("./my_encoder") and not is_handle("runs/encoder")
+    asked = []
+
+    def offline(preset, **kwargs):
+        asked.append(preset)
+        raise ConnectionError("could not reach huggingface.co")
+
+    monkeypatch.setattr(keras_hub.tokenizers.Tokenizer, "from_preset", offline)
+    with pytest.raises(TextEncoderError, match=r"hf://someone/encoder: keras-hub could not load this preset "
+                                               r"\(ConnectionError: could not reach huggingface.co\).*local preset"):
+        load_text_tokenizer("hf://someone/encoder")
+    assert asked == ["hf://someone/encoder"]  # the handle itself, for keras-hub to fetch and cache
+    with pytest.raises(TextEncoderError, match=r"./nowhere: no such encoder folder"):
+        load_text_tokenizer("./nowhere")  # a path is a folder or an error, never a download

@@ -219,10 +219,12 @@ def shared_options():
                                      "folds; docs/RESULTS.md). Default: text with --text-encoder, else " + ", ".join(
                                          f"{preset} for {command}" for command, preset in COMMAND_PRESETS.items()))),
             (["--hyperparameters"], dict(help="JSON file of TrainingConfig values, over the preset's")),
-            (["--text-encoder"], dict(metavar="FOLDER",
-                                      help="read the text from the data's transcripts with this local keras-hub / "
-                                           "Hugging Face preset's encoder, fine-tuned in the model (needs the text "
-                                           "extra; docs/text.md)")),
+            (["--text-encoder"], dict(metavar="PRESET",
+                                      help="read the text from the data's transcripts with this preset's encoder, "
+                                           "fine-tuned in the model: a local keras-hub / Hugging Face preset folder, "
+                                           "or what keras-hub's from_preset takes (bert_base_en_uncased, hf://..., "
+                                           "kaggle://...: downloaded and cached by keras-hub); needs the text extra "
+                                           "(docs/text.md)")),
         ),
         data=parent((["--data"], dict(required=True,
                                       help="dataset file or folder (npz, HDF5, .csd folder, MMSA pickle)"))),
@@ -329,7 +331,8 @@ def add_model_commands(command, models, data):
     featurize.add_argument("--data", required=True,
                            help="kit-layout .npz or HDF5 file with a 'transcript' array (one string per segment)")
     featurize.add_argument("--encoder", required=True,
-                           help="local keras-hub or Hugging Face preset folder of a BERT-style encoder")
+                           help="a BERT-style encoder's preset: a local keras-hub or Hugging Face preset folder, or a "
+                                "keras-hub preset name, hf://... or kaggle://... handle")
     featurize.add_argument("--out", required=True, help="file to write (.npz or .h5): the data, text replaced")
     featurize.add_argument("--max-words", type=int, help="words kept per transcript (default: the paper's length, "
                            "mosi_keras.inputs.MAX_LEN = 30)")

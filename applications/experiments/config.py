@@ -205,7 +205,7 @@ class TrainingConfig:
     unlabelled_weight: float = 1.0  # the weight of the consistency term on the unlabelled rows (λ_u)
     confidence_threshold: float = 0.8  # the clean prediction's confidence from which its label counts
     # Text read from transcripts by a pre-trained keras-hub encoder, fine-tuned inside the model (#25).
-    text_encoder: str = None  # a local keras-hub / Hugging Face preset folder; None: the `text` feature array
+    text_encoder: str = None  # a preset folder or keras-hub handle (hf://...); None: the `text` feature array
     # (how it is read, `text_output` and `text_frozen_layers`, are the backbone's)
     # The encoder's own rate (schedule scaled alike); None: the task's. 5e-5: every measured fine-tuning run's
     # (docs/RESULTS.md), BERT's usual range; the task's rate (1e-3 in small_data) would overwrite MiniLM.

@@ -58,10 +58,13 @@ def word_states(encoder, inputs, max_words, batch_size=64):
 
 
 def states_key(encoder_folder, inputs, max_words):
-    """A name for the states: a digest of the encoder folder's files, the
-    token inputs and `max_words` (a changed encoder or data gets new states)."""
+    """A name for the states: a digest of the encoder folder's files (of a
+    keras-hub handle, its name), the token inputs and `max_words` (a
+    changed encoder or data gets new states)."""
     digest = hashlib.sha256(str(max_words).encode())
-    for name in sorted(os.listdir(encoder_folder)):
+    if not os.path.isdir(encoder_folder):  # a keras-hub handle: its name (keras-hub keeps the files)
+        digest.update(os.fspath(encoder_folder).encode())
+    for name in sorted(os.listdir(encoder_folder)) if os.path.isdir(encoder_folder) else ():
         path = os.path.join(encoder_folder, name)
         if os.path.isfile(path):
             with open(path, "rb") as file:
