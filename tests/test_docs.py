@@ -136,3 +136,44 @@ def test_every_row_of_the_results_tables_recomputes_from_its_committed_record(pa
                 assert not values, (label, fraction, len(values))
                 continue
             assert cell == f"{np.mean(values):.2f} ± {np.std(values, ddof=1):.2f}", (label, fraction, len(values))
+
+
+KFOLD_SECTION = "## The k-fold yardstick"
+KFOLD_RECORD = "docs/results_minilm_kfold.json"
+
+
+def kfold_records():
+    import json
+
+    from applications.experiments.run import RunRecord
+
+    with open(os.path.join(ROOT, KFOLD_RECORD)) as file:
+        return [RunRecord.from_dict(run) for run in json.load(file)["runs"]]
+
+
+def test_the_kfold_tables_recompute_from_their_committed_record():
+    """RESULTS.md's k-fold section: each method's pooled acc2 (mean ± sample
+    std over the record's seeds) per label fraction, and each paired
+    difference (per seed, mean, 95 % interval), from `KFOLD_RECORD`."""
+    import numpy as np
+
+    from applications.experiments.reports import paired_differences
+
+    runs = kfold_records()
+    rows = results_table("docs/RESULTS.md", KFOLD_SECTION)
+    methods = [row for row in rows if len(row) == 5]  # | method | 10 % | 20 % | 40 % | 100 % |
+    pairs = [row for row in rows if len(row) == 6 and row[0] != "comparison"]  # treatment − control, ..., ±
+    assert len(methods) >= 4 and len(pairs) >= 6
+    for name, *cells in methods:
+        for fraction, cell in zip((0.1, 0.2, 0.4, 1.0), cells):
+            values = [100 * r.kfold["acc2"] for r in runs if r.experiment == name.strip("`") and
+                      r.label_fraction == fraction]
+            expected = f"{np.mean(values):.2f} ± {np.std(values, ddof=1):.2f}" if values else "–"
+            assert cell == expected and len(values) in (0, 5), (name, fraction)
+    for comparison, labels, seeds, mean, interval, half in pairs:
+        treatment, control = comparison.replace("`", "").split(" − ")
+        result = paired_differences(runs, treatment, control, "kfold")[int(labels.rstrip(" %")) / 100]
+        assert seeds == " ".join(f"{d:+.2f}" for d in result["differences"].values()), comparison
+        assert mean.strip("*") == f"{result['mean']:+.2f}"
+        assert interval.strip("*") == f"[{result['low']:+.2f}, {result['high']:+.2f}]"
+        assert half == f"{(result['high'] - result['low']) / 2:.2f}"

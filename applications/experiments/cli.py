@@ -232,8 +232,9 @@ def shared_options():
         split=parent(fraction_option,
                      (["--seed"], dict(type=int, default=0, help="random seed of the split and the weights (default 0)"))),
         pool=parent((["--unlabelled"], dict(metavar="DATA", help=(
-            "a dataset file or folder of unlabelled segments from elsewhere (labels, if any, never read), added to the "
-            "unlabelled training rows of every semi-supervised experiment; the same modalities and widths as --data")))),
+            "a dataset file or folder of unlabelled segments from elsewhere (labels, if any, never read), added to "
+            "the unlabelled training rows of every semi-supervised experiment; the same modalities and widths as "
+            "--data")))),
         models=parent((["model"], dict(nargs="+", help="a .keras file written by train or reproduce, or a preset "
                                                         "folder (task.save_to_preset); several: their ensemble "
                                                         "(mean probability, or mean score)"))),

@@ -102,7 +102,6 @@ def pool_folds(dataset, folds):
     if len(rows) != len(dataset) or len(np.unique(rows)) != len(dataset):
         raise ValueError(f"the folds hold {len(np.unique(rows))} distinct rows of {len(dataset)}.")
     first = records[0]
-
     return RunRecord(
         experiment=first.experiment, label_fraction=first.label_fraction, seed=first.seed, params=first.params,
         epochs={stage: float(np.mean([r.epochs.get(stage, 0) for r in records])) for stage in first.epochs},

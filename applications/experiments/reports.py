@@ -107,8 +107,8 @@ def format_table(summary, wide=False):
     return "\n".join(lines)
 
 
-WHERE = {"kfold": "every row, by the fold model that never saw its video", "val_all": "every validation video", "val_unlabelled": "the unlabelled validation videos",
-         "test": "the held-out data"}
+WHERE = {"kfold": "every row, by the fold model that never saw its video", "val_all": "every validation video",
+         "val_unlabelled": "the unlabelled validation videos", "test": "the held-out data"}
 
 
 def format_ensembles(rows):
