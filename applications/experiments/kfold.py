@@ -65,14 +65,14 @@ def run_fold(dataset, experiment, label_fraction, seed, fold, k, config, out_dir
     if os.path.exists(record_path):  # finished by an earlier call
         with open(record_path) as file, np.load(outputs_path) as held:
             return RunRecord.from_dict(json.load(file)), held["rows"], held["outputs"]
-    from applications.experiments.inference import segment_outputs
+    from applications.experiments.inference import predict_outputs
 
     fit, held = video_folds(dataset.video_ids, k, seed)[fold]
     if transductive:
         unlabelled = dataset.subset(held) if unlabelled is None else with_unlabelled(dataset.subset(held), unlabelled)
     result = run_experiment(dataset.subset(fit), experiment, label_fraction, seed, config, test_dataset, log=log,
                             name=name, unlabelled=unlabelled)
-    outputs = segment_outputs([result.model], dataset.subset(held))
+    outputs = predict_outputs(result.model, dataset.subset(held))
     os.makedirs(folder, exist_ok=True)
     write_atomically(outputs_path, lambda partial: np.savez(partial, rows=held, outputs=outputs), ".npz")
     write_run(result, folder, name, save_model=False)  # its record last: the fold is done

@@ -6,6 +6,7 @@ import numpy as np
 
 from applications.experiments.config import LABEL_FRACTION
 from mosi_keras.data import DataError, MultimodalDataset, Preprocessor, binary_labels, semi_supervised_split
+from mosi_keras.data.dataset import concatenate_padded
 from mosi_keras.data.video import video_view
 from mosi_keras.inputs import MAX_LEN, TEXT, TOKEN_INPUTS, UNLABELLED
 from mosi_keras.transcript_tokenizer import TranscriptTokenizer
@@ -109,15 +110,12 @@ def with_unlabelled(dataset, unlabelled):
         has, lacks = (dataset, unlabelled) if unlabelled.transcripts is None else (unlabelled, dataset)
         raise DataError(f"{where}: {has.source} has transcripts and {lacks.source} has none; give both or neither.")
 
-    def padded(a, b):
-        steps = max(a.shape[1], b.shape[1])
-        return np.concatenate([np.pad(x, ((0, 0), (0, steps - x.shape[1]), (0, 0))) for x in (a, b)])
-
     def joined(a, b):
         return None if a is None or b is None else np.concatenate([a, b])
 
     return MultimodalDataset(
-        modalities={name: padded(dataset.modalities[name], unlabelled.modalities[name]) for name in dataset.modalities},
+        modalities={name: concatenate_padded([dataset.modalities[name], unlabelled.modalities[name]])
+                    for name in dataset.modalities},
         lengths={name: np.concatenate([dataset.lengths[name], unlabelled.lengths[name]]) for name in dataset.lengths},
         sentiment=np.concatenate([dataset.sentiment, np.zeros(len(unlabelled), dataset.sentiment.dtype)]),
         ids=np.concatenate([dataset.ids.astype(str), unlabelled.ids.astype(str)]),

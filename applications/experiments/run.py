@@ -56,7 +56,7 @@ class RunRecord:
     clusters: dict = None  # DEC runs: `diagnostics.cluster_diagnostics` at the start and end of stage 2
     autoencoder_reused: bool = None  # DEC runs: stage 1 read from another run of the seed, not trained
     kfold: dict = None  # the k-fold yardstick: every row, predicted by the fold model that never saw its video
-    folds: int = None  # the k-fold yardstick: the folds pooled (`kfold.py`); val, val_all: their means
+    folds: int = None  # the k-fold yardstick: the folds pooled (`kfold.py`); their own val stay in their records
 
     def to_dict(self):
         """The JSON form: fields that do not apply to this run (None) are left out."""

@@ -62,9 +62,12 @@ def states_key(encoder_folder, inputs, max_words):
     keras-hub handle, its name), the token inputs and `max_words` (a
     changed encoder or data gets new states)."""
     digest = hashlib.sha256(str(max_words).encode())
-    if not os.path.isdir(encoder_folder):  # a keras-hub handle: its name (keras-hub keeps the files)
+    if os.path.isdir(encoder_folder):
+        names = sorted(os.listdir(encoder_folder))
+    else:  # a keras-hub handle: its name (keras-hub keeps the files)
         digest.update(os.fspath(encoder_folder).encode())
-    for name in sorted(os.listdir(encoder_folder)) if os.path.isdir(encoder_folder) else ():
+        names = []
+    for name in names:
         path = os.path.join(encoder_folder, name)
         if os.path.isfile(path):
             with open(path, "rb") as file:

@@ -162,6 +162,12 @@ def _integers(value, key, source):
     return value.astype("int64")
 
 
+def concatenate_padded(arrays):
+    """Arrays of `(n_i, T_i, d)` stacked along rows, zero-padded to the longest `T_i`."""
+    steps = max(a.shape[1] for a in arrays)
+    return np.concatenate([np.pad(a, ((0, 0), (0, steps - a.shape[1]), (0, 0))) for a in arrays])
+
+
 def modality_order(name):
     """Sort key: text, audio, visual first (in that order), then the rest by name.
 

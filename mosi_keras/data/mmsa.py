@@ -10,7 +10,7 @@ import pickletools
 
 import numpy as np
 
-from mosi_keras.data.dataset import DataError, from_arrays
+from mosi_keras.data.dataset import DataError, concatenate_padded, from_arrays
 
 MODALITY_KEYS = {"text": "text", "audio": "audio", "vision": "visual"}
 
@@ -135,7 +135,7 @@ def read_mmsa_pickle(path):
     ids = np.array([i for split in splits.values() for i in split[2]])
     video_ids = np.array([i.split("$_$")[0] if "$_$" in i else i.rsplit("_", 1)[0] for i in ids])
     return from_arrays(
-        {name: _concatenate([split[1][name][0] for split in splits.values()]) for name in MODALITY_KEYS.values()},
+        {name: concatenate_padded([split[1][name][0] for split in splits.values()]) for name in MODALITY_KEYS.values()},
         np.concatenate([split[0] for split in splits.values()]),
         lengths={name: np.concatenate([split[1][name][1] for split in splits.values()])
                  for name in MODALITY_KEYS.values()},
@@ -144,9 +144,3 @@ def read_mmsa_pickle(path):
         folds=np.array([fold for fold, split in splits.items() for _ in split[0]]),
         source=str(path),
     )
-
-
-def _concatenate(arrays):
-    """Arrays of `(n_i, T_i, d)` stacked along rows, zero-padded to the longest `T_i`."""
-    steps = max(a.shape[1] for a in arrays)
-    return np.concatenate([np.pad(a, ((0, 0), (0, steps - a.shape[1]), (0, 0))) for a in arrays])
