@@ -45,8 +45,8 @@ class ContextualSentimentClassifier(SentimentClassifier):
     by video themselves; `predict` then returns one logit per segment,
     `(N, 1)`, in the data's row order.
 
-    `compile()` defaults to Adam (4e-5, weight decay 1e-2, as §4.2),
-    `LabelledBinaryCrossentropy` (places labelled `-1`, unlabelled or
+    `compile()` defaults to the classifier's optimizer
+    (`SentimentTask.default_optimizer`), `LabelledBinaryCrossentropy` (places labelled `-1`, unlabelled or
     padded, count for nothing) and `LabelledBinaryAccuracy`.
 
     Args:

@@ -4,7 +4,7 @@ import inspect
 
 import keras
 
-from mosi_keras.layers import ModalityTransformerEncoder, WordDropout, WordPiecePooling, encoder_states
+from mosi_keras.layers import ModalityTransformerEncoder, WordDropout, encoder_states, encoder_word_states
 from mosi_keras.text_encoder import keras_hub_module
 from mosi_keras.inputs import MAX_LEN, TEXT, TOKEN_INPUTS, mask_name
 
@@ -92,9 +92,10 @@ def read_text(text_encoder, inputs, max_len, text_output, hidden_dim):
     inputs.update(tokens)
     token_ids, padding_mask, word_index = (
         tokens[TOKEN_INPUTS[name]] for name in ("token_ids", "padding_mask", "word_index"))
-    states = encoder_states(text_encoder, token_ids, padding_mask)
     if text_output == "words":
-        return WordPiecePooling(max_len or MAX_LEN, return_mask=True, name="text_words")(states, word_index)
+        return encoder_word_states(text_encoder, token_ids, padding_mask, word_index, max_len or MAX_LEN,
+                                   return_mask=True)
+    states = encoder_states(text_encoder, token_ids, padding_mask)
     pooled = keras.layers.GlobalAveragePooling1D(name="text_pooling")(states, mask=keras.ops.cast(padding_mask, "bool"))
     return keras.layers.Dense(hidden_dim, name="text_projection")(pooled)
 

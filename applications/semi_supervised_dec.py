@@ -5,7 +5,9 @@ import numpy as np
 from keras import ops
 
 from applications.batching import BatchedFeedMixin, raw_dataset
+from applications.devices import resolve_jit_compile
 from applications.presets import PresetMixin
+from applications.training_defaults import DEC_LEARNING_RATE
 from mosi_keras.data import binary_labels
 from mosi_keras.inputs import SAMPLE_INDEX, UNLABELLED, is_mask_name, mask_name
 from mosi_keras.layers import ClusteringLayer
@@ -183,13 +185,18 @@ class SemiSupervisedDEC(PresetMixin, BatchedFeedMixin, keras.Model):
             y = binary_labels(dataset.sentiment) if dataset.labelled else np.full(len(dataset), UNLABELLED)
         return inputs, y
 
-    def compile(self, optimizer="rmsprop", **kwargs):
-        """`keras.Model.compile`; the optimizer's variables are created here,
-        as a task's `compile` does, not in the first step: otherwise the
-        TensorFlow trainer creates them while it traces the first training
-        step, and traces that step a second time (about 3 s per `fit` on
-        the project's CPU)."""
-        super().compile(optimizer=optimizer, **kwargs)
+    def compile(self, optimizer="auto", *, jit_compile="auto", **kwargs):
+        """`keras.Model.compile`; `"auto"`: Adam at the clustering stage's
+        rate (`training_defaults.DEC_LEARNING_RATE`, what `reproduce` trains
+        stage 2 with) and, for `jit_compile`, the tasks' choice
+        (`devices.resolve_jit_compile`). The optimizer's variables are
+        created here, as a task's `compile` does, not in the first step:
+        otherwise the TensorFlow trainer creates them while it traces the
+        first training step, and traces that step a second time (about 3 s
+        per `fit` on the project's CPU)."""
+        if optimizer == "auto":
+            optimizer = keras.optimizers.Adam(DEC_LEARNING_RATE)
+        super().compile(optimizer=optimizer, jit_compile=resolve_jit_compile(jit_compile), **kwargs)
         if self.clustering.built and not self.optimizer.built:
             self.optimizer.build(self.trainable_variables)
 

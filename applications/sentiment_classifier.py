@@ -19,9 +19,12 @@ class SentimentClassifier(SentimentTask):
     the paper does not break down (`hidden_dim=128` per encoder, so `z` has
     384 units, and a head of 384 → 64 → 32 → 1).
 
-    `compile()` defaults to the paper's: Adam with learning rate 4e-5 and
-    weight decay 1e-2, binary cross-entropy on the logit, and `accuracy`
-    (logit >= 0 is positive).
+    `compile()` defaults to the optimizer `mosi-keras train` uses
+    (`SentimentTask.default_optimizer`: Adam at 1e-3, weight decay 1e-2,
+    warm-up and cosine decay over the first `fit`), binary cross-entropy on
+    the logit, and `accuracy` (logit >= 0 is positive). The paper's own
+    Adam (4e-5, constant) is `default_optimizer(learning_rate=4e-5,
+    lr_schedule="constant")`.
 
     Args:
         backbone: a `MultimodalBackbone`.

@@ -14,8 +14,9 @@ class SentimentRegressor(SentimentTask):
     are scored with `mosi_keras.evaluation.sentiment_metrics(...,
     predicts_score=True)`: acc2 (score >= 0), F1, Acc-7, MAE and Corr.
 
-    `compile()` defaults: Adam with learning rate 4e-5 and weight decay 1e-2
-    (the classifier's), `mean_absolute_error` loss and an `mae` metric.
+    `compile()` defaults: the classifier's optimizer
+    (`SentimentTask.default_optimizer`), `mean_absolute_error` loss and an
+    `mae` metric.
 
     Args:
         backbone: a `MultimodalBackbone`.

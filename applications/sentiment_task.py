@@ -4,15 +4,13 @@
 import keras
 import numpy as np
 
-from applications.batching import BatchedFeedMixin, raw_dataset
-from applications.paper_defaults import PAPER_LEARNING_RATE, PAPER_WEIGHT_DECAY
+from applications.batching import BatchedFeedMixin, is_input_arrays, raw_dataset
+from applications.devices import resolve_jit_compile
 from applications.presets import PresetMixin
+from applications.training_defaults import LEARNING_RATE, PAPER_WEIGHT_DECAY, TEXT_LEARNING_RATE, WARMUP_FRACTION
 from mosi_keras.data import binary_labels
-
-
-def paper_optimizer():
-    """Adam with the paper's learning rate and weight decay (§4.2)."""
-    return keras.optimizers.Adam(PAPER_LEARNING_RATE, weight_decay=PAPER_WEIGHT_DECAY)
+from mosi_keras.data.video import VideoView
+from mosi_keras.optimizers import MultiRateAdam, WarmupCosineDecay
 
 
 def sentiment_head(x, head_units=(64, 32), head_dropout=0.3, output_name="sentiment_output", mask=None):
@@ -37,8 +35,11 @@ class SentimentTask(PresetMixin, BatchedFeedMixin, keras.Model):
 
     Subclasses name their output (`OUTPUT_NAME`) and give `compile()` its
     default loss and metrics (`default_loss`, `default_metrics`); the
-    default optimizer is the paper's Adam (learning rate 4e-5, weight decay
-    1e-2, §4.2). The task shares the backbone it is given (pass
+    default optimizer is the one `mosi-keras train` trains with
+    (`default_optimizer`: the `small_data` recipe's Adam, warm-up and cosine
+    decay over the first `fit`; with a text encoder, the `text` recipe's
+    rate for the encoder), so `task.compile(); task.fit(data, epochs=40)`
+    trains the model the command line does. The task shares the backbone it is given (pass
     `backbone.clone()` to keep a pre-trained one apart) and carries an
     optional fitted `mosi_keras.data.Preprocessor` in its config, so a
     `.keras` file holds everything needed to score new data.
@@ -107,21 +108,80 @@ class SentimentTask(PresetMixin, BatchedFeedMixin, keras.Model):
     def default_metrics(self):
         return []
 
-    def compile(self, optimizer="auto", loss="auto", *, metrics="auto", **kwargs):
-        """`keras.Model.compile`, where `"auto"` means the task's defaults;
-        the optimizer's variables are created here, not in the first step."""
+    def default_optimizer(self, learning_rate=LEARNING_RATE, text_learning_rate=TEXT_LEARNING_RATE,
+                          weight_decay=PAPER_WEIGHT_DECAY, lr_schedule="cosine", warmup_fraction=WARMUP_FRACTION,
+                          total_steps=None, use_ema=False, ema_momentum=0.99):
+        """The optimizer of `compile()`, and of every run of the command line
+        (which passes its recipe's values): `MultiRateAdam`.
+
+        Its rate is `learning_rate`, held (`lr_schedule="constant"`) or
+        (`"cosine"`) warmed up from 0 over `warmup_fraction` of the steps,
+        then decayed to 0 at the last (`WarmupCosineDecay`); its length is
+        `total_steps`, or, when `None`, the first `fit`'s epochs × steps per
+        epoch. Decoupled weight decay `weight_decay`; with `use_ema`, a
+        moving average of the weights (`ema_momentum`) replaces them at the
+        end of `fit`. The backbone's text encoder, if any, learns at
+        `text_learning_rate` (the schedule scaled alike; `None`: the task's
+        rate), its update compiled by XLA on TensorFlow (its millions of
+        weights in one fused function, compiled once). The defaults are the
+        `small_data` and `text` recipes' (`applications.training_defaults`).
+        """
+        if lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}.")
+        rate = learning_rate if lr_schedule == "constant" else WarmupCosineDecay(
+            learning_rate, warmup_fraction, total_steps)
+        encoder = getattr(self.backbone, "text_encoder", None)
+        text_rate = text_learning_rate if encoder is not None else None
+        return MultiRateAdam(rate, rate_multiplier=(text_rate or learning_rate) / learning_rate,
+                             scaled_variables=encoder.trainable_variables if text_rate else (),
+                             weight_decay=weight_decay, use_ema=use_ema, ema_momentum=ema_momentum,
+                             jit_compile=encoder is not None)
+
+    def compile(self, optimizer="auto", loss="auto", *, metrics="auto", jit_compile="auto", **kwargs):
+        """`keras.Model.compile`, where `"auto"` means the task's defaults
+        (`default_optimizer`, `default_loss`, `default_metrics`; for
+        `jit_compile`, Keras's choice except no XLA with TensorFlow on a
+        CPU, `devices.resolve_jit_compile`); the optimizer's variables are
+        created here, not in the first step."""
         if optimizer == "auto":
-            optimizer = paper_optimizer()
+            optimizer = self.default_optimizer()
         if loss == "auto":
             loss = self.default_loss()
         if metrics == "auto":
             metrics = self.default_metrics()
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=resolve_jit_compile(jit_compile),
+                        **kwargs)
         if self.built and not self.optimizer.built:
             # The optimizer's variables now (as Keras's `compile_from_config`
             # does): TensorFlow would create them while tracing the first
             # training step, and then trace that step a second time.
             self.optimizer.build(self.trainable_variables)
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, **kwargs):
+        """`keras.Model.fit` on raw data or model inputs (see the class); a
+        `WarmupCosineDecay` without a length (`default_optimizer`'s) is set
+        to span this fit: its `epochs` × the steps of one epoch."""
+        x, y = self.prepare(x, y, training=True)
+        optimizer = getattr(self, "optimizer", None)  # none before compile: Keras says so in its fit
+        schedule = getattr(optimizer, "_learning_rate", None)  # the schedule given; Keras has no public handle
+        if isinstance(schedule, WarmupCosineDecay) and schedule.total_steps is None:
+            schedule.total_steps = epochs * self.steps_per_epoch(x, batch_size, kwargs.get("steps_per_epoch"))
+        return super().fit(x, y, batch_size=batch_size, epochs=epochs, **kwargs)
+
+    def steps_per_epoch(self, x, batch_size=None, steps_per_epoch=None):
+        """The training steps of one epoch of `fit(x, batch_size=...)`: model
+        inputs batched by the task (`batches_per_epoch`), or a dataset's length."""
+        if steps_per_epoch:
+            return steps_per_epoch
+        if isinstance(x, VideoView) or is_input_arrays(x):
+            return self.batches_per_epoch(x, batch_size)
+        try:
+            return len(x)  # a PyDataset; a tf.data dataset of known cardinality
+        except TypeError:
+            raise ValueError(
+                f"{self.name}: the schedule spans the fit, but the steps of one epoch of {type(x).__name__} are "
+                "unknown: pass steps_per_epoch, or set the schedule's total_steps."
+            ) from None
 
     def compile_from_config(self, config):
         """Compiles a loaded task as it was saved (Keras's own version skips

@@ -1,7 +1,7 @@
 """Where a fine-tuning epoch's time goes: the text encoder, the rest of the model, the update, validation.
 
 The model and batches of `mosi-keras train --text-encoder FOLDER` (the
-`text` preset: the classifier with all-MiniLM-L6-v2 inside it, batch 32,
+`text` recipe: the classifier with all-MiniLM-L6-v2 inside it, batch 32,
 the word file's training rows in length buckets, the validation rows
 measured every epoch), on the default backend (TensorFlow). Each phase
 runs over the same batches of one epoch, traced beforehand, and is timed

@@ -1,14 +1,14 @@
 """Fine-tuning a text encoder inside the model: the kit's fit against plain PyTorch + `transformers`.
 
 A 4-epoch fine-tuning fit as a user runs it (`mosi-keras train
---text-encoder FOLDER`: the `text` preset's classifier on the word file's
+--text-encoder FOLDER`: the `text` recipe's classifier on the word file's
 transcripts, audio and visual, every row labelled, batch 32, the
 validation videos measured every epoch), on each backend, eager or
 compiled (TensorFlow with and without XLA, JAX's compiled step, PyTorch
 eager and with `torch.compile`), beside the way a PyTorch user fine-tunes
 the same all-MiniLM-L6-v2 weights: `transformers`' `AutoModel` and
 `AutoTokenizer`, the same transcripts tokenized once, the mean of the
-token states → one logit, AdamW (the `text` preset's rates: 1e-4 on the
+token states → one logit, AdamW (the `text` recipe's rates: 1e-4 on the
 encoder, 1e-3 on the head), the validation rows predicted every epoch —
 in random batches padded to their longest (`DataCollatorWithPadding`), or
 grouped by length as `Trainer(group_by_length=True)` groups them (a
@@ -63,7 +63,7 @@ CONFIGS = {  # --only's choice → (the table's name, the worker, its TrainingCo
     "peer": ("peer, random batches", "peer", {}),
     "peer-grouped": ("peer, length-grouped", "peer", {"grouped": True}),
 }
-BATCH, ENCODER_RATE, HEAD_RATE, WEIGHT_DECAY = 32, 1e-4, 1e-3, 0.01  # the `text` preset's rates
+BATCH, ENCODER_RATE, HEAD_RATE, WEIGHT_DECAY = 32, 1e-4, 1e-3, 0.01  # the `text` recipe's rates
 MEGA_BATCHES = 50  # batches per length-sorted mega-batch, as transformers' LengthGroupedSampler
 
 
@@ -128,7 +128,7 @@ def kit_worker(args):
     options = dict(text_encoder=args.encoder, epochs=args.epochs, batch_size=BATCH)
     options.update(json.loads(args.options))
     counter = StepCounter(args.worker, bool(options.get("jit_compile")))
-    config = load_config(preset="text").replace(**options)
+    config = load_config(recipe="text").replace(**options)
     prepared = prepare_experiment(load_dataset(args.data), 1.0, 0, config.text_encoder)
 
     class EpochTimer(keras.callbacks.Callback):

@@ -1,6 +1,6 @@
 """One fine-tuning step of the kit taken apart, beside the PyTorch peer's, on whatever the backend computes on.
 
-The `text` preset's classifier with the encoder inside it (`mosi-keras train --text-encoder FOLDER`), on the
+The `text` recipe's classifier with the encoder inside it (`mosi-keras train --text-encoder FOLDER`), on the
 word file's length-bucketed training batches of 32, and the peer of `bench/finetune_speed.py` (`transformers`'
 `AutoModel`, AdamW; here the mean of every token's state, padding included, → one logit) on the same token
 batches, on `cuda` when there is one.
@@ -33,6 +33,7 @@ from applications.experiments.builders import build_task, compile_task
 from applications.experiments.config import load_config
 from applications.experiments.preparation import prepare_experiment
 from mosi_keras.data import load_dataset
+from mosi_keras.inputs import TOKEN_INPUTS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORDS = os.path.join(HERE, "..", "..", "shared", "data", "cmu_mosi", "cmu_mosi_words.npz")
@@ -59,8 +60,8 @@ def peer(encoder, device):
     model, head, optimizer = peer_model(encoder, device)
 
     def states(bx):
-        return model(input_ids=bx["text_token_ids"].long(),
-                     attention_mask=bx["text_padding_mask"].long()).last_hidden_state
+        return model(input_ids=bx[TOKEN_INPUTS["token_ids"]].long(),
+                     attention_mask=bx[TOKEN_INPUTS["padding_mask"]].long()).last_hidden_state
 
     def forward(bx, by):
         with torch.no_grad():
@@ -105,7 +106,7 @@ def eager_phases(model, batches, encoder, profile):
     tensors = [({k: torch.as_tensor(v, device=device) for k, v in bx.items()}, torch.as_tensor(by, device=device))
                for bx, by in batches]
     print("device", torch.cuda.get_device_name() if device == "cuda" else "cpu", "| token widths",
-          sorted({bx["text_token_ids"].shape[1] for bx, _ in batches}))
+          sorted({bx[TOKEN_INPUTS["token_ids"]].shape[1] for bx, _ in batches}))
     variables = model.trainable_variables
 
     def forward(bx, by):
@@ -150,7 +151,7 @@ def compiled_step(model, batches, encoder):
     import jax
     import torch
 
-    shapes = [bx["text_token_ids"].shape for bx, _ in batches]
+    shapes = [bx[TOKEN_INPUTS["token_ids"]].shape for bx, _ in batches]
     shape = max(set(shapes), key=shapes.count)
     same = [batch for batch, batch_shape in zip(batches, shapes) if batch_shape == shape]
     print("device", jax.devices()[0], "| batch shape", shape, "|", len(same), "batches of it", flush=True)

@@ -28,11 +28,13 @@ DEFAULT_DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "cmu_mosi",
 
 def pooled(prepared, rows):
     """Mean over valid steps of every modality, concatenated: `(rows, sum of widths)`."""
+    from mosi_keras.inputs import is_mask_name, mask_name
+
     parts = []
     for name, value in prepared.inputs.items():
-        if name.endswith("_mask"):
+        if is_mask_name(name):
             continue
-        mask = prepared.inputs[f"{name}_mask"][rows].astype("float32")[:, :, None]
+        mask = prepared.inputs[mask_name(name)][rows].astype("float32")[:, :, None]
         parts.append((value[rows] * mask).sum(1) / np.maximum(mask.sum(1), 1.0))
     return np.concatenate(parts, axis=1)
 

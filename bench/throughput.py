@@ -115,11 +115,14 @@ def make_step_clock():
     return StepClock()
 
 
-def peer_worker(steps, policy):
-    import contextlib
-
+def peer_models():
+    """The PyTorch peer of the kit's classifier (per modality a projection,
+    sinusoidal positions, Transformer blocks, a masked mean; the §3.2 head)
+    and of DEC's decoder, seeded: `(classifier, decoder)`."""
     import torch
     from torch import nn
+
+    from mosi_keras.inputs import mask_name
 
     torch.manual_seed(0)
 
@@ -148,7 +151,7 @@ def peer_worker(steps, policy):
                                       nn.Linear(HEAD[0], HEAD[1]), nn.ReLU(), nn.Linear(HEAD[1], 1))
 
         def embed(self, x):
-            return torch.cat([self.encoders[k](x[k], x[f"{k}_mask"]) for k in DIMS], dim=1)
+            return torch.cat([self.encoders[k](x[k], x[mask_name(k)]) for k in DIMS], dim=1)
 
         def forward(self, x):
             return self.head(self.embed(x))[:, 0]
@@ -167,11 +170,18 @@ def peer_worker(steps, policy):
                 out[k] = c(torch.relu(b(h)))
             return out
 
-    n = BATCH * steps
-    x_np, y_np = batch_data(n)
-    x = {k: torch.from_numpy(v if not k.endswith("_mask") else v.astype(bool)) for k, v in x_np.items()}
-    y = torch.from_numpy(y_np)
-    model, decoder = Classifier(), Decoder()
+    return Classifier(), Decoder()
+
+
+def peer_steps(model, decoder):
+    """`{"classifier": step, "dec": step}`: a training step of the peer
+    classifier (Adam 4e-5, BCE) and of DEC's stage 2 (KL + reconstruction +
+    supervision + disentanglement, as eq. 8), each `step(x, y)`."""
+    import torch
+    from torch import nn
+
+    from mosi_keras.inputs import mask_name
+
     centroids = nn.Parameter(torch.randn(2, HIDDEN * len(DIMS)))
     optimizer = torch.optim.Adam(model.parameters(), lr=4e-5, weight_decay=1e-2)
     dec_optimizer = torch.optim.Adam([*model.encoders.parameters(), *decoder.parameters(), centroids], lr=1e-4)
@@ -192,8 +202,8 @@ def peer_worker(steps, policy):
         p = (weight / weight.sum(1, keepdim=True)).detach()
         kl = (p * (p.clamp_min(1e-12).log() - q.clamp_min(1e-12).log())).sum(1).mean()
         recon = decoder(z, encoding)
-        rec = torch.stack([(((xb[k] - recon[k]) ** 2).mean(-1) * xb[f"{k}_mask"]).sum()
-                           / xb[f"{k}_mask"].sum() for k in DIMS]).mean()
+        rec = torch.stack([(((xb[k] - recon[k]) ** 2).mean(-1) * xb[mask_name(k)]).sum()
+                           / xb[mask_name(k)].sum() for k in DIMS]).mean()
         ce = nn.functional.nll_loss(q.clamp_min(1e-12).log(), yb)
         zc = z - z.mean(0)
         cov = zc.T @ zc / len(z)
@@ -201,13 +211,29 @@ def peer_worker(steps, policy):
         (kl + 0.1 * rec + 0.5 * ce + 0.001 * dis).backward()
         dec_optimizer.step()
 
+    return {"classifier": classifier_step, "dec": dec_step}
+
+
+def peer_worker(steps, policy):
+    """Samples a second of the PyTorch peer's classifier and DEC steps under `policy`."""
+    import contextlib
+
+    import torch
+
+    from mosi_keras.inputs import is_mask_name
+
+    model, decoder = peer_models()
+    n = BATCH * steps
+    x_np, y_np = batch_data(n)
+    x = {k: torch.from_numpy(v if not is_mask_name(k) else v.astype(bool)) for k, v in x_np.items()}
+    y = torch.from_numpy(y_np)
     if policy.startswith("mixed_"):
         precision = torch.autocast("cpu", dtype=getattr(torch, policy.removeprefix("mixed_")))
     else:
         precision = contextlib.nullcontext()
     out = {}
     model.train()
-    for name, step in (("classifier", classifier_step), ("dec", dec_step)):
+    for name, step in peer_steps(model, decoder).items():
         with precision:
             for i in range(3):
                 step({k: v[:BATCH] for k, v in x.items()}, y[:BATCH])
@@ -286,7 +312,7 @@ def main():
         if "classifier_fit" in r:
             print(f"{name:<34}{r['classifier_fit']:>22.1f}{'':>17}{r['dec_fit']:>15.1f}")
     print("\nThe default Keras path here: the TensorFlow backend, where TrainingConfig's "
-          "jit_compile='auto' means no XLA on a CPU (applications.experiments.devices.resolve_jit_compile).")
+          "jit_compile='auto' means no XLA on a CPU (applications.devices.resolve_jit_compile).")
 
 
 if __name__ == "__main__":

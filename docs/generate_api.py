@@ -27,7 +27,7 @@ SECTIONS = {
         "mosi_keras.text_encoder:load_text_encoder", "mosi_keras.text_encoder:TextEncoderError",
         "mosi_keras.transcript_tokenizer:TranscriptTokenizer", "mosi_keras.transcript_tokenizer:transcript_words",
         "mosi_keras.text_featurizer:TextFeaturizer", "mosi_keras.text_featurizer:featurize_file",
-        "mosi_keras.optimizers:MultiRateAdam"],
+        "mosi_keras.optimizers:MultiRateAdam", "mosi_keras.optimizers:WarmupCosineDecay"],
     "Evaluation (`mosi_keras.evaluation`)": [f"mosi_keras.evaluation:{name}" for name in (
         "sentiment_metrics", "match_clusters_to_classes", "cluster_accuracy", "clustering_metrics")],
     "Models (`applications`)": [f"applications:{name}" for name in (
@@ -41,8 +41,8 @@ SECTIONS = {
     "Experiments (`applications.experiments`)": [
         "applications.experiments.config:TrainingConfig", "applications.experiments.config:Experiment",
         "applications.multimodal_backbone:backbone_hyperparameters",
-        "applications.experiments.devices:resolve_jit_compile",
-        "applications.experiments.training:train_task", "applications.experiments.builders:learning_rate_schedule",
+        "applications.devices:resolve_jit_compile",
+        "applications.experiments.training:train_task",
         "applications.experiments.folds:video_folds", "applications.experiments.folds:train_in_folds",
         "applications.experiments.dec_pretraining:pretrain_dec",
         "applications.experiments.dec_pretraining:initialize_centroids",

@@ -1,4 +1,5 @@
-"""Adam with a learning rate of its own for part of a model (a pre-trained encoder being fine-tuned)."""
+"""Adam with a learning rate of its own for part of a model (a pre-trained encoder being fine-tuned),
+and the warm-up + cosine schedule the kit trains with."""
 
 import functools
 
@@ -150,6 +151,55 @@ class MultiRateAdam(keras.optimizers.Adam):
     def get_config(self):
         return {**super().get_config(), "rate_multiplier": self.rate_multiplier, "jit_compile": self.jit_compile,
                 "scaled_indices": list(self.scaled_indices)}
+
+
+@keras.saving.register_keras_serializable(package="mosi_keras")
+class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """A linear warm-up from 0 to `learning_rate` over `warmup_fraction` of
+    `total_steps`, then a cosine decay to 0 at the last step (Keras's
+    `CosineDecay` with its warm-up).
+
+    `total_steps` may be left unset when the optimizer is made: a sentiment
+    task's `fit` (`applications.SentimentTask`) sets it to that fit's epochs ×
+    steps per epoch, so the schedule spans the first `fit`, however long; a
+    later `fit` continues it (its rate is 0 past the end: compile again to
+    start anew). Anything else that trains (`train_on_batch`, a loop of
+    one's own) must set it first: the schedule refuses to guess.
+
+    Args:
+        learning_rate: the peak rate, reached at the end of the warm-up.
+        warmup_fraction: the share of the steps spent warming up, in `[0, 1)`.
+        total_steps: the steps of the whole schedule, or `None` (see above).
+
+    Example:
+
+    >>> schedule = WarmupCosineDecay(1e-3, warmup_fraction=0.1, total_steps=100)
+    >>> round(float(schedule(5)), 6), round(float(schedule(10)), 6), round(float(schedule(100)), 6)
+    (0.0005, 0.001, 0.0)
+    """
+
+    def __init__(self, learning_rate, warmup_fraction=0.1, total_steps=None):
+        if not 0.0 <= warmup_fraction < 1.0:
+            raise ValueError(f"`warmup_fraction` must be in [0, 1), got {warmup_fraction}.")
+        self.learning_rate = float(learning_rate)
+        self.warmup_fraction = float(warmup_fraction)
+        self.total_steps = None if total_steps is None else int(total_steps)
+
+    def __call__(self, step):
+        if self.total_steps is None:
+            raise ValueError(
+                "WarmupCosineDecay: total_steps is not set. A sentiment task's fit sets it (its epochs × steps per "
+                "epoch); to train otherwise, set schedule.total_steps, or compile with a constant learning rate."
+            )
+        warmup = int(round(self.warmup_fraction * self.total_steps))
+        cosine = keras.optimizers.schedules.CosineDecay(
+            0.0, decay_steps=max(1, self.total_steps - warmup), warmup_target=self.learning_rate, warmup_steps=warmup,
+        )
+        return cosine(step)
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "warmup_fraction": self.warmup_fraction,
+                "total_steps": self.total_steps}
 
 
 @functools.cache

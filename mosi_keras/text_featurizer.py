@@ -10,19 +10,19 @@ import numpy as np
 from mosi_keras.data.atomic import write_atomically
 from mosi_keras.data.dataset import DataError
 from mosi_keras.data.kit_format import arrays_to_dataset, decode_strings, read_arrays, write_arrays
-from mosi_keras.layers.encoder_states import encoder_states
-from mosi_keras.layers.word_piece_pooling import WordPiecePooling
+from mosi_keras.inputs import MAX_LEN
+from mosi_keras.layers.encoder_states import encoder_word_states
 from mosi_keras.text_encoder import load_text_encoder
-from mosi_keras.transcript_tokenizer import MAX_TOKENS, MAX_WORDS, TranscriptTokenizer
+from mosi_keras.transcript_tokenizer import MAX_TOKENS, TranscriptTokenizer
 
-def word_encoder(backbone, max_words=MAX_WORDS):
+def word_encoder(backbone, max_words=MAX_LEN):
     """A functional model: `token_ids`, `padding_mask`, `word_index` in,
     `(batch, max_words, hidden)` word vectors out (the backbone's last
-    states averaged over each word's pieces, `WordPiecePooling`)."""
+    states averaged over each word's pieces: `encoder_word_states`, the graph the
+    backbone's text is)."""
     inputs = {name: keras.Input((None,), dtype="int32", name=name)
               for name in ("token_ids", "padding_mask", "word_index")}
-    states = encoder_states(backbone, inputs["token_ids"], inputs["padding_mask"])
-    words = WordPiecePooling(max_words, name="word_piece_pooling")(states, inputs["word_index"])
+    words = encoder_word_states(backbone, inputs["token_ids"], inputs["padding_mask"], inputs["word_index"], max_words)
     return keras.Model(inputs, words, name="word_encoder")
 
 
@@ -59,7 +59,7 @@ class TextFeaturizer:
     ```
     """
 
-    def __init__(self, backbone, tokenizer, max_words=MAX_WORDS, max_tokens=MAX_TOKENS):
+    def __init__(self, backbone, tokenizer, max_words=MAX_LEN, max_tokens=MAX_TOKENS):
         self.tokenizer = TranscriptTokenizer(tokenizer, max_words, max_tokens)
         self.backbone = backbone
         self.max_words = self.tokenizer.max_words

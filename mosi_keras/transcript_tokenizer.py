@@ -12,11 +12,10 @@ from mosi_keras.inputs import MAX_LEN, TEXT, TOKEN_INPUTS  # noqa: F401  (TEXT, 
 from mosi_keras.text_encoder import TextEncoderError, keras_hub_module, load_text_tokenizer
 
 WORD = re.compile(r"[a-z0-9']+")
-MAX_WORDS = MAX_LEN
 MAX_TOKENS = 128
 
 
-def transcript_words(transcript, max_words=MAX_WORDS):
+def transcript_words(transcript, max_words=MAX_LEN):
     """The words of a transcript as the shared files split them: lower-cased
     runs of letters, digits and apostrophes, the first `max_words`; `["."]`
     for a transcript with none."""
@@ -57,7 +56,7 @@ class TranscriptTokenizer:
     ```
     """
 
-    def __init__(self, tokenizer, max_words=MAX_WORDS, max_tokens=MAX_TOKENS):
+    def __init__(self, tokenizer, max_words=MAX_LEN, max_tokens=MAX_TOKENS):
         if max_tokens < 3:
             raise ValueError(f"`max_tokens` must leave room for [CLS], a piece and [SEP], got {max_tokens}.")
         for token in ("cls_token_id", "sep_token_id"):

@@ -89,9 +89,9 @@ README_ROWS = {
     "MiniLM fine-tuned: DEC without its KL term": "dec_without_kl",
     "MiniLM fine-tuned: self-training": "self_training",
     "MiniLM fine-tuned: regressor (L1)": "baseline_regression",
-    "MiniLM fine-tuned, `text` preset²: classifier": "baseline",
-    "MiniLM fine-tuned, `text` preset²: DEC-pretrained": "dec",
-    "MiniLM fine-tuned, `text` preset²: self-training": "self_training",
+    "MiniLM fine-tuned, `text` recipe²: classifier": "baseline",
+    "MiniLM fine-tuned, `text` recipe²: DEC-pretrained": "dec",
+    "MiniLM fine-tuned, `text` recipe²: self-training": "self_training",
 }
 """Each row of the results tables (RESULTS.md's whole, the README's headline) → the experiment (or reference
 model) of its record."""

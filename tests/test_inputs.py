@@ -14,7 +14,7 @@ WRITTEN_AGAIN = re.compile(
 
 def test_input_names_the_default_length_and_the_unlabelled_mark_are_written_only_in_mosi_keras_inputs():
     found = []
-    for package in ("mosi_keras", "applications"):
+    for package in ("mosi_keras", "applications", "bench"):
         for folder, _, names in os.walk(os.path.join(ROOT, package)):
             for name in names:
                 path = os.path.join(folder, name)

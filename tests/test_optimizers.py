@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from mosi_keras.optimizers import MultiRateAdam
+from mosi_keras.optimizers import MultiRateAdam, WarmupCosineDecay
 
 pytestmark = pytest.mark.backend_agnostic
 
@@ -147,3 +147,21 @@ def test_a_token_repeated_in_a_batch_moves_its_embedding_as_adam_on_the_summed_g
     dense[1], dense[3] = 2.0, 1.0
     np.testing.assert_allclose(step(sparse), step(dense), atol=1e-6)
     np.testing.assert_allclose(step(dense)[[1, 3]], -0.1, atol=1e-5)  # Adam's first step: the rate, whatever g
+
+
+def test_cosine_schedule_warms_up_linearly_then_decays_to_zero_at_the_last_step():
+    schedule = WarmupCosineDecay(1e-3, warmup_fraction=0.1, total_steps=100)
+    rate = {step: float(ops.convert_to_numpy(schedule(step))) for step in (0, 5, 10, 55, 100)}
+    assert rate[0] == pytest.approx(0.0, abs=1e-12)
+    assert rate[5] == pytest.approx(5e-4)
+    assert rate[10] == pytest.approx(1e-3)
+    assert rate[55] == pytest.approx(5e-4, rel=1e-4)  # half-way through the decay: cos(π/2)
+    assert rate[100] == pytest.approx(0.0, abs=1e-9)
+    assert WarmupCosineDecay.from_config(schedule.get_config()).get_config() == schedule.get_config()
+
+
+def test_a_cosine_schedule_without_its_length_refuses_to_guess_and_names_what_sets_it():
+    with pytest.raises(ValueError, match="total_steps is not set. A sentiment task's fit sets it"):
+        WarmupCosineDecay(1e-3)(0)
+    with pytest.raises(ValueError, match="warmup_fraction"):
+        WarmupCosineDecay(1e-3, warmup_fraction=1.0)

@@ -16,7 +16,7 @@ import sys
 import traceback
 
 from applications.experiments.config import (
-    COMMAND_PRESETS, DEMO, EXPERIMENTS, KFOLD, LABEL_FRACTION, PAPER_EXPERIMENTS, PRESETS, QUICK, TUNE_FOLDS,
+    COMMAND_RECIPES, DEMO, EXPERIMENTS, KFOLD, LABEL_FRACTION, PAPER_EXPERIMENTS, QUICK, RECIPES, TUNE_FOLDS,
     ConfigError, load_config,
 )
 
@@ -165,12 +165,15 @@ def cmd_featurize(args):
 
 def training_config(args, overrides=None):
     """The run's `TrainingConfig`: `overrides` (`tune`: `TUNE_FOLDS` folds),
-    `--preset` (default: `text` with `--text-encoder`, else the command's,
-    `COMMAND_PRESETS`), `--hyperparameters`, then `--text-encoder`."""
+    `--recipe` (default: `text` with `--text-encoder`, else the command's,
+    `COMMAND_RECIPES`), `--hyperparameters`, then `--text-encoder`."""
     if args.command == "tune":
         overrides = {"folds": TUNE_FOLDS, **(overrides or {})}
-    preset = args.preset or ("text" if args.text_encoder else COMMAND_PRESETS[args.command])
-    config = load_config(args.hyperparameters, overrides, preset)
+    if args.preset is not None:
+        raise ConfigError(f"--preset {args.preset} is --recipe {args.preset} since 0.15 (a keras-hub preset is a saved "
+                          "model folder: from_preset, --text-encoder).")
+    recipe = args.recipe or ("text" if args.text_encoder else COMMAND_RECIPES[args.command])
+    config = load_config(args.hyperparameters, overrides, recipe)
     return dataclasses.replace(config, text_encoder=args.text_encoder) if args.text_encoder else config
 
 
@@ -188,7 +191,7 @@ JOBS_HELP = "runs at once, each in its own process (default: one per CPU core; 1
 def shared_options():
     """The parent parsers of the subcommands (`argparse` `parents=`), each
     option defined once: `common` (`--quiet` / `--verbose`), `training`
-    (`--preset`, `--hyperparameters`), `data` (`--data`), `fraction`
+    (`--recipe`, `--hyperparameters`), `data` (`--data`), `fraction`
     (`--label-fraction`, one or several), `split` (one, and `--seed`),
     `pool` (`--unlabelled`) and `models` (the `.keras` files)."""
     def parent(*options):
@@ -212,13 +215,14 @@ def shared_options():
     return dict(
         common=common,
         training=parent(
-            (["--preset"], dict(choices=sorted(PRESETS),
+            (["--recipe"], dict(choices=sorted(RECIPES),
                                 help="named hyper-parameters: paper (the paper's schedule), small_data (the recipe "
                                      "for ~1k labelled rows, ahead of paper in every measured table) or text "
                                      "(small_data with a fine-tuned text encoder, its epochs and rate chosen on "
                                      "folds; docs/RESULTS.md). Default: text with --text-encoder, else " + ", ".join(
-                                         f"{preset} for {command}" for command, preset in COMMAND_PRESETS.items()))),
-            (["--hyperparameters"], dict(help="JSON file of TrainingConfig values, over the preset's")),
+                                         f"{recipe} for {command}" for command, recipe in COMMAND_RECIPES.items()))),
+            (["--preset"], dict(help=argparse.SUPPRESS)),  # 0.14's name of --recipe: a message saying so
+            (["--hyperparameters"], dict(help="JSON file of TrainingConfig values, over the recipe's")),
             (["--text-encoder"], dict(metavar="PRESET",
                                       help="read the text from the data's transcripts with this preset's encoder, "
                                            "fine-tuned in the model: a local keras-hub / Hugging Face preset folder, "
@@ -342,7 +346,7 @@ def add_model_commands(command, models, data):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    from applications.experiments.devices import keep_compiled_steps
+    from applications.devices import keep_compiled_steps
 
     keep_compiled_steps()
     if not args.verbose:

@@ -3,7 +3,9 @@
 import dataclasses
 import json
 
-from applications.paper_defaults import PAPER_LEARNING_RATE, PAPER_WEIGHT_DECAY
+from applications.training_defaults import (
+    DEC_LEARNING_RATE, LEARNING_RATE, PAPER_LEARNING_RATE, PAPER_WEIGHT_DECAY, TEXT_LEARNING_RATE, WARMUP_FRACTION,
+)
 
 
 def backbone_hyperparameters():
@@ -140,7 +142,7 @@ class TrainingConfig:
     (α, β, γ in the paper) are named for what they weigh.
 
     Beyond the paper, for training on ~1k labelled rows (each off by
-    default; `PRESETS["small_data"]` combines them): a fixed budget
+    default; `RECIPES["small_data"]` combines them): a fixed budget
     instead of early stopping (`early_stopping=False`: every one of
     `epochs` runs and the last weights are kept, so no validation video
     chooses anything), warm-up and cosine decay of the rate
@@ -169,7 +171,7 @@ class TrainingConfig:
     ae_early_stopping: bool = False  # stop stage 1 on validation loss and rewind (§4.3 runs its 200 epochs)
     # Stage 2: clustering + reconstruction + supervision (§4.3).
     dec_epochs: int = 100
-    dec_learning_rate: float = 1e-4
+    dec_learning_rate: float = DEC_LEARNING_RATE
     dec_cluster_weight: float = 1.0  # weight of KL(P‖Q), 1 in eq. 8; 0 is the control without clustering
     dec_reconstruction_weight: float = 0.1
     dec_supervised_weight: float = 0.5
@@ -195,7 +197,7 @@ class TrainingConfig:
     monitor: str = "val_loss"  # what the task's early stopping watches; "val_accuracy" for a classifier
     early_stopping: bool = True  # False: a fixed budget, every one of `epochs` run, the last weights kept
     lr_schedule: str = "constant"  # "cosine": linear warm-up over `warmup_fraction` of the steps, then cosine to 0
-    warmup_fraction: float = 0.1
+    warmup_fraction: float = WARMUP_FRACTION
     use_ema: bool = False  # keep the exponential moving average of the weights (Keras's `use_ema`)
     ema_momentum: float = 0.99
     folds: int = 0  # k >= 2: train on k video-grouped folds of the labelled training videos (`folds.py`)
@@ -258,7 +260,7 @@ class TrainingConfig:
 
 def flatten(values):
     """`values` (hyper-parameters by name) with its `backbone` section, if
-    any, lifted to the top level, so that files, presets and searches may
+    any, lifted to the top level, so that files, recipes and searches may
     name a backbone hyper-parameter either way and a later one wins."""
     values = dict(values)
     section = values.pop("backbone", None) or {}
@@ -280,20 +282,18 @@ QUICK = dict(ae_epochs=10, dec_epochs=5, epochs=60, patience=8, learning_rate=5e
 
 
 TEXT_EPOCHS = 8
-TEXT_LEARNING_RATE = 1e-4
-"""The `text` preset's budget and encoder rate, chosen by the mean held-fold acc2 (3 video-grouped folds of the
-labelled training videos, seeds 0-1, 40 % and 100 % labels) among rates 2e-5 / 5e-5 / 1e-4 / 2e-4 at 4 epochs
-and 1e-4 at 8: 77.39 for 1e-4 × 8 epochs, next 74.49 (2e-4 × 4) and 74.04 (1e-4 × 4); docs/RESULTS.md,
-"The text preset"."""
+"""The `text` recipe's budget, chosen with its encoder rate (`training_defaults.TEXT_LEARNING_RATE`) on folds of the
+labelled training videos; docs/RESULTS.md, "The text recipe"."""
 
-PRESETS = {
+RECIPES = {
     "paper": {},
     "small_data": dict(
-        hidden_dim=32, num_blocks=1, intermediate_dim=64, batch_size=32, learning_rate=1e-3, epochs=40,
+        hidden_dim=32, num_blocks=1, intermediate_dim=64, batch_size=32, learning_rate=LEARNING_RATE, epochs=40,
         early_stopping=False, lr_schedule="cosine", pretrain_batch_size=128,
     ),
 }
-"""Named `TrainingConfig` values (`--preset`). `paper`: the paper's
+"""Named `TrainingConfig` values (`--recipe`): bundles of hyper-parameters, a
+"recipe" (keras-hub's "preset" is a saved model folder, as `from_preset` reads). `paper`: the paper's
 schedule, the defaults. `small_data`: the recipe for ~1k labelled rows
 (docs/RESULTS.md, "A recipe for a thousand rows"): 32-d one-block
 encoders, batches of 32, a fixed budget of 40 epochs with warm-up and
@@ -302,16 +302,16 @@ cosine decay from 1e-3 instead of early stopping on the validation videos
 weights, modality and word dropout were measured and left out: none
 helped on the word file."""
 
-PRESETS["text"] = dict(PRESETS["small_data"], epochs=TEXT_EPOCHS, text_learning_rate=TEXT_LEARNING_RATE,
+RECIPES["text"] = dict(RECIPES["small_data"], epochs=TEXT_EPOCHS, text_learning_rate=TEXT_LEARNING_RATE,
                        text_output="words")
 """`text`: `small_data` with a text encoder fine-tuned inside the model, at
 the epochs and text rate chosen on folds of the labelled training videos
-(docs/RESULTS.md, "The text preset"). `--text-encoder` without `--preset`
+(docs/RESULTS.md, "The text recipe"). `--text-encoder` without `--recipe`
 uses it."""
 
 
-COMMAND_PRESETS = {"demo": "paper", "reproduce": "paper", "train": "small_data", "tune": "small_data"}
-"""Each command's preset when `--preset` is not given: `reproduce` (and the
+COMMAND_RECIPES = {"demo": "paper", "reproduce": "paper", "train": "small_data", "tune": "small_data"}
+"""Each command's recipe when `--recipe` is not given: `reproduce` (and the
 demo of it) reproduce the paper; `train` and `tune`, which make a model to
 use, take the best measured recipe (`small_data` is ahead of `paper` in
 every table of docs/RESULTS.md)."""
@@ -326,13 +326,13 @@ training videos unless the hyper-parameters set `folds`: no validation video
 chooses anything, and they only report."""
 
 
-def load_config(path=None, overrides=None, preset="paper"):
+def load_config(path=None, overrides=None, recipe="paper"):
     """A `TrainingConfig` from `overrides` (a command's schedule, e.g.
-    `DEMO`), then the `preset`'s values, then a JSON file (a plain dict, or
+    `DEMO`), then the `recipe`'s values, then a JSON file (a plain dict, or
     the `hyperparameters` of a file written by `mosi-keras tune`) on top."""
-    if preset not in PRESETS:
-        raise ConfigError(f"unknown preset {preset!r}; choose from {sorted(PRESETS)}.")
-    values = {**flatten(overrides or {}), **flatten(PRESETS[preset])}
+    if recipe not in RECIPES:
+        raise ConfigError(f"unknown recipe {recipe!r}; choose from {sorted(RECIPES)}.")
+    values = {**flatten(overrides or {}), **flatten(RECIPES[recipe])}
     if path:
         with open(path) as file:
             loaded = json.load(file)

@@ -14,7 +14,6 @@ from applications.semi_supervised_dec import SemiSupervisedDEC
 from applications.experiments.autoencoder_cache import autoencoder_key, train_autoencoder
 from applications.experiments.builders import build_backbone, early_stopping
 from applications.experiments.config import ConfigError
-from applications.experiments.devices import resolve_jit_compile
 from applications.experiments.diagnostics import cluster_diagnostics
 from applications.experiments.training import epochs_run
 from mosi_keras.evaluation import match_clusters_to_classes
@@ -65,11 +64,8 @@ def make_dec_stage(backbone, decoder, config, stage, target_rows=0):
         learning_rate = config.dec_learning_rate
     dec = SemiSupervisedDEC(backbone, decoder, n_clusters=config.n_clusters, name=f"dec_stage_{stage}",
                             target_rows=target_rows, **weights)
-    dec.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        jit_compile=resolve_jit_compile(config.jit_compile),
-        run_eagerly=config.run_eagerly,
-    )
+    dec.compile(optimizer=keras.optimizers.Adam(learning_rate), jit_compile=config.jit_compile,
+                run_eagerly=config.run_eagerly)
     return dec
 
 
@@ -154,6 +150,8 @@ def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbos
     Returns:
         A `DECPretraining`.
     """
+    # Stages 1-2 never run a text encoder: with one, `x` holds its word states (`text_states.read_word_states`).
+    config = dataclasses.replace(config, text_encoder=None)
     if config.freeze_target and not config.update_interval:
         raise ConfigError("freeze_target=True keeps each row's target between refreshes: set update_interval "
                           "(steps between refreshes) > 0 too.")

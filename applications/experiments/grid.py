@@ -229,7 +229,7 @@ def run_grid(dataset, fractions, seeds, config, out_dir, test_dataset=None, jobs
 
 def run_plan(plan, work, jobs, log):
     """`run_grid`'s `plan` of runs, once `out_dir` is held."""
-    from applications.experiments.devices import default_jobs
+    from applications.devices import default_jobs
 
     config, out_dir, kfold = work["config"], work["out_dir"], work["kfold"]
     measured = protocol(kfold, work["unlabelled"], work["transductive"])

@@ -11,8 +11,6 @@ from mosi_keras.data.video import video_view
 from mosi_keras.inputs import MAX_LEN, TEXT, TOKEN_INPUTS, UNLABELLED
 from mosi_keras.transcript_tokenizer import TranscriptTokenizer
 
-PAPER_MAX_LEN = MAX_LEN
-
 
 @dataclasses.dataclass
 class PreparedExperiment:
@@ -142,7 +140,7 @@ def prepare_experiment(dataset, label_fraction=LABEL_FRACTION, seed=0, text_enco
     # Pad/truncate to the paper's 30 steps, or fewer when the data is shorter
     # (utterance-level features stay at length 1).
     longest = max(array.shape[1] for array in dataset.modalities.values())
-    max_len = min(PAPER_MAX_LEN, longest)
+    max_len = min(MAX_LEN, longest)
     tokenizer = None if text_encoder is None else TranscriptTokenizer.from_preset(text_encoder, max_words=max_len)
     preprocessor = Preprocessor(max_len, tokenizer).fit(dataset.subset(split.train))
     return PreparedExperiment(split, preprocessor, preprocessor.transform(dataset), dataset.sentiment, max_len,

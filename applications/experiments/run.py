@@ -20,7 +20,7 @@ from applications.experiments.inference import evaluate_tasks
 from applications.experiments.preparation import PreparedExperiment, prepare_experiment
 from applications.experiments.progress import StageProgress
 from applications.experiments.text_states import (
-    TEXT_STATES_DIR, cached_word_states, check_dec_text_encoder, transfer_modality_encoders,
+    check_dec_text_encoder, read_word_states, transfer_modality_encoders,
 )
 from applications.experiments.training import epochs_run, train_task
 from mosi_keras.evaluation import clustering_metrics, sentiment_metrics
@@ -131,13 +131,9 @@ def run_experiment(
     split = prepared.split
     pre = None
     if setup.dec_pretraining:
-        if config.text_encoder:  # stages 1-2 read the encoder's word states, computed once (text_states.py)
-            prepared.text_states, _ = cached_word_states(
-                config.text_encoder, prepared.inputs, prepared.max_len,
-                None if out_dir is None else os.path.join(out_dir, TEXT_STATES_DIR))
+        read_word_states(prepared, config.text_encoder, out_dir)  # stages 1-2 read them, computed once
         pre = pretrain_dec(
-            *prepared.pretrain_train, prepared.pretrain_val, dataclasses.replace(config, text_encoder=None),
-            prepared.dec_feature_dims, prepared.max_len, seed=seed, verbose=verbose,
+            *prepared.pretrain_train, prepared.pretrain_val, config, prepared.dec_feature_dims, prepared.max_len, seed=seed, verbose=verbose,
             diagnose=(prepared.dec_rows(split.val), prepared.labels[split.val]),
             autoencoder_cache=None if out_dir is None else os.path.join(out_dir, AUTOENCODER_DIR),
             progress=progress,

@@ -7,9 +7,9 @@ fraction, so it is computed once per data file and encoder (one forward
 pass, in inference mode) and read as the `text` modality; stage 3 then
 fine-tunes the live encoder under the pre-trained modality encoders
 (`transfer_modality_encoders`). The states are exactly what the live
-backbone's `WordPiecePooling` hands its text `ModalityTransformerEncoder`
-(unscaled on both paths), so the two paths give the same embedding while
-the encoder is unchanged.
+backbone hands its text `ModalityTransformerEncoder`, unscaled on both
+paths: both are `mosi_keras.layers.encoder_word_states`, so the two paths
+give the same embedding while the encoder is unchanged.
 """
 
 import hashlib
@@ -97,6 +97,17 @@ def cached_word_states(encoder_folder, inputs, max_words, cache_dir=None):
         os.makedirs(cache_dir, exist_ok=True)
         write_atomically(path, lambda partial: np.savez(partial, **states))
     return states, False
+
+
+def read_word_states(prepared, text_encoder, out_dir=None):
+    """With a `text_encoder`, gives `prepared` (a `PreparedExperiment`) its
+    word states (`cached_word_states`, kept under `out_dir`'s
+    `TEXT_STATES_DIR`), which DEC's stages 1-2 then read as the text
+    (`PreparedExperiment.dec_rows`); without one, nothing. Returns `prepared`."""
+    if text_encoder:
+        cache = None if out_dir is None else os.path.join(out_dir, TEXT_STATES_DIR)
+        prepared.text_states, _ = cached_word_states(text_encoder, prepared.inputs, prepared.max_len, cache)
+    return prepared
 
 
 def transfer_modality_encoders(pretrained, backbone):

@@ -14,19 +14,18 @@ def epochs_run(history):
     return len(next(iter(values.values()), []))
 
 
-def task_feed(model, train, validation, config):
-    """`(fit's data arguments, steps per epoch)` for a task: `(inputs,
-    targets)` pairs or, for the video-level task, `VideoView`s (batches of
-    `videos_per_batch` videos), which the task batches itself
+def task_feed(train, validation, config):
+    """`fit`'s data arguments for a task: `(inputs, targets)` pairs or, for
+    the video-level task, `VideoView`s (batches of `videos_per_batch`
+    videos), which the task batches itself
     (`applications.batching.BatchedFeedMixin`: as a user's `task.fit`
     does); no validation when `validation` is `None`."""
     if isinstance(train, VideoView):
-        feed = dict(x=train, batch_size=config.videos_per_batch, validation_data=validation)
-        return feed, model.batches_per_epoch(train, config.videos_per_batch)
+        return dict(x=train, batch_size=config.videos_per_batch, validation_data=validation)
     feed = dict(x=train[0], y=np.asarray(train[1], "float32"), batch_size=config.batch_size)
     if validation is not None:
         feed.update(validation_data=(validation[0], np.asarray(validation[1], "float32")))
-    return feed, model.batches_per_epoch(train[0], config.batch_size)
+    return feed
 
 
 def train_task(task, train, validation, config, feature_dims, max_len, backbone=None,
@@ -70,8 +69,8 @@ def train_task(task, train, validation, config, feature_dims, max_len, backbone=
     epochs = epochs or config.epochs
     if model is None:
         model = build_task(task, config, feature_dims, max_len, backbone, preprocessor)
-    feed, steps = task_feed(model, train, validation, config)
-    compile_task(model, config, learning_rate, total_steps=epochs * steps)
+    compile_task(model, config, learning_rate)  # the schedule spans the fit
+    feed = task_feed(train, validation, config)
     selection = []
     if config.use_ema:  # validate (and, stopping early, keep) the averaged weights
         selection.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=config.early_stopping))

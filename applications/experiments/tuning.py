@@ -14,7 +14,7 @@ from applications.experiments.files import write_json_atomically
 from applications.experiments.folder_lock import FolderLock
 from applications.experiments.folds import kept_epochs, mean_metrics, take, video_folds
 from applications.experiments.text_states import (
-    TEXT_STATES_DIR, cached_word_states, check_dec_text_encoder, transfer_modality_encoders,
+    check_dec_text_encoder, read_word_states, transfer_modality_encoders,
 )
 from applications.experiments.training import train_task
 
@@ -167,7 +167,7 @@ class DECHyperModel(SentimentClassifierHyperModel):
     def fit(self, hp, model, *args, **kwargs):
         pre = pretrain_dec(
             self.pretrain_x, self.pretrain_y, self.pretrain_validation,
-            dataclasses.replace(self.config(hp), text_encoder=None), self.pretrain_dims, self.max_len,
+            self.config(hp), self.pretrain_dims, self.max_len,
         )
         self.pretrained = pre.backbone
         return super().fit(hp, model, *args, **kwargs)
@@ -284,9 +284,7 @@ def search_in(dataset, model, tuner, out_dir, max_trials, epochs, label_fraction
     if base.folds:
         video_folds(folds["video_ids"], base.folds, seed)  # too few videos: a named error before any trial
     if model == "dec":
-        if base.text_encoder:  # stages 1-2 read the encoder's word states, computed once (text_states.py)
-            prepared.text_states, _ = cached_word_states(base.text_encoder, prepared.inputs, prepared.max_len,
-                                                         os.path.join(out_dir, TEXT_STATES_DIR))
+        read_word_states(prepared, base.text_encoder, out_dir)  # stages 1-2 read them, computed once
         hypermodel = DECHyperModel(prepared.feature_dims, prepared.max_len, *prepared.pretrain_train,
                                    prepared.pretrain_val, base_config=base, pretrain_dims=prepared.dec_feature_dims,
                                    **folds)

@@ -145,3 +145,25 @@ def assert_one_pass_of_validation_batches(fed, batches):
 
     assert "validation_steps" not in fed
     assert int(fed["validation_data"].cardinality()) == batches != tf.data.INFINITE_CARDINALITY
+
+
+@pytest.mark.backend_agnostic
+def test_compile_defaults_to_the_train_recipe_whose_schedule_spans_the_first_fit():
+    from mosi_keras.optimizers import MultiRateAdam
+
+    data = make_synthetic_mosi(n_videos=4, max_len=MAX_LEN, feature_dims=DIMS, seed=0)
+    task = SentimentClassifier(make_backbone(), preprocessor=Preprocessor(MAX_LEN).fit(data))
+    task.compile()
+    optimizer = task.optimizer
+    assert isinstance(optimizer, MultiRateAdam) and optimizer.rate_multiplier == 1.0  # no text encoder
+    assert optimizer.get_config()["weight_decay"] == pytest.approx(1e-2)
+    schedule = optimizer.get_config()["learning_rate"]["config"]
+    assert schedule == {"learning_rate": 1e-3, "warmup_fraction": 0.1, "total_steps": None}
+    task.fit(data, epochs=2, batch_size=8, verbose=0)
+    steps = 2 * task.steps_per_epoch(task.preprocess(data), 8)
+    assert int(optimizer.iterations) == steps
+    assert optimizer.get_config()["learning_rate"]["config"]["total_steps"] == steps
+    assert float(ops.convert_to_numpy(optimizer.learning_rate)) == pytest.approx(0.0, abs=1e-9)  # decayed to 0
+    constant = SentimentClassifier(make_backbone())
+    constant.compile(optimizer=constant.default_optimizer(learning_rate=3e-4, lr_schedule="constant"))
+    assert float(ops.convert_to_numpy(constant.optimizer.learning_rate)) == pytest.approx(3e-4)

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from keras import ops
 
 from applications import SemiSupervisedDEC
 from applications.experiments.builders import build_task, compile_task
@@ -17,22 +16,6 @@ def test_models_are_compiled_with_their_optimizer_variables_built():
     dec = make_dec_stage(backbone, decoder, config, stage=2)
     assert isinstance(dec, SemiSupervisedDEC) and dec.optimizer.built
     assert dec.clustering.built  # centroids exist before the first step
-
-
-def test_cosine_schedule_warms_up_linearly_then_decays_to_zero_at_the_last_step():
-    from applications.experiments.builders import learning_rate_schedule
-
-    config = TrainingConfig(lr_schedule="cosine", warmup_fraction=0.1)
-    schedule = learning_rate_schedule(config, 1e-3, total_steps=100)
-    rate = {step: float(ops.convert_to_numpy(schedule(step))) for step in (0, 5, 10, 55, 100)}
-    assert rate[0] == pytest.approx(0.0, abs=1e-12)
-    assert rate[5] == pytest.approx(5e-4)
-    assert rate[10] == pytest.approx(1e-3)
-    assert rate[55] == pytest.approx(5e-4, rel=1e-4)  # half-way through the decay: cos(π/2)
-    assert rate[100] == pytest.approx(0.0, abs=1e-9)
-    assert learning_rate_schedule(TrainingConfig(), 3e-4, total_steps=100) == 3e-4
-    with pytest.raises(ValueError, match="lr_schedule must be one of"):
-        TrainingConfig(lr_schedule="linear")
 
 
 def test_a_text_encoder_from_the_config_learns_at_its_own_rate(tiny_bert_preset):

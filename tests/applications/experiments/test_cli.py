@@ -359,29 +359,35 @@ def test_train_and_tune_default_to_the_best_measured_recipe_reproduce_to_the_pap
     def config(*argv):
         return training_config(build_parser().parse_args([*argv, "--data", str(files / "train.npz")]))
 
-    assert config("train") == config("train", "--preset", "small_data") == load_config(preset="small_data")
-    assert config("reproduce") == load_config(preset="paper") != config("train")
-    assert config("tune").folds == 5 and config("tune").backbone == load_config(preset="small_data").backbone
+    assert config("train") == config("train", "--recipe", "small_data") == load_config(recipe="small_data")
+    assert config("reproduce") == load_config(recipe="paper") != config("train")
+    assert config("tune").folds == 5 and config("tune").backbone == load_config(recipe="small_data").backbone
     assert config("train").folds == 0
     text = config("train", "--text-encoder", "minilm/")
-    assert text == dataclasses.replace(load_config(preset="text"), text_encoder="minilm/")  # the text preset
+    assert text == dataclasses.replace(load_config(recipe="text"), text_encoder="minilm/")  # the text recipe
     assert config("reproduce", "--text-encoder", "minilm/") == text  # whatever the command
     assert (text.epochs, text.text_learning_rate) == (TEXT_EPOCHS, TEXT_LEARNING_RATE)  # not small_data's 40, 1e-3
-    assert config("train", "--text-encoder", "minilm/", "--preset", "small_data").epochs == 40  # a preset named wins
+    assert config("train", "--text-encoder", "minilm/", "--recipe", "small_data").epochs == 40  # a recipe named wins
     assert config("train", "--hyperparameters", str(files / "hp.json")).batch_size == 64  # the file over the default
 
 
-def test_preset_sets_the_recipe_and_the_file_goes_over_it(files, capsys):
-    from applications.experiments.config import PRESETS, load_config
+def test_recipe_sets_the_hyperparameters_the_file_goes_over_it_and_preset_names_its_new_name(files, capsys):
+    from applications.experiments.config import RECIPES, load_config
 
-    config = load_config(str(files / "hp.json"), preset="small_data")
+    config = load_config(str(files / "hp.json"), recipe="small_data")
     assert not config.early_stopping and config.lr_schedule == "cosine" and config.learning_rate == 1e-3
-    assert (config.backbone["hidden_dim"], config.batch_size) == (8, 64)  # hp.json's, over the preset's
-    assert load_config(preset="paper") == load_config()
-    assert set(PRESETS) == {"paper", "small_data", "text"}
+    assert (config.backbone["hidden_dim"], config.batch_size) == (8, 64)  # hp.json's, over the recipe's
+    assert load_config(recipe="paper") == load_config()
+    assert set(RECIPES) == {"paper", "small_data", "text"}
     with pytest.raises(SystemExit):
-        main(["train", "--data", str(files / "train.npz"), "--preset", "tiny"])
+        main(["train", "--data", str(files / "train.npz"), "--recipe", "tiny"])
     assert "invalid choice: 'tiny'" in capsys.readouterr().err
+    assert main(["train", "--data", str(files / "train.npz"), "--preset", "small_data"]) == 2  # 0.14's name
+    assert "--preset small_data is --recipe small_data since 0.15" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    offered = capsys.readouterr().out
+    assert "--recipe" in offered and "--preset" not in offered  # only the new name is offered
 
 
 def test_a_read_only_output_is_a_named_error_and_leaves_no_partial_file(reproduced, tmp_path, capsys, monkeypatch):
@@ -546,3 +552,52 @@ def test_train_adds_unlabelled_rows_from_elsewhere_and_transductive_needs_the_kf
     own = len(prepare_experiment(load_dataset(str(files / "train.npz")), 0.4, 0).split.unlabelled_train)
     assert json.loads(printed)["n_train_unlabelled"] == own + len(extra)
     assert main(reproduce_argv(files, tmp_path / "t", "--transductive")) == 2
+
+
+SIZES = dict(hidden_dim=8, num_blocks=1, num_heads=2, intermediate_dim=16)
+
+
+def trained_in_python(data, seed, epochs, text_encoder=None):
+    """What a user writes: the split of `mosi-keras train --label-fraction 1`, a task on the fitted preprocessing,
+    `task.compile()`, `task.fit` with the recipe's batch size."""
+    from applications import MultimodalBackbone, SentimentClassifier
+    from mosi_keras.data import Preprocessor, semi_supervised_split
+    from mosi_keras.text_encoder import load_text_backbone
+    from mosi_keras.transcript_tokenizer import TranscriptTokenizer
+
+    keras.utils.set_random_seed(seed)
+    split = semi_supervised_split(data.video_ids, 1.0, seed=seed)
+    max_len = data.modalities["audio"].shape[1]
+    tokenizer = text_encoder and TranscriptTokenizer.from_preset(text_encoder, max_words=max_len)
+    preprocessor = Preprocessor(max_len, tokenizer).fit(data.subset(split.train))
+    encoder = text_encoder and load_text_backbone(text_encoder)
+    backbone = MultimodalBackbone(preprocessor.feature_dims, max_len, text_encoder=encoder, **SIZES)
+    task = SentimentClassifier(backbone, head_units=(8, 4), preprocessor=preprocessor)
+    task.compile()
+    task.fit(data.subset(split.labelled_train), validation_data=data.subset(split.labelled_val), epochs=epochs,
+             batch_size=32, verbose=0)
+    return task
+
+
+@pytest.mark.parametrize("text", [False, True], ids=["features", "text_encoder"])
+def test_task_compile_and_fit_train_the_weights_that_mosi_keras_train_does(files, tmp_path, text, request, capsys):
+    """`train`'s recipe (`small_data`; `text` with an encoder, its encoder at its own rate) is the task's
+    `compile()`: its optimizer, its rates, its warm-up and cosine decay over the fit."""
+    from mosi_keras.data import load_dataset, write_dataset
+    from tests.text_encoder_testing import with_transcripts
+
+    data, encoder = load_dataset(files / "train.npz"), []
+    if text:
+        encoder = ["--text-encoder", str(request.getfixturevalue("tiny_bert_preset"))]
+        data = with_transcripts(data)
+        write_dataset(data, files / "train.npz")
+    (tmp_path / "hp.json").write_text(json.dumps(dict(SIZES, head_units=[8, 4], epochs=3)))
+    assert main(["train", "--data", str(files / "train.npz"), "--experiment", "baseline", "--label-fraction", "1",
+                 "--seed", "1", "--hyperparameters", str(tmp_path / "hp.json"), "--out", str(tmp_path / "run"),
+                 "--quiet", *encoder]) == 0
+    by_cli = keras.saving.load_model(tmp_path / "run" / "baseline_labels100_seed1.keras")
+    by_python = trained_in_python(data, 1, 3, text_encoder=encoder[-1] if text else None)
+    assert int(by_python.optimizer.iterations) == int(by_cli.optimizer.iterations) > 3
+    assert ({**by_python.optimizer.get_config(), "name": ""} == {**by_cli.optimizer.get_config(), "name": ""})
+    for python_weight, cli_weight in zip(by_python.get_weights(), by_cli.get_weights(), strict=True):
+        np.testing.assert_allclose(python_weight, cli_weight, rtol=1e-5, atol=1e-6)

@@ -39,11 +39,11 @@ def test_a_backbone_hyper_parameter_may_be_named_at_the_top_level_or_in_its_sect
     assert flat.replace(backbone={"num_heads": 2}) == flat.replace(num_heads=2)
 
 
-def test_a_nested_file_overrides_the_presets_flat_values(tmp_path):
+def test_a_nested_file_overrides_the_recipes_flat_values(tmp_path):
     path = tmp_path / "hp.json"
     path.write_text('{"hyperparameters": {"backbone": {"hidden_dim": 48}}}')
-    config = load_config(str(path), preset="small_data")
-    assert config.backbone["hidden_dim"] == 48 and config.backbone["num_blocks"] == 1  # the preset's
+    config = load_config(str(path), recipe="small_data")
+    assert config.backbone["hidden_dim"] == 48 and config.backbone["num_blocks"] == 1  # the recipe's
 
 
 def test_load_config_puts_the_file_over_the_preset(tmp_path):

@@ -1,6 +1,6 @@
 import keras
 
-from applications.experiments.devices import resolve_jit_compile
+from applications.devices import resolve_jit_compile
 
 
 def test_auto_jit_compile_means_no_xla_for_tensorflow_on_a_cpu_only():
@@ -15,7 +15,7 @@ def test_auto_jit_compile_means_no_xla_for_tensorflow_on_a_cpu_only():
 
 
 def test_jax_keeps_compiled_steps_in_the_users_cache_unless_a_folder_is_named(tmp_path):
-    from applications.experiments.devices import JAX_CACHE, keep_compiled_steps
+    from applications.devices import JAX_CACHE, keep_compiled_steps
 
     environ = {"XDG_CACHE_HOME": str(tmp_path)}
     keep_compiled_steps(environ)
