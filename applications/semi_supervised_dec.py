@@ -4,11 +4,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from applications.batching import BatchedFeedMixin, raw_dataset
+from applications.batching import PREDICT_BATCH_SIZE, BatchedFeedMixin, raw_dataset
 from applications.devices import resolve_jit_compile
 from applications.presets import PresetMixin
 from applications.training_defaults import DEC_LEARNING_RATE
 from mosi_keras.data import binary_labels
+from mosi_keras.evaluation import match_clusters_to_classes
 from mosi_keras.inputs import SAMPLE_INDEX, UNLABELLED, is_mask_name, mask_name
 from mosi_keras.layers import ClusteringLayer
 from mosi_keras.losses import (
@@ -40,7 +41,6 @@ def scale_for_replicas(loss):
     return loss
 
 
-
 @keras.saving.register_keras_serializable(package="mosi_keras")
 class SemiSupervisedDEC(PresetMixin, BatchedFeedMixin, keras.Model):
     """Backbone + `ClusteringLayer` (+ decoder) trained on eq. 8 with `fit`.
@@ -67,6 +67,8 @@ class SemiSupervisedDEC(PresetMixin, BatchedFeedMixin, keras.Model):
     The paper's stage 1 ("autoencoder") is this model with
     `cluster_weight=0` and `supervised_weight=0`: eq. 8 with only the
     reconstruction and disentanglement terms; the centroids are then frozen.
+    Stage 2 starts from `initialize_centroids(x, y)`: k-means of the
+    embeddings, clusters matched to classes on the labelled rows.
 
     Train with `model.fit(x, y)`: `x` is the backbone's inputs dict
     (features and `<modality>_mask`), `y` integer classes with `-1`
@@ -204,6 +206,38 @@ class SemiSupervisedDEC(PresetMixin, BatchedFeedMixin, keras.Model):
         """Compiles a loaded model as it was saved (Keras's own version skips
         models whose `compile` is overridden, with a warning)."""
         self.compile(**keras.saving.deserialize_keras_object(config))
+
+    def initialize_centroids(self, x, labels=None, n_init=20, seed=0, batch_size=PREDICT_BATCH_SIZE):
+        """The start of the clustering stage (§3.3, as DEC's): the centroids
+        set to k-means (scikit-learn) of the backbone's embeddings `z` of `x`
+        (model inputs or raw data).
+
+        When `labels` (with `-1` for unlabelled) are given and there is one
+        cluster per class, the k-means clusters are matched to the classes by
+        the Hungarian assignment on the labelled rows
+        (`mosi_keras.evaluation.match_clusters_to_classes`), so that cluster
+        `c` starts where class `c` is (as `semi_supervised_crossentropy`
+        expects).
+
+        Returns:
+            The initial hard assignments `(N,)`.
+        """
+        from sklearn.cluster import KMeans
+
+        z = self.predict(x, batch_size, verbose=0)["z"]
+        kmeans = KMeans(self.n_clusters, n_init=n_init, random_state=seed).fit(z)
+        centres, assignments = kmeans.cluster_centers_, kmeans.labels_
+        if labels is not None:
+            labels = np.asarray(labels).reshape(-1)
+            known = labels >= 0
+            if known.any() and labels[known].max() < self.n_clusters:
+                mapping, _ = match_clusters_to_classes(assignments[known], labels[known], self.n_clusters)
+                centres = centres[np.argsort(mapping)]  # row c: the centre of the cluster matched to class c
+                assignments = mapping[assignments]
+        if not self.clustering.built:
+            self.clustering.build((None, z.shape[1]))
+        self.clustering.centroids.assign(centres.astype("float32"))
+        return assignments
 
     def reconstruct(self, inputs, z):
         """The decoder's reconstruction of every modality from `z`, as long as

@@ -45,7 +45,6 @@ SECTIONS = {
         "applications.experiments.training:train_task",
         "applications.experiments.folds:video_folds", "applications.experiments.folds:train_in_folds",
         "applications.experiments.dec_pretraining:pretrain_dec",
-        "applications.experiments.dec_pretraining:initialize_centroids",
         "applications.experiments.autoencoder_cache:train_autoencoder",
         "applications.experiments.run:run_experiment", "applications.experiments.run:RunRecord",
         "applications.experiments.run:RunResult", "applications.experiments.inference:evaluate_tasks",

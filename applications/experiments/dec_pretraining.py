@@ -1,12 +1,11 @@
-"""DEC pre-training (§4.3): stage 1 (the autoencoder), the k-means start, stage 2 (clustering)."""
+"""DEC pre-training (§4.3): stage 1 (the autoencoder), the k-means start (`SemiSupervisedDEC.initialize_centroids`),
+stage 2 (clustering)."""
 
 import dataclasses
 
 import keras
 import numpy as np
-from sklearn.cluster import KMeans
 
-from applications.batching import PREDICT_BATCH_SIZE
 from applications.callbacks import AssignmentChangeStopping, TargetRefresh
 from applications.multimodal_backbone import MultimodalBackbone
 from applications.multimodal_decoder import MultimodalDecoder
@@ -16,36 +15,7 @@ from applications.experiments.builders import build_backbone, early_stopping
 from applications.experiments.config import ConfigError
 from applications.experiments.diagnostics import cluster_diagnostics
 from applications.experiments.training import epochs_run
-from mosi_keras.evaluation import match_clusters_to_classes
 from mosi_keras.inputs import SAMPLE_INDEX
-
-
-def initialize_centroids(dec, x, labels=None, n_init=20, seed=0, batch_size=PREDICT_BATCH_SIZE):
-    """Sets the centroids from k-means (scikit-learn) on the backbone's embeddings.
-
-    When `labels` (with `-1` for unlabelled) are given and there is one
-    cluster per class, the k-means clusters are matched to the classes by
-    the Hungarian assignment on the labelled rows
-    (`mosi_keras.evaluation.match_clusters_to_classes`), so that cluster `c`
-    starts where class `c` is (as `semi_supervised_crossentropy` expects).
-
-    Returns:
-        The initial hard assignments `(N,)`.
-    """
-    z = dec.predict(x, batch_size, verbose=0)["z"]
-    kmeans = KMeans(dec.n_clusters, n_init=n_init, random_state=seed).fit(z)
-    centres, assignments = kmeans.cluster_centers_, kmeans.labels_
-    if labels is not None:
-        labels = np.asarray(labels).reshape(-1)
-        known = labels >= 0
-        if known.any() and labels[known].max() < dec.n_clusters:
-            mapping, _ = match_clusters_to_classes(assignments[known], labels[known], dec.n_clusters)
-            centres = centres[np.argsort(mapping)]  # row c: the centre of the cluster matched to class c
-            assignments = mapping[assignments]
-    if not dec.clustering.built:
-        dec.clustering.build((None, z.shape[1]))
-    dec.clustering.centroids.assign(centres.astype("float32"))
-    return assignments
 
 
 def make_dec_stage(backbone, decoder, config, stage, target_rows=0):
@@ -170,7 +140,7 @@ def pretrain_dec(x, y, validation, config, feature_dims, max_len, seed=0, verbos
     backbone, decoder = new_autoencoder(config, feature_dims, max_len, weights_from=stage1)
     stage2 = make_dec_stage(backbone, decoder, config, stage=2, target_rows=len(y) if config.freeze_target else 0)
     stage2(keras.tree.map_structure(lambda a: a[:1], x))  # build
-    initialize_centroids(stage2, x, y, n_init=config.kmeans_n_init, seed=seed)
+    stage2.initialize_centroids(x, y, n_init=config.kmeans_n_init, seed=seed)
     diagnostics = {}
     if diagnose is not None:
         diagnostics["kmeans_start"] = cluster_diagnostics(stage2, x, *diagnose)

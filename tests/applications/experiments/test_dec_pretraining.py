@@ -4,7 +4,7 @@ from keras import ops
 
 from applications import SemiSupervisedDEC
 from applications.experiments.config import TrainingConfig
-from applications.experiments.dec_pretraining import initialize_centroids, make_dec_stage
+from applications.experiments.dec_pretraining import make_dec_stage
 from tests.applications.conftest import DIMS, MAX_LEN, SMALL, make_backbone_decoder
 
 
@@ -12,7 +12,7 @@ def test_initialize_centroids_matches_clusters_to_classes(tiny):
     x, labels, semi = tiny
     dec = make_dec_stage(*make_backbone_decoder(), TrainingConfig(backbone=SMALL), stage=2)
     dec(x)
-    assignments = initialize_centroids(dec, x, semi, n_init=3)
+    assignments = dec.initialize_centroids(x, semi, n_init=3)
     z = ops.convert_to_numpy(dec.backbone(x))
     from sklearn.cluster import KMeans
 
