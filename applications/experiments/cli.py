@@ -16,9 +16,12 @@ import sys
 import traceback
 
 from applications.experiments.config import (
-    COMMAND_RECIPES, DEMO, EXPERIMENTS, KFOLD, LABEL_FRACTION, PAPER_EXPERIMENTS, QUICK, RECIPES, TUNE_FOLDS,
-    ConfigError, load_config,
+    COMMAND_RECIPES, DEMO, EXPERIMENTS, KFOLD, LABEL_FRACTION, PAPER_EXPERIMENTS, QUICK, RECIPES, SEMI_SUPERVISED,
+    TUNE_FOLDS, ConfigError, experiment_names, load_config,
 )
+
+EXPERIMENT_CHOICES = sorted([*EXPERIMENTS, "semi_supervised"])
+"""What `--experiment(s)` accepts: every experiment, and `semi_supervised` (`config.SEMI_SUPERVISED`)."""
 
 
 def print_table(records, ensembles=(), wide=False):
@@ -61,7 +64,7 @@ def cmd_reproduce(args):
     say(f"reproduce: {len(dataset)} segments, {len(set(dataset.video_ids))} videos from {args.data}"
         + (f"; every row predicted by the model of {kfold} video-grouped folds that never saw it" if kfold else ""))
     records = run_grid(dataset, fractions, seeds, config, args.out, test, jobs=args.jobs,
-                       experiments=args.experiments, log=say, progress=not args.quiet, kfold=kfold,
+                       experiments=experiment_names(args.experiments), log=say, progress=not args.quiet, kfold=kfold,
                        unlabelled=unlabelled_rows(args), transductive=args.transductive)
     ensembles = seed_ensembles(records, args.out, test) if test is not None and len(seeds) > 1 and not kfold else ()
     print_table(records, ensembles, args.wide)
@@ -81,7 +84,7 @@ def cmd_train(args):
     dataset = load_dataset(args.data)
     test = load_dataset(args.test_data) if args.test_data else None
     with FolderLock(args.out, "mosi-keras train"):  # one writer per folder, as reproduce and tune
-        result = run_experiment(dataset, args.experiment, args.label_fraction, args.seed, config, test, args.out,
+        result = run_experiment(dataset, experiment_names([args.experiment])[0], args.label_fraction, args.seed, config, test, args.out,
                                 verbose=0 if args.quiet else 1, unlabelled=unlabelled_rows(args))
     print(json.dumps(result.record.to_dict(), indent=2))
 
@@ -276,7 +279,8 @@ def build_parser():
     train = command("train", cmd_train, [training, data, split, pool], out="output folder",
                     help="train one model (Keras's progress bar) and print its record as JSON")
     train.add_argument("--test-data", help="held-out dataset to score the model on")
-    train.add_argument("--experiment", choices=sorted(EXPERIMENTS), default="dec")
+    train.add_argument("--experiment", choices=EXPERIMENT_CHOICES, default="dec",
+                       help=f"what to train (default dec; semi_supervised: now {SEMI_SUPERVISED})")
 
     tune = command("tune", cmd_tune, [training, data, split], out="tuner directory; rerun with it to resume",
                    help=f"keras-tuner search, each trial scored on {TUNE_FOLDS} folds of the labelled training "
@@ -302,9 +306,10 @@ def add_reproduce(command, parents):
                         help="Table 1: baseline vs DEC at a label fraction and at 100 %%")
     reproduce.add_argument("--test-data", help="held-out dataset, evaluated with each run's preprocessing")
     reproduce.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5; 1 with --quick)")
-    reproduce.add_argument("--experiments", nargs="+", choices=sorted(EXPERIMENTS), default=list(PAPER_EXPERIMENTS),
+    reproduce.add_argument("--experiments", nargs="+", choices=EXPERIMENT_CHOICES, default=list(PAPER_EXPERIMENTS),
                            help="experiments to run (default: the paper's baseline and dec; the *_regression "
-                                "ones predict the score and add Acc-7, MAE and Corr)")
+                                "ones predict the score and add Acc-7, MAE and Corr; semi_supervised: the best "
+                                f"measured semi-supervised one, now {SEMI_SUPERVISED})")
     reproduce.add_argument("--protocol", choices=["split", "kfold"], default="split",
                            help="split: the paper's (one video-grouped split per seed, measured on its validation "
                                 "videos); kfold: the yardstick that compares methods (every row predicted by the "

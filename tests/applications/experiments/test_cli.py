@@ -601,3 +601,15 @@ def test_task_compile_and_fit_train_the_weights_that_mosi_keras_train_does(files
     assert ({**by_python.optimizer.get_config(), "name": ""} == {**by_cli.optimizer.get_config(), "name": ""})
     for python_weight, cli_weight in zip(by_python.get_weights(), by_cli.get_weights(), strict=True):
         np.testing.assert_allclose(python_weight, cli_weight, rtol=1e-5, atol=1e-6)
+
+
+def test_semi_supervised_names_the_best_measured_experiment_in_train_and_reproduce(files, tmp_path, capsys):
+    from applications.experiments.config import EXPERIMENTS, SEMI_SUPERVISED, experiment_names
+
+    assert SEMI_SUPERVISED in EXPERIMENTS and EXPERIMENTS[SEMI_SUPERVISED].dec_pretraining  # DEC, as measured
+    assert experiment_names(["baseline", "semi_supervised", SEMI_SUPERVISED]) == ["baseline", SEMI_SUPERVISED]
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(files / "train.npz"), "--experiment", "semi_supervised",
+                 "--hyperparameters", str(files / "hp.json"), "--out", str(out), "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["experiment"] == SEMI_SUPERVISED
+    assert (out / f"{SEMI_SUPERVISED}_labels040_seed0.json").exists()
