@@ -46,8 +46,9 @@ class ContextualSentimentClassifier(SentimentClassifier):
     `(N, 1)`, in the data's row order.
 
     `compile()` defaults to the classifier's optimizer
-    (`SentimentTask.default_optimizer`), `LabelledBinaryCrossentropy` (places labelled `-1`, unlabelled or
-    padded, count for nothing) and `LabelledBinaryAccuracy`.
+    (`SentimentTask.default_optimizer`), `LabelledBinaryCrossentropy`
+    (places labelled `-1`, unlabelled or padded, count for nothing) and
+    `LabelledBinaryAccuracy`.
 
     Args:
         backbone: a `MultimodalBackbone` (the per-utterance encoder).

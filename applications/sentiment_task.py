@@ -39,10 +39,10 @@ class SentimentTask(PresetMixin, BatchedFeedMixin, keras.Model):
     (`default_optimizer`: the `small_data` recipe's Adam, warm-up and cosine
     decay over the first `fit`; with a text encoder, the `text` recipe's
     rate for the encoder), so `task.compile(); task.fit(data, epochs=40)`
-    trains the model the command line does. The task shares the backbone it is given (pass
-    `backbone.clone()` to keep a pre-trained one apart) and carries an
-    optional fitted `mosi_keras.data.Preprocessor` in its config, so a
-    `.keras` file holds everything needed to score new data.
+    trains the model the command line does. The task shares the backbone
+    it is given (pass `backbone.clone()` to keep a pre-trained one apart)
+    and carries an optional fitted `mosi_keras.data.Preprocessor` in its
+    config, so a `.keras` file holds everything needed to score new data.
 
     Like a keras-hub task, it applies its preprocessor itself: `fit`,
     `evaluate` and `predict` take raw data — a `MultimodalDataset` or a

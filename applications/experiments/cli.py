@@ -84,7 +84,8 @@ def cmd_train(args):
     dataset = load_dataset(args.data)
     test = load_dataset(args.test_data) if args.test_data else None
     with FolderLock(args.out, "mosi-keras train"):  # one writer per folder, as reproduce and tune
-        result = run_experiment(dataset, experiment_names([args.experiment])[0], args.label_fraction, args.seed, config, test, args.out,
+        experiment = experiment_names([args.experiment])[0]
+        result = run_experiment(dataset, experiment, args.label_fraction, args.seed, config, test, args.out,
                                 verbose=0 if args.quiet else 1, unlabelled=unlabelled_rows(args))
     print(json.dumps(result.record.to_dict(), indent=2))
 

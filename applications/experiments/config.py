@@ -304,9 +304,9 @@ RECIPES = {
         early_stopping=False, lr_schedule="cosine", pretrain_batch_size=128,
     ),
 }
-"""Named `TrainingConfig` values (`--recipe`): bundles of hyper-parameters, a
-"recipe" (keras-hub's "preset" is a saved model folder, as `from_preset` reads). `paper`: the paper's
-schedule, the defaults. `small_data`: the recipe for ~1k labelled rows
+"""Named `TrainingConfig` values (`--recipe`): bundles of hyper-parameters
+(keras-hub's "preset" is a saved model folder, as `from_preset` reads).
+`paper`: the paper's schedule, the defaults. `small_data`: the recipe for ~1k labelled rows
 (docs/RESULTS.md, "A recipe for a thousand rows"): 32-d one-block
 encoders, batches of 32, a fixed budget of 40 epochs with warm-up and
 cosine decay from 1e-3 instead of early stopping on the validation videos

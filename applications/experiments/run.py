@@ -133,7 +133,8 @@ def run_experiment(
     if setup.dec_pretraining:
         read_word_states(prepared, config.text_encoder, out_dir)  # stages 1-2 read them, computed once
         pre = pretrain_dec(
-            *prepared.pretrain_train, prepared.pretrain_val, config, prepared.dec_feature_dims, prepared.max_len, seed=seed, verbose=verbose,
+            *prepared.pretrain_train, prepared.pretrain_val, config, prepared.dec_feature_dims, prepared.max_len,
+            seed=seed, verbose=verbose,
             diagnose=(prepared.dec_rows(split.val), prepared.labels[split.val]),
             autoencoder_cache=None if out_dir is None else os.path.join(out_dir, AUTOENCODER_DIR),
             progress=progress,
