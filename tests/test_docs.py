@@ -142,7 +142,9 @@ KFOLD_SECTIONS = {
     "## The k-fold yardstick": {"docs/results_minilm_kfold.json": {}},
     "## DEC on the k-fold yardstick": {"docs/results_minilm_kfold.json": {},
                                        "docs/results_minilm_kfold_baseline_160_epochs.json":
-                                           {"baseline": "baseline, 160 epochs"}},
+                                           {"baseline": "baseline, 160 epochs"},
+                                       "docs/results_minilm_kfold_baseline_100_epochs.json":
+                                           {"baseline": "baseline, 100 epochs"}},
 }
 """RESULTS.md's k-fold sections → their records, each with the experiments its tables rename (a classifier of
 another budget, in a record of its own, named in the table for what differs)."""
