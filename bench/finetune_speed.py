@@ -52,6 +52,8 @@ import time
 
 import numpy as np
 
+from applications.training_defaults import LEARNING_RATE, PAPER_WEIGHT_DECAY, TEXT_LEARNING_RATE
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORDS = os.path.join(HERE, "..", "..", "shared", "data", "cmu_mosi", "cmu_mosi_words.npz")
 CONFIGS = {  # --only's choice → (the table's name, the worker, its TrainingConfig options)
@@ -63,7 +65,8 @@ CONFIGS = {  # --only's choice → (the table's name, the worker, its TrainingCo
     "peer": ("peer, random batches", "peer", {}),
     "peer-grouped": ("peer, length-grouped", "peer", {"grouped": True}),
 }
-BATCH, ENCODER_RATE, HEAD_RATE, WEIGHT_DECAY = 32, 1e-4, 1e-3, 0.01  # the `text` recipe's rates
+BATCH = 32  # the `text` recipe's batch
+ENCODER_RATE, HEAD_RATE, WEIGHT_DECAY = TEXT_LEARNING_RATE, LEARNING_RATE, PAPER_WEIGHT_DECAY  # its rates
 MEGA_BATCHES = 50  # batches per length-sorted mega-batch, as transformers' LengthGroupedSampler
 
 

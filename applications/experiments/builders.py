@@ -39,8 +39,9 @@ def compile_task(model, config, learning_rate=None, total_steps=None):
     `total_steps`, or the first `fit`), weight decay, moving average and
     text-encoder rate; the task's default loss and metrics."""
     optimizer = model.default_optimizer(
-        learning_rate or config.learning_rate, config.text_learning_rate, config.weight_decay, config.lr_schedule,
-        config.warmup_fraction, total_steps, config.use_ema, config.ema_momentum,
+        learning_rate=learning_rate or config.learning_rate, text_learning_rate=config.text_learning_rate,
+        weight_decay=config.weight_decay, lr_schedule=config.lr_schedule, warmup_fraction=config.warmup_fraction,
+        total_steps=total_steps, use_ema=config.use_ema, ema_momentum=config.ema_momentum,
     )
     model.compile(optimizer=optimizer, jit_compile=config.jit_compile, run_eagerly=config.run_eagerly)
     return model
