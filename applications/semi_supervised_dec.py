@@ -7,7 +7,9 @@ from keras import ops
 from applications.batching import PREDICT_BATCH_SIZE, BatchedFeedMixin, raw_dataset
 from applications.devices import resolve_jit_compile
 from applications.presets import PresetMixin
-from applications.training_defaults import DEC_LEARNING_RATE
+from applications.training_defaults import (
+    AE_DISENTANGLE_WEIGHT, AE_LEARNING_RATE, AE_RECONSTRUCTION_WEIGHT, DEC_LEARNING_RATE,
+)
 from mosi_keras.data import binary_labels
 from mosi_keras.evaluation import match_clusters_to_classes
 from mosi_keras.inputs import SAMPLE_INDEX, UNLABELLED, is_mask_name, mask_name
@@ -64,11 +66,13 @@ class SemiSupervisedDEC(PresetMixin, BatchedFeedMixin, keras.Model):
        term reported as a metric (`cluster_loss`, `reconstruction_loss`,
        `supervised_loss`, `disentangle_loss`) beside `loss`.
 
-    The paper's stage 1 ("autoencoder") is this model with
-    `cluster_weight=0` and `supervised_weight=0`: eq. 8 with only the
-    reconstruction and disentanglement terms; the centroids are then frozen.
-    Stage 2 starts from `initialize_centroids(x, y)`: k-means of the
-    embeddings, clusters matched to classes on the labelled rows.
+    The paper's two pre-training stages (§4.3) are two of these models on
+    one backbone and decoder: stage 1 is `SemiSupervisedDEC.autoencoder`
+    (eq. 8 with only the reconstruction and disentanglement terms; the
+    centroids frozen); stage 2 is the model itself, started from
+    `initialize_centroids(x, y)` (k-means of the embeddings, clusters
+    matched to classes on the labelled rows). `compile()` gives each stage
+    its own Adam rate.
 
     Train with `model.fit(x, y)`: `x` is the backbone's inputs dict
     (features and `<modality>_mask`), `y` integer classes with `-1`
@@ -105,8 +109,11 @@ class SemiSupervisedDEC(PresetMixin, BatchedFeedMixin, keras.Model):
 
     >>> from applications import MultimodalBackbone, MultimodalDecoder
     >>> backbone = MultimodalBackbone({"text": 8, "audio": 4}, max_len=5, hidden_dim=8, num_heads=2)
-    >>> dec = SemiSupervisedDEC(backbone, MultimodalDecoder.for_backbone(backbone, hidden_dim=8))
-    >>> dec.compile(optimizer="adam")
+    >>> decoder = MultimodalDecoder.for_backbone(backbone, hidden_dim=8)
+    >>> autoencoder = SemiSupervisedDEC.autoencoder(backbone, decoder)  # stage 1: autoencoder.fit(x)
+    >>> autoencoder.compile()
+    >>> dec = SemiSupervisedDEC(backbone, decoder)  # stage 2, on the same backbone
+    >>> dec.compile()  # then dec.initialize_centroids(x, y); dec.fit(x, y)
 
     References:
         Saadatinia et al., §3.3 and eqs. 1-8; Xie et al., ICML 2016.
@@ -143,7 +150,7 @@ class SemiSupervisedDEC(PresetMixin, BatchedFeedMixin, keras.Model):
             # optimizer ahead of the first traced step.
             self.clustering.build(backbone.output.shape)
         # Without the KL and supervised terms nothing pulls on the centroids.
-        self.clustering.trainable = bool(self.cluster_weight or self.supervised_weight)
+        self.clustering.trainable = not self.is_autoencoder
         self.cluster_frequency = self.add_weight(
             name="cluster_frequency", shape=(self.n_clusters,), initializer="zeros",
             trainable=False, dtype="float32",
@@ -158,6 +165,31 @@ class SemiSupervisedDEC(PresetMixin, BatchedFeedMixin, keras.Model):
             name: keras.metrics.Mean(name=name)
             for name in ("cluster_loss", "reconstruction_loss", "supervised_loss", "disentangle_loss")
         }
+
+    @classmethod
+    def autoencoder(cls, backbone, decoder, n_clusters=2, reconstruction_weight=AE_RECONSTRUCTION_WEIGHT,
+                    disentangle_weight=AE_DISENTANGLE_WEIGHT, **kwargs):
+        """Stage 1 of §4.3, the autoencoder: the model with eq. 8's
+        reconstruction and disentanglement terms only (`cluster_weight=0`,
+        `supervised_weight=0`, so the centroids are not trained), fitted on
+        inputs alone (`fit(x)`). Its `compile()` defaults to Adam at
+        `training_defaults.AE_LEARNING_RATE`.
+
+        Args:
+            backbone, decoder, n_clusters: as for the model.
+            reconstruction_weight: α of eq. 8 in this stage. Defaults to
+                `training_defaults.AE_RECONSTRUCTION_WEIGHT` (1.0).
+            disentangle_weight: γ of eq. 8 in this stage. Defaults to
+                `training_defaults.AE_DISENTANGLE_WEIGHT` (1e-3).
+            **kwargs: the model's other arguments (`name`, ...).
+        """
+        return cls(backbone, decoder, n_clusters, cluster_weight=0.0, supervised_weight=0.0,
+                   reconstruction_weight=reconstruction_weight, disentangle_weight=disentangle_weight, **kwargs)
+
+    @property
+    def is_autoencoder(self):
+        """Whether this is stage 1 (no clustering or supervised term)."""
+        return not (self.cluster_weight or self.supervised_weight)
 
     @property
     def modalities(self):
@@ -188,16 +220,16 @@ class SemiSupervisedDEC(PresetMixin, BatchedFeedMixin, keras.Model):
         return inputs, y
 
     def compile(self, optimizer="auto", *, jit_compile="auto", **kwargs):
-        """`keras.Model.compile`; `"auto"`: Adam at the clustering stage's
-        rate (`training_defaults.DEC_LEARNING_RATE`, what `reproduce` trains
-        stage 2 with) and, for `jit_compile`, the tasks' choice
+        """`keras.Model.compile`; `"auto"`: Adam at the stage's rate (what
+        `reproduce` trains it with: `training_defaults.AE_LEARNING_RATE` for
+        the `autoencoder`, `DEC_LEARNING_RATE` for the clustering stage) and, for `jit_compile`, the tasks' choice
         (`devices.resolve_jit_compile`). The optimizer's variables are
         created here, as a task's `compile` does, not in the first step:
         otherwise the TensorFlow trainer creates them while it traces the
         first training step, and traces that step a second time (about 3 s
         per `fit` on the project's CPU)."""
         if optimizer == "auto":
-            optimizer = keras.optimizers.Adam(DEC_LEARNING_RATE)
+            optimizer = keras.optimizers.Adam(AE_LEARNING_RATE if self.is_autoencoder else DEC_LEARNING_RATE)
         super().compile(optimizer=optimizer, jit_compile=resolve_jit_compile(jit_compile), **kwargs)
         if self.clustering.built and not self.optimizer.built:
             self.optimizer.build(self.trainable_variables)

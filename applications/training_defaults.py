@@ -10,6 +10,15 @@ PAPER_LEARNING_RATE = 4e-5
 PAPER_WEIGHT_DECAY = 1e-2
 """Adam's weight decay for the classifier (§4.2)."""
 
+AE_LEARNING_RATE = 5e-4
+"""Adam's rate in DEC's autoencoder stage (stage 1 of §4.3; `SemiSupervisedDEC.autoencoder(...).compile()`'s)."""
+
+AE_RECONSTRUCTION_WEIGHT = 1.0
+"""The reconstruction term's weight (eq. 4) in DEC's autoencoder stage."""
+
+AE_DISENTANGLE_WEIGHT = 1e-3
+"""The disentanglement term's weight (eq. 6) in DEC's autoencoder stage."""
+
 DEC_LEARNING_RATE = 1e-4
 """Adam's rate in DEC's clustering stage (stage 2 of §4.3; `SemiSupervisedDEC.compile()`'s)."""
 

@@ -57,7 +57,7 @@ def same_start_models(config, feature_dims, max_len, labels, y):
     import keras
 
     from applications import MultimodalDecoder
-    from applications.experiments.builders import build_task, compile_task
+    from applications.experiments.training import build_task, compile_task
     from applications.experiments.dec_pretraining import make_dec_stage
 
     models = {}

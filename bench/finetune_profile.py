@@ -43,7 +43,7 @@ import numpy as np
 import tensorflow as tf
 
 from applications.batching import fit_arguments, validation_arguments
-from applications.experiments.builders import build_task, compile_task
+from applications.experiments.training import build_task, compile_task
 from applications.experiments.config import load_config
 from applications.experiments.preparation import prepare_experiment
 from mosi_keras.data import LengthBucketedBatches, load_dataset

@@ -29,7 +29,7 @@ import numpy as np
 from finetune_speed import peer_model  # this folder's: the peer, built as that script builds it
 
 from applications.batching import fit_arguments
-from applications.experiments.builders import build_task, compile_task
+from applications.experiments.training import build_task, compile_task
 from applications.experiments.config import load_config
 from applications.experiments.preparation import prepare_experiment
 from mosi_keras.data import load_dataset

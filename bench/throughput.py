@@ -78,7 +78,7 @@ def keras_worker(jit, steps, policy):
     keras.config.set_dtype_policy(policy)
     from applications import MultimodalBackbone, MultimodalDecoder, SemiSupervisedDEC, SentimentClassifier
     from applications.experiments.config import TrainingConfig
-    from applications.experiments.builders import compile_task
+    from applications.experiments.training import compile_task
 
     n = BATCH * steps
     x, y = batch_data(n)

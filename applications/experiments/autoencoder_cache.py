@@ -7,7 +7,7 @@ import os
 import keras
 import numpy as np
 
-from applications.experiments.builders import early_stopping
+from applications.experiments.training import early_stopping
 from applications.experiments.files import write_atomically, write_json_atomically
 
 

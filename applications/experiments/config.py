@@ -4,7 +4,7 @@ import dataclasses
 import json
 
 from applications.training_defaults import (
-    DEC_LEARNING_RATE, LEARNING_RATE, PAPER_LEARNING_RATE, PAPER_WEIGHT_DECAY, TEXT_LEARNING_RATE, WARMUP_FRACTION,
+    AE_DISENTANGLE_WEIGHT, AE_LEARNING_RATE, AE_RECONSTRUCTION_WEIGHT, DEC_LEARNING_RATE, LEARNING_RATE, PAPER_LEARNING_RATE, PAPER_WEIGHT_DECAY, TEXT_LEARNING_RATE, WARMUP_FRACTION,
 )
 
 
@@ -61,8 +61,22 @@ class Experiment:
     unlabelled_only: bool = False
 
     def config(self, config):
-        """`config` with this experiment's overrides."""
-        return config.replace(**dict(self.overrides)) if self.overrides else config
+        """`config` with this experiment's overrides; a DEC pre-training it
+        cannot run refused (`check_dec_text_encoder`)."""
+        config = config.replace(**dict(self.overrides)) if self.overrides else config
+        if self.dec_pretraining:
+            check_dec_text_encoder(config, f"experiment {self.name!r}", self.task == "contextual_classifier")
+        return config
+
+
+def check_dec_text_encoder(config, what, contextual=False):
+    """Refuses, naming `what` (the experiment, the search), DEC pre-training
+    with `config.text_encoder` where it cannot read the encoder's word
+    states: `text_output` other than `"words"`, or a `contextual` model."""
+    if config.text_encoder and (contextual or config.backbone["text_output"] != "words"):
+        raise ConfigError(f"{what} with a text_encoder: DEC pre-trains the text's ModalityTransformerEncoder on the "
+                          "encoder's word states, which needs text_output='words' and a model of single segments "
+                          "(not 'contextual_dec').")
 
 
 PERTURBATIONS = (("feature_noise", 0.2), ("word_dropout", 0.2), ("modality_dropout", 0.1))
@@ -177,9 +191,9 @@ class TrainingConfig:
     pretrain_batch_size: int = 128  # DEC stages 1-2, on every training row
     # Stage 1: autoencoder, reconstruction + disentanglement (§4.3).
     ae_epochs: int = 200
-    ae_learning_rate: float = 5e-4
-    ae_reconstruction_weight: float = 1.0
-    ae_disentangle_weight: float = 1e-3
+    ae_learning_rate: float = AE_LEARNING_RATE
+    ae_reconstruction_weight: float = AE_RECONSTRUCTION_WEIGHT
+    ae_disentangle_weight: float = AE_DISENTANGLE_WEIGHT
     ae_early_stopping: bool = False  # stop stage 1 on validation loss and rewind (§4.3 runs its 200 epochs)
     # Stage 2: clustering + reconstruction + supervision (§4.3).
     dec_epochs: int = 100

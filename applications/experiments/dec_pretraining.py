@@ -1,5 +1,5 @@
-"""DEC pre-training (§4.3): stage 1 (the autoencoder), the k-means start (`SemiSupervisedDEC.initialize_centroids`),
-stage 2 (clustering)."""
+"""DEC pre-training (§4.3) from a `TrainingConfig`: stage 1 (`SemiSupervisedDEC.autoencoder`), the k-means start
+(`SemiSupervisedDEC.initialize_centroids`), stage 2 (clustering), and the transfer to the classifier."""
 
 import dataclasses
 
@@ -11,29 +11,28 @@ from applications.multimodal_backbone import MultimodalBackbone
 from applications.multimodal_decoder import MultimodalDecoder
 from applications.semi_supervised_dec import SemiSupervisedDEC
 from applications.experiments.autoencoder_cache import autoencoder_key, train_autoencoder
-from applications.experiments.builders import build_backbone, early_stopping
 from applications.experiments.config import ConfigError
 from applications.experiments.diagnostics import cluster_diagnostics
-from applications.experiments.training import epochs_run
+from applications.experiments.training import build_backbone, early_stopping, epochs_run
 from mosi_keras.inputs import SAMPLE_INDEX
 
 
 def make_dec_stage(backbone, decoder, config, stage, target_rows=0):
-    """The DEC model with the loss weights of stage 1 (autoencoder:
-    reconstruction + disentanglement) or stage 2 (clustering), compiled;
-    `target_rows` as in `SemiSupervisedDEC` (frozen per-row targets)."""
+    """`SemiSupervisedDEC.autoencoder` (stage 1) or `SemiSupervisedDEC`
+    (stage 2, clustering) with the config's loss weights, compiled at its
+    rate; `target_rows` as in `SemiSupervisedDEC` (frozen per-row targets)."""
     if stage == 1:
-        weights = dict(cluster_weight=0.0, reconstruction_weight=config.ae_reconstruction_weight,
-                       supervised_weight=0.0, disentangle_weight=config.ae_disentangle_weight)
+        dec = SemiSupervisedDEC.autoencoder(backbone, decoder, config.n_clusters, name="dec_stage_1",
+                                            reconstruction_weight=config.ae_reconstruction_weight,
+                                            disentangle_weight=config.ae_disentangle_weight)
         learning_rate = config.ae_learning_rate
     else:
-        weights = dict(cluster_weight=config.dec_cluster_weight,
-                       reconstruction_weight=config.dec_reconstruction_weight,
-                       supervised_weight=config.dec_supervised_weight,
-                       disentangle_weight=config.dec_disentangle_weight)
+        dec = SemiSupervisedDEC(backbone, decoder, config.n_clusters, name="dec_stage_2", target_rows=target_rows,
+                                cluster_weight=config.dec_cluster_weight,
+                                reconstruction_weight=config.dec_reconstruction_weight,
+                                supervised_weight=config.dec_supervised_weight,
+                                disentangle_weight=config.dec_disentangle_weight)
         learning_rate = config.dec_learning_rate
-    dec = SemiSupervisedDEC(backbone, decoder, n_clusters=config.n_clusters, name=f"dec_stage_{stage}",
-                            target_rows=target_rows, **weights)
     dec.compile(optimizer=keras.optimizers.Adam(learning_rate), jit_compile=config.jit_compile,
                 run_eagerly=config.run_eagerly)
     return dec
@@ -71,6 +70,24 @@ def new_autoencoder(config, feature_dims, max_len, weights_from=None):
         backbone.set_weights(weights_from.backbone.get_weights())
         decoder.set_weights(weights_from.decoder.get_weights())
     return backbone, decoder
+
+
+def transfer_modality_encoders(pretrained, backbone):
+    """The transfer of §4.3: sets the `<modality>_encoder` weights of a new
+    `backbone` to those of `pretrained` (DEC's) and returns `backbone`. The
+    two may differ in how they read the text: DEC's reads a text encoder's
+    cached word states (`text_states`), the new one may run that encoder
+    live (fine-tuned from its own weights). Every weight of `pretrained`
+    lives in those encoders, so nothing it learnt is left behind (checked)."""
+    moved = 0
+    for modality in pretrained.modalities:
+        weights = pretrained.get_layer(f"{modality}_encoder").get_weights()
+        backbone.get_layer(f"{modality}_encoder").set_weights(weights)
+        moved += len(weights)
+    if moved != len(pretrained.weights):
+        raise ValueError(f"{pretrained.name} holds {len(pretrained.weights)} weights outside its modality encoders' "
+                         f"{moved}: they would not be transferred.")
+    return backbone
 
 
 def train_clustering(stage2, x, y, validation, config, verbose=0, callbacks=()):

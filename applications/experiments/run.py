@@ -9,9 +9,8 @@ import numpy as np
 from scipy.special import expit
 
 from applications.batching import PREDICT_BATCH_SIZE
-from applications.experiments.builders import build_backbone
 from applications.experiments.config import ConfigError, LABEL_FRACTION, TrainingConfig, experiment as find_experiment
-from applications.experiments.dec_pretraining import pretrain_dec
+from applications.experiments.dec_pretraining import pretrain_dec, transfer_modality_encoders
 from applications.experiments.diagnostics import weight_shift
 from applications.experiments.inference import is_video_model, predict_outputs
 from applications.experiments.files import write_atomically, write_history_csv, write_json_atomically
@@ -19,10 +18,8 @@ from applications.experiments.folds import train_in_folds
 from applications.experiments.inference import evaluate_tasks
 from applications.experiments.preparation import PreparedExperiment, prepare_experiment
 from applications.experiments.progress import StageProgress
-from applications.experiments.text_states import (
-    check_dec_text_encoder, read_word_states, transfer_modality_encoders,
-)
-from applications.experiments.training import epochs_run, train_task
+from applications.experiments.text_states import read_word_states
+from applications.experiments.training import build_backbone, epochs_run, train_task
 from mosi_keras.evaluation import clustering_metrics, sentiment_metrics
 
 AUTOENCODER_DIR = "autoencoders"
@@ -118,8 +115,6 @@ def run_experiment(
     """
     setup = find_experiment(experiment)
     config = setup.config(config or TrainingConfig())
-    if setup.dec_pretraining:
-        check_dec_text_encoder(config, f"experiment {experiment!r}", setup.task == "contextual_classifier")
     keras.utils.set_random_seed(seed)
     started = time.time()
     prepared = prepare_experiment(dataset, label_fraction, seed, config.text_encoder, unlabelled)
@@ -184,12 +179,9 @@ def fit_task(task, prepared, config, pre=None, seed=0, verbose=0, progress=None)
     else:
         scores = task == "regressor"
         train, validation = prepared.labelled("train", scores), prepared.labelled("val", scores)
-    if pre is None:
-        backbone = build_backbone(config, dims, max_len)
-    elif config.text_encoder:  # the live encoder under the modality encoders pre-trained on its states
-        backbone = transfer_modality_encoders(pre.backbone, build_backbone(config, dims, max_len))
-    else:
-        backbone = pre.backbone.clone()
+    backbone = build_backbone(config, dims, max_len)
+    if pre is not None:  # with a text encoder, the live one under the modality encoders pre-trained on its states
+        transfer_modality_encoders(pre.backbone, backbone)
     start = backbone.get_weights()
     learning_rate = None if pre is None else config.finetune_learning_rate
     progress = progress or (lambda stage, epochs: [])

@@ -6,7 +6,7 @@ encoder unchanged, that is the same for every epoch, seed and label
 fraction, so it is computed once per data file and encoder (one forward
 pass, in inference mode) and read as the `text` modality; stage 3 then
 fine-tunes the live encoder under the pre-trained modality encoders
-(`transfer_modality_encoders`). The states are exactly what the live
+(`dec_pretraining.transfer_modality_encoders`). The states are exactly what the live
 backbone hands its text `ModalityTransformerEncoder`, unscaled on both
 paths: both are `mosi_keras.layers.encoder_word_states`, so the two paths
 give the same embedding while the encoder is unchanged.
@@ -18,7 +18,6 @@ import os
 import keras
 import numpy as np
 
-from applications.experiments.config import ConfigError
 from applications.experiments.files import write_atomically
 from mosi_keras.data import LengthBucketedBatches, mask_name
 from mosi_keras.inputs import TEXT, TOKEN_INPUTS
@@ -27,16 +26,6 @@ from mosi_keras.text_featurizer import word_encoder
 
 TEXT_STATES_DIR = "text_states"
 """The folder of a run's `out_dir` where the word states are kept for every run that shares them."""
-
-
-def check_dec_text_encoder(config, what, contextual=False):
-    """Refuses, naming `what` (the experiment, the search), DEC pre-training
-    with `config.text_encoder` where it cannot read the encoder's word
-    states: `text_output` other than `"words"`, or a `contextual` model."""
-    if config.text_encoder and (contextual or config.backbone["text_output"] != "words"):
-        raise ConfigError(f"{what} with a text_encoder: DEC pre-trains the text's ModalityTransformerEncoder on the "
-                          "encoder's word states, which needs text_output='words' and a model of single segments "
-                          "(not 'contextual_dec').")
 
 
 def word_states(encoder, inputs, max_words, batch_size=64):
@@ -108,19 +97,3 @@ def read_word_states(prepared, text_encoder, out_dir=None):
         cache = None if out_dir is None else os.path.join(out_dir, TEXT_STATES_DIR)
         prepared.text_states, _ = cached_word_states(text_encoder, prepared.inputs, prepared.max_len, cache)
     return prepared
-
-
-def transfer_modality_encoders(pretrained, backbone):
-    """Sets the `<modality>_encoder` weights of `backbone` (one with a live
-    text encoder) to those of `pretrained` (the DEC backbone that read the
-    word states); returns `backbone`. Every weight of `pretrained` lives
-    in those encoders, so nothing it learnt is left behind."""
-    moved = 0
-    for modality in pretrained.modalities:
-        weights = pretrained.get_layer(f"{modality}_encoder").get_weights()
-        backbone.get_layer(f"{modality}_encoder").set_weights(weights)
-        moved += len(weights)
-    if moved != len(pretrained.weights):
-        raise ValueError(f"{pretrained.name} holds {len(pretrained.weights)} weights outside its modality encoders' "
-                         f"{moved}: they would not be transferred.")
-    return backbone

@@ -7,16 +7,13 @@ import socket
 import keras_tuner
 import numpy as np
 
-from applications.experiments.builders import build_task
-from applications.experiments.config import ConfigError, LABEL_FRACTION, TrainingConfig
-from applications.experiments.dec_pretraining import pretrain_dec
+from applications.experiments.config import ConfigError, LABEL_FRACTION, TrainingConfig, check_dec_text_encoder
+from applications.experiments.dec_pretraining import pretrain_dec, transfer_modality_encoders
 from applications.experiments.files import write_json_atomically
 from applications.experiments.folder_lock import FolderLock
 from applications.experiments.folds import kept_epochs, mean_metrics, take, video_folds
-from applications.experiments.text_states import (
-    check_dec_text_encoder, read_word_states, transfer_modality_encoders,
-)
-from applications.experiments.training import train_task
+from applications.experiments.text_states import read_word_states
+from applications.experiments.training import build_task, train_task
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 
@@ -134,7 +131,7 @@ class DECHyperModel(SentimentClassifierHyperModel):
     encoder in `base_config`, stages 1-2 read its cached word states
     (`pretrain_x` holds them, `pretrain_dims` their width) and each
     classifier, built with the live encoder, starts from the pre-trained
-    modality encoders (`text_states.transfer_modality_encoders`), as a
+    modality encoders (`dec_pretraining.transfer_modality_encoders`), as a
     `reproduce --experiments dec --text-encoder` run does.
 
     Args:
@@ -158,10 +155,7 @@ class DECHyperModel(SentimentClassifierHyperModel):
         return sample_config(hp, self.base_config, dec=True)
 
     def start(self, hp, model):
-        if self.base_config.text_encoder:
-            transfer_modality_encoders(self.pretrained, model.backbone)
-        else:
-            model.backbone.set_weights(self.pretrained.get_weights())
+        transfer_modality_encoders(self.pretrained, model.backbone)
         return model
 
     def fit(self, hp, model, *args, **kwargs):

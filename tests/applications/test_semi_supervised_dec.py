@@ -7,7 +7,7 @@ from keras import ops
 from applications import MultimodalDecoder, SemiSupervisedDEC, TargetRefresh
 from mosi_keras.data import binary_labels
 from mosi_keras.inputs import SAMPLE_INDEX, UNLABELLED
-from tests.applications.conftest import make_backbone, make_dec, make_raw, with_index
+from tests.applications.conftest import make_backbone, make_backbone_decoder, make_dec, make_raw, with_index
 from tests.task_testing import run_model_test, run_task_test
 
 # The tests marked backend_agnostic also run on JAX and PyTorch (tests/test_backends.py);
@@ -56,6 +56,31 @@ def test_dec_reconstruction_weight_zero_leaves_the_decoder_untouched(tiny):
     for a, b in zip(decoder_before, dec.decoder.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert any(not np.allclose(a, b) for a, b in zip(backbone_before, dec.backbone.get_weights()))
+
+
+@pytest.mark.usefixtures("eager_functions")
+def test_the_autoencoder_stage_trains_on_inputs_alone_and_leaves_the_centroids(tiny):
+    """Stage 1 (`SemiSupervisedDEC.autoencoder`): labels cannot matter, the
+    centroids are not trained, `compile()` is Adam at stage 1's rate; the
+    clustering stage built on the same backbone compiles at its own."""
+    from applications.training_defaults import AE_LEARNING_RATE, DEC_LEARNING_RATE
+
+    x, labels, _ = tiny
+    backbone, decoder = make_backbone_decoder()
+    autoencoder = SemiSupervisedDEC.autoencoder(backbone, decoder)
+    autoencoder.compile()
+    assert autoencoder.is_autoencoder and (autoencoder.cluster_weight, autoencoder.supervised_weight) == (0.0, 0.0)
+    assert float(autoencoder.optimizer.learning_rate) == pytest.approx(AE_LEARNING_RATE)
+    centroids = ops.convert_to_numpy(autoencoder.clustering.centroids).copy()
+    backbone_before = [w.copy() for w in backbone.get_weights()]
+    history = autoencoder.fit(x, labels, epochs=1, batch_size=48, verbose=0)
+    assert history.history["supervised_loss"] == [0.0] and history.history["cluster_loss"] == [0.0]
+    np.testing.assert_array_equal(ops.convert_to_numpy(autoencoder.clustering.centroids), centroids)
+    assert any(not np.allclose(a, b) for a, b in zip(backbone_before, backbone.get_weights()))
+    clustering = SemiSupervisedDEC(backbone, decoder)
+    clustering.compile()
+    assert not clustering.is_autoencoder
+    assert float(clustering.optimizer.learning_rate) == pytest.approx(DEC_LEARNING_RATE)
 
 
 @pytest.mark.usefixtures("eager_functions")

@@ -33,7 +33,7 @@ def test_classifier_default_size_is_within_five_percent_of_the_paper():
 
 
 def test_classifier_compiles_with_the_optimizer_the_small_data_recipe_trains_with():
-    from applications.experiments.builders import compile_task
+    from applications.experiments.training import compile_task
     from applications.experiments.config import load_config
 
     model = SentimentClassifier(make_backbone())

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from applications.experiments.builders import build_backbone
+from applications.experiments.training import build_backbone
 from applications.experiments.config import EXPERIMENTS, TrainingConfig, experiment, load_config
 from applications.multimodal_backbone import DATA_ARGUMENTS, MultimodalBackbone
 
@@ -59,3 +59,18 @@ def test_every_experiment_name_says_its_task_and_pretraining():
         ("contextual_classifier", False), ("contextual_classifier", True), ("semi_supervised_classifier", False)}
     with pytest.raises(ValueError, match="unknown experiment 'decc'"):
         experiment("decc")
+
+
+def test_an_experiment_refuses_dec_pretraining_it_cannot_run_on_a_text_encoders_word_states():
+    """DEC's stages read a text encoder's word states: a pooled text output
+    or a whole-video model would have nothing to read; the refusal names the
+    experiment, before anything is trained. Without DEC, or without an
+    encoder, the same settings go through."""
+    pooled = TrainingConfig(text_encoder="minilm/", backbone={"text_output": "pooled"})
+    with pytest.raises(ValueError, match="experiment 'dec' with a text_encoder.*text_output='words'"):
+        experiment("dec").config(pooled)
+    with pytest.raises(ValueError, match="experiment 'contextual_dec' with a text_encoder"):
+        experiment("contextual_dec").config(TrainingConfig(text_encoder="minilm/"))
+    assert experiment("baseline").config(pooled) == pooled
+    assert experiment("dec").config(TrainingConfig(text_encoder="minilm/")).text_encoder == "minilm/"
+    assert experiment("dec_without_kl").config(TrainingConfig()).dec_cluster_weight == 0.0

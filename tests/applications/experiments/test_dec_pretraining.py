@@ -4,7 +4,7 @@ from keras import ops
 
 from applications import SemiSupervisedDEC
 from applications.experiments.config import TrainingConfig
-from applications.experiments.dec_pretraining import make_dec_stage
+from applications.experiments.dec_pretraining import make_dec_stage, transfer_modality_encoders
 from tests.applications.conftest import DIMS, MAX_LEN, SMALL, make_backbone_decoder
 
 
@@ -83,3 +83,17 @@ def test_freeze_target_trains_stage_two_on_refreshed_per_row_targets(monkeypatch
     assert make_dec_stage(*make_backbone_decoder(), TrainingConfig(backbone=SMALL), stage=2).frozen_target is None
     with pytest.raises(ValueError, match="set update_interval"):
         stage_callbacks(monkeypatch, tiny, freeze_target=True)
+
+
+def test_the_transfer_starts_a_new_backbone_at_decs_without_a_text_encoder(tiny):
+    """Fine-tuning (and the DEC search's `start`) builds a new backbone and
+    transfers DEC's modality encoders: without a text encoder those are all
+    its weights, so the new backbone is DEC's, weight for weight."""
+    x = tiny[0]
+    pretrained, _ = make_backbone_decoder()
+    new, _ = make_backbone_decoder()
+    assert not np.allclose(ops.convert_to_numpy(new(x)), ops.convert_to_numpy(pretrained(x)))
+    transfer_modality_encoders(pretrained, new)
+    for a, b in zip(new.get_weights(), pretrained.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(ops.convert_to_numpy(new(x)), ops.convert_to_numpy(pretrained(x)), atol=1e-6)

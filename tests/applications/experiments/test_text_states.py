@@ -7,7 +7,8 @@ import pytest
 from keras import ops
 
 from applications import MultimodalBackbone
-from applications.experiments.text_states import cached_word_states, transfer_modality_encoders, word_states
+from applications.experiments.dec_pretraining import transfer_modality_encoders
+from applications.experiments.text_states import cached_word_states, word_states
 from mosi_keras.data import Preprocessor, make_synthetic_mosi
 from mosi_keras.transcript_tokenizer import TranscriptTokenizer
 from tests.applications.conftest import SMALL

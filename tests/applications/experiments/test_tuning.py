@@ -5,7 +5,7 @@ import pytest
 
 from applications.experiments.cli import main
 from applications.experiments.config import flatten, load_config
-from applications.experiments.builders import build_task
+from applications.experiments.training import build_task
 
 
 def trial_dirs(folder):
