@@ -5,7 +5,7 @@ and the same preprocessing fitted on training rows), every modality
 mean-pooled over its valid steps and concatenated, then logistic regression
 and an MLP trained on the labelled training rows. Reports acc2 on the
 labelled validation videos (`val`) and on every validation video
-(`val_all`), mean ± std over seeds, and the majority class of `val`; plus
+(`val_all`), mean ± sample std (ddof = 1) over seeds, and the majority class of `val`; plus
 k-means (k = 2) on the pooled training rows: NMI and cluster accuracy
 against the binary label on every validation video — does the raw feature
 space cluster by sentiment?
@@ -96,7 +96,7 @@ def main():
             scores.setdefault(("k-means k=2: cluster acc", "val_all"), []).append(100 * metrics["cluster_acc"])
         print(f"\nlabels {int(fraction * 100)} %")
         for (name, part), values in scores.items():
-            print(f"  {name:<26} {part:<8} {np.mean(values):6.2f} ± {np.std(values):5.2f}   "
+            print(f"  {name:<26} {part:<8} {np.mean(values):6.2f} ± {np.std(values, ddof=1):5.2f}   "
                   + " ".join(f"{v:.1f}" for v in values))
             records += [{"model": name, "label_fraction": fraction, "seed": seed, "part": part, "acc2": float(v)}
                         for seed, v in enumerate(values)]

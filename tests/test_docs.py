@@ -191,3 +191,59 @@ def test_the_kfold_tables_recompute_from_their_committed_record(section):
         assert mean.strip("*") == f"{result['mean']:+.2f}"
         assert interval.strip("*") == f"[{result['low']:+.2f}, {result['high']:+.2f}]"
         assert half == f"{(result['high'] - result['low']) / 2:.2f}"
+
+
+def seed_groups(value, groups, key=()):
+    """Fills `groups` with every number a record's runs hold, over seeds: a
+    list of runs (dicts with a `seed`) is grouped by label fraction and the
+    runs' text fields (experiment, model, part); `key + group + leaf path`
+    → the values of that leaf, one per seed."""
+    if isinstance(value, list) and value and all(isinstance(run, dict) and "seed" in run for run in value):
+        for run in value:
+            group = key + tuple((name, run[name]) for name in sorted(run)
+                                if name == "label_fraction" or isinstance(run[name], str))
+            for path, number in numeric_leaves(run):
+                groups.setdefault(group + (path,), []).append(number)
+    elif isinstance(value, (dict, list)):
+        for name, item in value.items() if isinstance(value, dict) else enumerate(value):
+            seed_groups(item, groups, key + (name,))
+
+
+def numeric_leaves(run, path=""):
+    for name, value in run.items():
+        if isinstance(value, dict):
+            yield from numeric_leaves(value, f"{path}/{name}")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and name not in ("seed", "seconds"):
+            yield f"{path}/{name}", float(value)
+
+
+def test_every_spread_in_the_docs_that_a_record_holds_is_the_sample_std():
+    """A "mean ± spread" of README.md or docs/ whose mean and spread are a
+    committed record's mean and population std (ddof = 0) over seeds, and
+    not its sample std (ddof = 1), is a spread given the wrong way: the
+    docs say ± is the sample std. Metrics in [0, 1] are read in % too."""
+    import glob
+    import json
+
+    import numpy as np
+
+    groups = {}
+    for path in glob.glob(os.path.join(ROOT, "docs", "*.json")):
+        with open(path) as file:
+            seed_groups(json.load(file), groups, (path,))
+    sample, population = set(), set()
+    for values in groups.values():
+        for scale in (100, 1) if len(values) > 1 else ():
+            scaled = np.asarray(values) * scale
+            sample.add((f"{scaled.mean():.2f}", f"{scaled.std(ddof=1):.2f}"))
+            population.add((f"{scaled.mean():.2f}", f"{scaled.std():.2f}"))
+    wrong, matched = [], 0
+    for doc in glob.glob(os.path.join(ROOT, "docs", "*.md")) + [os.path.join(ROOT, "README.md")]:
+        with open(doc) as file:
+            for number, line in enumerate(file, 1):
+                for figure in re.findall(r"(\d+\.\d\d) ± (\d+\.\d\d)", line):
+                    matched += figure in sample
+                    if figure in population - sample:
+                        wrong.append(f"{os.path.relpath(doc, ROOT)}:{number}: {' ± '.join(figure)}")
+    assert not wrong, wrong
+    assert matched > 300  # the records were read: most of the docs' spreads are found in them
