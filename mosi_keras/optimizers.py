@@ -184,6 +184,7 @@ class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
         self.learning_rate = float(learning_rate)
         self.warmup_fraction = float(warmup_fraction)
         self.total_steps = None if total_steps is None else int(total_steps)
+        self._cosine = None  # (total_steps, the Keras schedule for them): built once, not at every call
 
     def __call__(self, step):
         if self.total_steps is None:
@@ -191,11 +192,13 @@ class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
                 "WarmupCosineDecay: total_steps is not set. A sentiment task's fit sets it (its epochs × steps per "
                 "epoch); to train otherwise, set schedule.total_steps, or compile with a constant learning rate."
             )
-        warmup = int(round(self.warmup_fraction * self.total_steps))
-        cosine = keras.optimizers.schedules.CosineDecay(
-            0.0, decay_steps=max(1, self.total_steps - warmup), warmup_target=self.learning_rate, warmup_steps=warmup,
-        )
-        return cosine(step)
+        if self._cosine is None or self._cosine[0] != self.total_steps:
+            warmup = int(round(self.warmup_fraction * self.total_steps))
+            self._cosine = self.total_steps, keras.optimizers.schedules.CosineDecay(
+                0.0, decay_steps=max(1, self.total_steps - warmup), warmup_target=self.learning_rate,
+                warmup_steps=warmup,
+            )
+        return self._cosine[1](step)
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "warmup_fraction": self.warmup_fraction,

@@ -157,6 +157,9 @@ def test_cosine_schedule_warms_up_linearly_then_decays_to_zero_at_the_last_step(
     assert rate[10] == pytest.approx(1e-3)
     assert rate[55] == pytest.approx(5e-4, rel=1e-4)  # half-way through the decay: cos(π/2)
     assert rate[100] == pytest.approx(0.0, abs=1e-9)
+    schedule.total_steps = 200  # as a task's fit sets it: the schedule follows, though already called
+    assert float(ops.convert_to_numpy(schedule(20))) == pytest.approx(1e-3)
+    assert float(ops.convert_to_numpy(schedule(110))) == pytest.approx(5e-4, rel=1e-4)
     assert WarmupCosineDecay.from_config(schedule.get_config()).get_config() == schedule.get_config()
 
 
