@@ -62,6 +62,15 @@ def plan_runs(experiments, fractions, seeds, pool=False):
             if pool or not (f == 1.0 and EXPERIMENTS[e].unlabelled_only)]
 
 
+def not_run(experiments, fractions, plan):
+    """A line for each experiment and fraction of the grid that `plan` leaves
+    out (`plan_runs`), saying why and whose runs stand for it."""
+    planned = {run[:2] for run in plan}
+    return [f"{experiment} at {fraction:.0%} labels: no unlabelled row to learn from, it would train the classifier "
+            "again; not run (the baseline's runs are its figures)"
+            for fraction in fractions for experiment in experiments if (experiment, fraction) not in planned]
+
+
 def longest_first(runs):
     """`runs` in the order to start them: DEC runs first, and among them one
     per seed before a second of the same seed (the first trains the seed's
@@ -224,7 +233,10 @@ def run_grid(dataset, fractions, seeds, config, out_dir, test_dataset=None, jobs
                 kfold=kfold, unlabelled=unlabelled, transductive=transductive)
     with FolderLock(out_dir, "mosi-keras reproduce"):
         plan = plan_runs(experiments, fractions, seeds, pool=unlabelled is not None or transductive)
-        return run_plan(plan, work, jobs, log or (lambda line: None))
+        log = log or (lambda line: None)
+        for line in not_run(experiments, fractions, plan):
+            log(line)
+        return run_plan(plan, work, jobs, log)
 
 
 def run_plan(plan, work, jobs, log):
