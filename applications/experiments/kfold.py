@@ -19,7 +19,10 @@ them seed by seed.
 Each fold writes its record (`<run>_fold<i>.json`), histories and held
 outputs (`<run>_fold<i>_held.npz`) under `folds/` as it ends, so an
 interrupted run resumes at its next fold; its model is not kept (the
-pooled predictions are the product). The seed's pooled record
+pooled predictions are the product). DEC's stage 1 of a fold (and a text
+encoder's word states) are kept in `out_dir` as a split run keeps them,
+so a second DEC experiment of the same fold and seed (`dec_without_kl`)
+reads them instead of training them again. The seed's pooled record
 `<run>.json` is written last, as for a run of the split protocol.
 """
 
@@ -71,7 +74,7 @@ def run_fold(dataset, experiment, label_fraction, seed, fold, k, config, out_dir
     if transductive:
         unlabelled = dataset.subset(held) if unlabelled is None else with_unlabelled(dataset.subset(held), unlabelled)
     result = run_experiment(dataset.subset(fit), experiment, label_fraction, seed, config, test_dataset, log=log,
-                            name=name, unlabelled=unlabelled)
+                            name=name, unlabelled=unlabelled, cache_dir=out_dir)
     outputs = predict_outputs(result.model, dataset.subset(held))
     os.makedirs(folder, exist_ok=True)
     write_atomically(outputs_path, lambda partial: np.savez(partial, rows=held, outputs=outputs), ".npz")

@@ -87,7 +87,7 @@ class RunResult:
 
 def run_experiment(
     dataset, experiment, label_fraction=LABEL_FRACTION, seed=0, config=None, test_dataset=None, out_dir=None,
-    verbose=0, log=None, figures=False, name=None, unlabelled=None,
+    verbose=0, log=None, figures=False, name=None, unlabelled=None, cache_dir=None,
 ):
     """Trains and evaluates one model under the paper's protocol.
 
@@ -109,6 +109,8 @@ def run_experiment(
     `unlabelled` (a dataset from elsewhere, its labels never read), its rows
     join the unlabelled training rows of every semi-supervised experiment
     (`preparation.with_unlabelled`); the baseline never reads them.
+    DEC's stage 1 and a text encoder's word states are kept under
+    `cache_dir` (default `out_dir`) for the runs that share them.
 
     Returns:
         A `RunResult`; with `out_dir`, also writes its files (`write_run`).
@@ -126,12 +128,13 @@ def run_experiment(
     split = prepared.split
     pre = None
     if setup.dec_pretraining:
-        read_word_states(prepared, config.text_encoder, out_dir)  # stages 1-2 read them, computed once
+        cache_dir = out_dir if cache_dir is None else cache_dir
+        read_word_states(prepared, config.text_encoder, cache_dir)  # stages 1-2 read them, computed once
         pre = pretrain_dec(
             *prepared.pretrain_train, prepared.pretrain_val, config, prepared.dec_feature_dims, prepared.max_len,
             seed=seed, verbose=verbose,
             diagnose=(prepared.dec_rows(split.val), prepared.labels[split.val]),
-            autoencoder_cache=None if out_dir is None else os.path.join(out_dir, AUTOENCODER_DIR),
+            autoencoder_cache=None if cache_dir is None else os.path.join(cache_dir, AUTOENCODER_DIR),
             progress=progress,
         )
     trained = fit_task(setup.task, prepared, config, pre, seed, verbose, progress)

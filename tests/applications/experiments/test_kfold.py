@@ -68,3 +68,17 @@ def test_a_transductive_fold_reads_its_held_rows_inputs_but_never_their_labels(d
     flipped.sentiment[held] = -flipped.sentiment[held]
     _, _, again = run_fold(flipped, "self_training", 0.4, 0, 0, K, config, str(tmp_path / "b"), transductive=True)
     np.testing.assert_array_equal(again, outputs)
+
+
+def test_a_second_dec_experiment_of_a_fold_reads_the_first_ones_stage_one(data, tmp_path):
+    """Stage 1 (no KL, no labels) is the same for `dec` and its control
+    `dec_without_kl` on a fold and seed: kept under the grid's folder, the
+    second reads it; the first's result is what it would be either way."""
+    config = TrainingConfig.from_dict(TINY)
+    first, _, _ = run_fold(data, "dec", 0.4, 0, 1, K, config, str(tmp_path / "grid"))
+    control, _, outputs = run_fold(data, "dec_without_kl", 0.4, 0, 1, K, config, str(tmp_path / "grid"))
+    assert not first.autoencoder_reused and control.autoencoder_reused
+    assert len(list((tmp_path / "grid" / "autoencoders").glob("*.weights.h5"))) == 1
+    alone, _, same = run_fold(data, "dec_without_kl", 0.4, 0, 1, K, config, str(tmp_path / "alone"))
+    assert not alone.autoencoder_reused  # its own stage 1, trained: the same model
+    np.testing.assert_allclose(same, outputs, atol=1e-5)
