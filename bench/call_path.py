@@ -9,7 +9,8 @@ functions that take it as an argument (its handle, the keras-hub objects
 loaded from it, or a config or options holding the handle), down to
 `--depth` such calls. A hop is such a call into another file, or the
 next such call made from the file it returned to (a chain of returns is
-one hop); a return is a hop back into a file the encoder had left. Prints each experiment's path, its hops, files and returns.
+one hop); a return is a hop back into a file the encoder had left.
+Prints each experiment's path, its hops, files and returns.
 
 Run: python bench/call_path.py [--experiment baseline dec] [--depth 20]
 """

@@ -6,10 +6,10 @@ encoder unchanged, that is the same for every epoch, seed and label
 fraction, so it is computed once per data file and encoder (one forward
 pass, in inference mode) and read as the `text` modality; stage 3 then
 fine-tunes the live encoder under the pre-trained modality encoders
-(`dec_pretraining.transfer_modality_encoders`). The states are exactly what the live
-backbone hands its text `ModalityTransformerEncoder`, unscaled on both
-paths: both are `mosi_keras.layers.encoder_word_states`, so the two paths
-give the same embedding while the encoder is unchanged.
+(`dec_pretraining.transfer_modality_encoders`). The states are exactly
+what the live backbone hands its text `ModalityTransformerEncoder`,
+unscaled on both paths: both are `mosi_keras.layers.encoder_word_states`,
+so the two paths give the same embedding while the encoder is unchanged.
 """
 
 import hashlib
