@@ -247,3 +247,11 @@ def test_every_spread_in_the_docs_that_a_record_holds_is_the_sample_std():
                         wrong.append(f"{os.path.relpath(doc, ROOT)}:{number}: {' ± '.join(figure)}")
     assert not wrong, wrong
     assert matched > 300  # the records were read: most of the docs' spreads are found in them
+
+
+def test_the_machinerys_module_table_lists_each_of_its_modules_and_no_other():
+    import applications.experiments as machinery
+
+    listed = set(re.findall(r"^\| `(\w+)` \|", machinery.__doc__, flags=re.M))
+    modules = {name.rsplit(".", 1)[1] for name in MODULES if name.startswith("applications.experiments.")}
+    assert listed == modules
