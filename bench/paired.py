@@ -86,7 +86,7 @@ def main():
             for part in ("val", "val_all"):
                 values = [100 * getattr(r, part)["acc2"] for r in chosen if getattr(r, part)]
                 print(f"{name:<12} {int(fraction * 100):>3} % {part:<8} acc2 {np.mean(values):6.2f} ± "
-                      f"{np.std(values):5.2f}  ({len(values)} seeds)")
+                      f"{np.std(values, ddof=1):5.2f}  ({len(values)} seeds)")
     for pair in args.compare:
         treatment, control = pair.split("-")
         for part in ("val", "val_all"):
