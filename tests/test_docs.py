@@ -143,6 +143,8 @@ KFOLD_SECTIONS = {
     "## DEC on the k-fold yardstick": {"docs/results_minilm_kfold.json": {},
                                        "docs/results_minilm_kfold_baseline_160_epochs.json":
                                            {"baseline": "baseline, 160 epochs"},
+                                       "docs/results_minilm_kfold_baseline_80_epochs.json":
+                                           {"baseline": "baseline, 80 epochs"},
                                        "docs/results_minilm_kfold_baseline_100_epochs.json":
                                            {"baseline": "baseline, 100 epochs"}},
 }
