@@ -117,6 +117,11 @@ EXPERIMENTS = {
         # Its control: the classifier on the same perturbed rows, without an
         # unlabelled one; `consistency − perturbed` is what the unlabelled rows add.
         Experiment("perturbed", "classifier", False, PERTURBATIONS),
+        # Noisy student (Xie et al., 2020; #43): self-training over three
+        # rounds, every model trained on perturbed rows (the teacher labels
+        # clean ones); `noisy_student − perturbed` is what the rounds add.
+        Experiment("noisy_student", "classifier", False, PERTURBATIONS + (("self_training_rounds", 3),),
+                   self_training=True, unlabelled_only=True),
     )
 }
 """The experiments a run can be, by name."""
@@ -230,6 +235,8 @@ class TrainingConfig:
     folds: int = 0  # k >= 2: train on k video-grouped folds of the labelled training videos (`folds.py`)
     fold_use: str = "ensemble"  # with folds: "ensemble" of the k fold models, or "retrain" on every fold
     pretrain_min_delta: float = 1e-3  # smallest val-loss gain that counts in stages 1-2
+    # Self-training (`run.self_train`, the `self_training` and `noisy_student` experiments).
+    self_training_rounds: int = 1  # each round's student labels the unlabelled rows for the next
     # Consistency training (`SemiSupervisedClassifier`, the `consistency` experiment).
     unlabelled_weight: float = 1.0  # the weight of the consistency term on the unlabelled rows (λ_u)
     confidence_threshold: float = 0.8  # the clean prediction's confidence from which its label counts
@@ -259,6 +266,8 @@ class TrainingConfig:
                 raise ConfigError(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}.")
         if self.folds == 1 or self.folds < 0:
             raise ConfigError(f"folds must be 0 (select on the validation videos) or at least 2, got {self.folds}.")
+        if self.self_training_rounds < 1:
+            raise ConfigError(f"self_training_rounds must be 1 or more, got {self.self_training_rounds}.")
 
     def replace(self, **values):
         """A copy with `values` changed; a backbone hyper-parameter may be

@@ -208,28 +208,38 @@ def fit_task(task, prepared, config, pre=None, seed=0, verbose=0, progress=None)
 
 
 def self_train(teacher, task, prepared, config, verbose=0, progress=None):
-    """One round of self-training (beyond the paper): the trained `teacher`
-    (a `TrainedTask`) labels the unlabelled training rows with its
-    probabilities (soft targets; their own labels are never read), and a
-    student of the same configuration, from the same pre-trained start, is
-    trained on the labelled and pseudo-labelled training rows together.
-    Without unlabelled rows (100 % labels) the teacher is the result.
+    """Self-training (beyond the paper), `config.self_training_rounds`
+    rounds: the trained `teacher` (a `TrainedTask`) labels the unlabelled
+    training rows with its probabilities (soft targets; their own labels
+    are never read), and a student of the same configuration, from the same
+    pre-trained start, is trained on the labelled and pseudo-labelled
+    training rows together (`train_student`); each round's student is the
+    next round's teacher (with the backbone's perturbations on, the noisy
+    student of Xie et al., 2020). Without unlabelled rows (100 % labels)
+    the teacher is the result.
 
     Returns:
-        A `TrainedTask`: the student, with the teacher's histories and
-        epochs beside its own (`<task>_student`).
+        A `TrainedTask`: the last student, with the teachers' histories and
+        epochs beside its own (`<task>_student`, then `<task>_student2`, ...).
     """
-    split, dims, max_len = prepared.split, prepared.feature_dims, prepared.max_len
     if task != "classifier" or config.folds:
         raise ConfigError("self-training trains a classifier on the validation videos' schedule (folds=0).")
-    if not len(split.unlabelled_train):
+    if not len(prepared.split.unlabelled_train):
         return teacher
+    for round_ in range(1, config.self_training_rounds + 1):
+        stage = f"{task}_student" + (str(round_) if round_ > 1 else "")
+        teacher = train_student(teacher, task, prepared, config, stage, verbose, progress)
+    return teacher
+
+
+def train_student(teacher, task, prepared, config, stage, verbose=0, progress=None):
+    """One round of `self_train`: the student, as a `TrainedTask` named `stage`."""
+    split, dims, max_len = prepared.split, prepared.feature_dims, prepared.max_len
     logits = predict_outputs(teacher.model, prepared.rows(split.unlabelled_train))
     rows = np.concatenate([split.labelled_train, split.unlabelled_train])
     targets = np.concatenate([prepared.labels[split.labelled_train], expit(logits)])
     backbone = build_backbone(config, dims, max_len)
     start = backbone.get_weights()
-    stage = f"{task}_student"
     model, history = train_task(
         task, (prepared.rows(rows), targets), prepared.labelled("val"), config, dims, max_len, backbone=backbone,
         preprocessor=prepared.preprocessor, verbose=verbose,

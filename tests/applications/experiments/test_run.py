@@ -61,3 +61,29 @@ def test_self_training_never_reads_an_unlabelled_rows_label(eager_functions):
         np.testing.assert_array_equal(a, b)
     baseline = run_experiment(data, "baseline", 0.4, 0, config)  # the student is not the teacher
     assert any(not np.array_equal(a, b) for a, b in zip(baseline.model.get_weights(), first.model.get_weights()))
+
+
+def test_noisy_students_each_label_the_unlabelled_rows_for_the_next(eager_functions, monkeypatch):
+    """Three rounds: the baseline labels the unlabelled training rows for
+    the first student, each student for the next; the run's model is the
+    third student, trained on perturbed rows as every model of it is."""
+    from applications.experiments import run
+    from applications.experiments.config import TrainingConfig, experiment
+    from tests.applications.conftest import TINY
+
+    data = make_synthetic_mosi(n_videos=12, segments_per_video=(4, 5), max_len=5,
+                               feature_dims={"text": 6, "audio": 4, "visual": 3}, seed=0)
+    labellers, students = [], []
+    predict, train_student = run.predict_outputs, run.train_student
+    monkeypatch.setattr(run, "predict_outputs",
+                        lambda model, *a, **k: labellers.append(model) or predict(model, *a, **k))
+    monkeypatch.setattr(run, "train_student", lambda *a, **k: students.append(train_student(*a, **k)) or students[-1])
+    result = run_experiment(data, "noisy_student", 0.4, 0, TrainingConfig.from_dict(dict(TINY, epochs=1)))
+    assert list(result.record.epochs) == ["classifier", "classifier_student", "classifier_student2",
+                                          "classifier_student3"]
+    assert [student.model for student in students[:2]] == labellers[1:3]  # each student labels for the next
+    assert result.model is students[2].model and labellers[0] not in labellers[1:3]
+    assert result.model.backbone.get_config()["word_dropout"] == 0.2  # the perturbations of the experiment
+    assert experiment("noisy_student").config(TrainingConfig()).self_training_rounds == 3
+    with pytest.raises(ValueError, match="self_training_rounds must be 1 or more, got 0"):
+        TrainingConfig(self_training_rounds=0)
