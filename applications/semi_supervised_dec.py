@@ -222,7 +222,8 @@ class SemiSupervisedDEC(PresetMixin, BatchedFeedMixin, keras.Model):
     def compile(self, optimizer="auto", *, jit_compile="auto", **kwargs):
         """`keras.Model.compile`; `"auto"`: Adam at the stage's rate (what
         `reproduce` trains it with: `training_defaults.AE_LEARNING_RATE` for
-        the `autoencoder`, `DEC_LEARNING_RATE` for the clustering stage) and, for `jit_compile`, the tasks' choice
+        the `autoencoder`, `DEC_LEARNING_RATE` for the clustering stage)
+        and, for `jit_compile`, the tasks' choice
         (`devices.resolve_jit_compile`). The optimizer's variables are
         created here, as a task's `compile` does, not in the first step:
         otherwise the TensorFlow trainer creates them while it traces the

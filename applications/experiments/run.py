@@ -211,9 +211,9 @@ def self_train(teacher, task, prepared, config, verbose=0, progress=None):
     """Self-training (beyond the paper), `config.self_training_rounds`
     rounds: the trained `teacher` (a `TrainedTask`) labels the unlabelled
     training rows with its probabilities (soft targets; their own labels
-    are never read), and a student of the same configuration, from the same
-    pre-trained start, is trained on the labelled and pseudo-labelled
-    training rows together (`train_student`); each round's student is the
+    are never read), and a new student of the same configuration is
+    trained on the labelled and pseudo-labelled training rows together
+    (`train_student`); each round's student is the
     next round's teacher (with the backbone's perturbations on, the noisy
     student of Xie et al., 2020). Without unlabelled rows (100 % labels)
     the teacher is the result.
