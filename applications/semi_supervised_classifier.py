@@ -78,7 +78,10 @@ class SemiSupervisedClassifier(SentimentClassifier):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         loss = super().compute_loss(x, y, y_pred, sample_weight, training=training)
-        if not training or not self.unlabelled_weight or y is None:
+        # Known when the step is traced: the term exists in training steps only, and `compute_metrics`
+        # (called after this in every backend's train_step and test_step) reports it only there.
+        self._step_has_consistency = bool(training and self.unlabelled_weight) and y is not None
+        if not self._step_has_consistency:
             return loss
         clean = self(x, training=False)
         unlabelled = ops.cast(ops.reshape(y, (-1,)) < 0, "float32")
@@ -96,8 +99,13 @@ class SemiSupervisedClassifier(SentimentClassifier):
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         """The compiled metrics, with weight 0 on the unlabelled rows (the
-        weighted ones count the labelled rows only)."""
+        weighted ones count the labelled rows only); `consistency_loss` in
+        the steps that compute it only (not `val_consistency_loss`, which
+        has no term to report)."""
         y = ops.reshape(y, ops.shape(y_pred))
         labelled = ops.cast(y >= 0, "float32")
         weight = labelled if sample_weight is None else labelled * ops.reshape(sample_weight, ops.shape(y_pred))
-        return super().compute_metrics(x, ops.maximum(y, 0), y_pred, weight)
+        results = super().compute_metrics(x, ops.maximum(y, 0), y_pred, weight)
+        if not getattr(self, "_step_has_consistency", True):
+            results = {name: value for name, value in results.items() if name != self.consistency_tracker.name}
+        return results

@@ -51,6 +51,19 @@ def test_its_metrics_count_the_labelled_rows_only(tiny):
     assert float(model.compute_metrics(x, y, logits)["accuracy"]) == pytest.approx(0.25)  # 2/6 with -1 read as 0
 
 
+@pytest.mark.backend_agnostic
+def test_fit_reports_the_consistency_term_in_training_and_no_validation_figure_for_it(tiny):
+    x, _, semi = tiny
+    keras.utils.set_random_seed(0)
+    model = SemiSupervisedClassifier(make_backbone(**PERTURBED), head_units=(8, 4), confidence_threshold=0.5)
+    model.compile()
+    y = semi.astype("float32")
+    history = model.fit(x, y, batch_size=len(y), epochs=2, verbose=0, validation_data=(x, y)).history
+    assert history["consistency_loss"][0] > 0  # every clean prediction is confident at 0.5
+    assert "val_consistency_loss" not in history and "val_loss" in history and "val_accuracy" in history
+    assert set(model.evaluate(x, y, verbose=0, return_dict=True)) == {"loss", "accuracy"}
+
+
 def test_unlabelled_rows_move_the_weights_only_through_the_consistency_term(tiny):
     x, labels, semi = tiny
     y = semi.astype("float32")
