@@ -36,6 +36,7 @@ from applications.experiments.files import write_json_atomically
 from applications.experiments.folds import mean_metrics, video_folds
 from applications.experiments.preparation import with_unlabelled
 from applications.experiments.run import RunRecord, run_experiment, run_name, write_run
+from applications.experiments.training import TASKS
 from mosi_keras.data.atomic import write_atomically
 from mosi_keras.evaluation import sentiment_metrics
 
@@ -113,6 +114,6 @@ def pool_folds(dataset, folds):
         n_val=int(len(rows)), val=None, test=mean_metrics([r.test for r in records]) if first.test else None,
         seconds=round(sum(r.seconds for r in records), 1),
         kfold=sentiment_metrics(dataset.sentiment[rows], outputs,
-                                predicts_score=EXPERIMENTS[first.experiment].task == "regressor"),
+                                predicts_score=TASKS[EXPERIMENTS[first.experiment].task].PREDICTS_SCORE),
         folds=len(records),
     )
