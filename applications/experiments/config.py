@@ -49,9 +49,10 @@ class Experiment:
         self_training: whether the trained task then labels the unlabelled
             training rows and a student is trained on them with the
             labelled ones (`run.self_train`).
-        unlabelled_only: whether all it adds to the plain classifier is
-            learning from unlabelled rows: at 100 % labels it would train
-            the classifier again, so `reproduce` does not run it there.
+        unlabelled_only: whether all it adds to the classifier (with
+            `dec_pretraining`, to `dec`) is learning from unlabelled rows:
+            at 100 % labels it would train that model again, so `reproduce`
+            does not run it there.
     """
 
     name: str
@@ -122,6 +123,11 @@ EXPERIMENTS = {
         # clean ones); `noisy_student − perturbed` is what the rounds add.
         Experiment("noisy_student", "classifier", False, PERTURBATIONS + (("self_training_rounds", 3),),
                    self_training=True, unlabelled_only=True),
+        # Pre-training, then self-training (Du et al., 2021; #43): the
+        # DEC-pretrained classifier labels the unlabelled rows, and a student
+        # that starts from the same DEC encoders learns from them and the
+        # labelled ones; `dec_self_training − dec` is what the round adds.
+        Experiment("dec_self_training", "classifier", True, self_training=True, unlabelled_only=True),
     )
 }
 """The experiments a run can be, by name."""

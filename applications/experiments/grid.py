@@ -57,7 +57,7 @@ def plan_runs(experiments, fractions, seeds, pool=False):
     """Every `(experiment, label_fraction, seed)` of a grid, in table order;
     without a `pool` of unlabelled rows from elsewhere, not the experiments
     that only add unlabelled rows at 100 % labels, where they would train
-    the classifier again (`Experiment.unlabelled_only`)."""
+    the classifier (or `dec`) again (`Experiment.unlabelled_only`)."""
     return [(e, f, s) for f in fractions for e in experiments for s in seeds
             if pool or not (f == 1.0 and EXPERIMENTS[e].unlabelled_only)]
 
@@ -66,9 +66,11 @@ def not_run(experiments, fractions, plan):
     """A line for each experiment and fraction of the grid that `plan` leaves
     out (`plan_runs`), saying why and whose runs stand for it."""
     planned = {run[:2] for run in plan}
-    return [f"{experiment} at {fraction:.0%} labels: no unlabelled row to learn from, it would train the classifier "
-            "again; not run (the baseline's runs are its figures)"
-            for fraction in fractions for experiment in experiments if (experiment, fraction) not in planned]
+    return [f"{experiment} at {fraction:.0%} labels: no unlabelled row to learn from, it would train {model} "
+            f"again; not run ({runs}'s runs are its figures)"
+            for fraction in fractions for experiment in experiments if (experiment, fraction) not in planned
+            for model, runs in [("DEC's model", "dec") if EXPERIMENTS[experiment].dec_pretraining
+                                else ("the classifier", "the baseline")]]
 
 
 def longest_first(runs):

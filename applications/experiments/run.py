@@ -139,7 +139,7 @@ def run_experiment(
         )
     trained = fit_task(setup.task, prepared, config, pre, seed, verbose, progress)
     if setup.self_training:
-        trained = self_train(trained, setup.task, prepared, config, verbose, progress)
+        trained = self_train(trained, setup.task, prepared, config, verbose, progress, pre)
     record = RunRecord(experiment=experiment, label_fraction=label_fraction, seed=seed,
                        **measure(trained, prepared, pre, test_dataset))
     record.seconds = round(time.time() - started, 1)
@@ -207,7 +207,7 @@ def fit_task(task, prepared, config, pre=None, seed=0, verbose=0, progress=None)
     return trained
 
 
-def self_train(teacher, task, prepared, config, verbose=0, progress=None):
+def self_train(teacher, task, prepared, config, verbose=0, progress=None, pre=None):
     """Self-training (beyond the paper), `config.self_training_rounds`
     rounds: the trained `teacher` (a `TrainedTask`) labels the unlabelled
     training rows with its probabilities (soft targets; their own labels
@@ -215,8 +215,10 @@ def self_train(teacher, task, prepared, config, verbose=0, progress=None):
     trained on the labelled and pseudo-labelled training rows together
     (`train_student`); each round's student is the
     next round's teacher (with the backbone's perturbations on, the noisy
-    student of Xie et al., 2020). Without unlabelled rows (100 % labels)
-    the teacher is the result.
+    student of Xie et al., 2020). With `pre` (a `DECPretraining`), every
+    student starts, as the teacher did, from DEC's pre-trained encoders at
+    the fine-tuning rate (pre-training, then self-training: Du et al.,
+    2021). Without unlabelled rows (100 % labels) the teacher is the result.
 
     Returns:
         A `TrainedTask`: the last student, with the teachers' histories and
@@ -228,22 +230,25 @@ def self_train(teacher, task, prepared, config, verbose=0, progress=None):
         return teacher
     for round_ in range(1, config.self_training_rounds + 1):
         stage = f"{task}_student" + (str(round_) if round_ > 1 else "")
-        teacher = train_student(teacher, task, prepared, config, stage, verbose, progress)
+        teacher = train_student(teacher, task, prepared, config, stage, verbose, progress, pre)
     return teacher
 
 
-def train_student(teacher, task, prepared, config, stage, verbose=0, progress=None):
+def train_student(teacher, task, prepared, config, stage, verbose=0, progress=None, pre=None):
     """One round of `self_train`: the student, as a `TrainedTask` named `stage`."""
     split, dims, max_len = prepared.split, prepared.feature_dims, prepared.max_len
     logits = predict_outputs(teacher.model, prepared.rows(split.unlabelled_train))
     rows = np.concatenate([split.labelled_train, split.unlabelled_train])
     targets = np.concatenate([prepared.labels[split.labelled_train], expit(logits)])
     backbone = build_backbone(config, dims, max_len)
+    if pre is not None:
+        transfer_modality_encoders(pre.backbone, backbone)
     start = backbone.get_weights()
     model, history = train_task(
         task, (prepared.rows(rows), targets), prepared.labelled("val"), config, dims, max_len, backbone=backbone,
         preprocessor=prepared.preprocessor, verbose=verbose,
         callbacks=progress(stage, config.epochs) if progress else (),
+        learning_rate=None if pre is None else config.finetune_learning_rate,
     )
     return TrainedTask(model, {**teacher.histories, stage: history.history},
                        {**teacher.epochs, stage: epochs_run(history)},

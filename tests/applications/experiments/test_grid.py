@@ -85,10 +85,12 @@ def test_a_run_killed_with_sigkill_resumes_to_the_table_of_an_uninterrupted_one(
 def test_an_experiment_that_only_adds_unlabelled_rows_is_not_rerun_at_full_labels_unless_rows_come_from_elsewhere():
     from applications.experiments.grid import not_run, plan_runs
 
-    experiments = ["baseline", "self_training", "consistency", "dec"]
+    experiments = ["baseline", "self_training", "consistency", "dec", "dec_self_training"]
     plan = plan_runs(experiments, [0.4, 1.0], [0])
     assert [run[:2] for run in plan if run[1] == 1.0] == [("baseline", 1.0), ("dec", 1.0)]
     said = not_run(experiments, [0.4, 1.0], plan)  # what reproduce's log says of them
-    assert [line.split(":")[0] for line in said] == ["self_training at 100% labels", "consistency at 100% labels"]
-    assert "would train the classifier again" in said[0]
+    assert [line.split(":")[0] for line in said] == ["self_training at 100% labels", "consistency at 100% labels",
+                                                     "dec_self_training at 100% labels"]
+    assert "would train the classifier again" in said[0] and "the baseline's runs are its figures" in said[0]
+    assert "would train DEC's model again" in said[2] and "dec's runs are its figures" in said[2]
     assert len(plan_runs(["self_training"], [0.4, 1.0], [0], pool=True)) == 2  # --unlabelled: it learns from those

@@ -87,3 +87,27 @@ def test_noisy_students_each_label_the_unlabelled_rows_for_the_next(eager_functi
     assert experiment("noisy_student").config(TrainingConfig()).self_training_rounds == 3
     with pytest.raises(ValueError, match="self_training_rounds must be 1 or more, got 0"):
         TrainingConfig(self_training_rounds=0)
+
+
+def test_dec_self_trainings_student_starts_from_decs_encoders_at_the_fine_tuning_rate(eager_functions, monkeypatch):
+    """The DEC-pretrained classifier labels the unlabelled rows; the student
+    is a new backbone given the same stage-2 encoders as the teacher, trained
+    at `finetune_learning_rate` on labelled and pseudo-labelled rows."""
+    from applications.experiments import run
+    from applications.experiments.config import TrainingConfig
+    from tests.applications.conftest import TINY
+
+    data = make_synthetic_mosi(n_videos=12, segments_per_video=(4, 5), max_len=5,
+                               feature_dims={"text": 6, "audio": 4, "visual": 3}, seed=0)
+    sources, rates = [], []
+    transfer, train_task = run.transfer_modality_encoders, run.train_task
+    monkeypatch.setattr(run, "transfer_modality_encoders",
+                        lambda source, target: sources.append(source) or transfer(source, target))
+    monkeypatch.setattr(run, "train_task", lambda *a, **k: rates.append(k["learning_rate"]) or train_task(*a, **k))
+    config = TrainingConfig.from_dict(dict(TINY, epochs=1, finetune_learning_rate=3e-5))
+    result = run.run_experiment(data, "dec_self_training", 0.4, 0, config)
+    assert list(result.record.epochs) == ["autoencoder", "clustering", "classifier", "classifier_student"]
+    assert len(sources) == 2 and sources[0] is sources[1]  # teacher and student: DEC's one stage-2 backbone
+    assert rates == [3e-5, 3e-5]
+    split = result.prepared.split
+    assert result.record.n_train_unlabelled == len(split.unlabelled_train) > 0
