@@ -182,9 +182,7 @@ def fit_task(task, prepared, config, pre=None, seed=0, verbose=0, progress=None)
     else:
         scores = task == "regressor"
         train, validation = prepared.labelled("train", scores), prepared.labelled("val", scores)
-    backbone = build_backbone(config, dims, max_len)
-    if pre is not None:  # with a text encoder, the live one under the modality encoders pre-trained on its states
-        transfer_modality_encoders(pre.backbone, backbone)
+    backbone = start_backbone(config, prepared, pre)
     start = backbone.get_weights()
     learning_rate = None if pre is None else config.finetune_learning_rate
     progress = progress or (lambda stage, epochs: [])
@@ -205,6 +203,16 @@ def fit_task(task, prepared, config, pre=None, seed=0, verbose=0, progress=None)
     if not (config.folds and pre is None):
         trained.backbone_shift = weight_shift(start, trained.model.backbone.get_weights())
     return trained
+
+
+def start_backbone(config, prepared, pre=None):
+    """A new backbone for a task of the run; with `pre` (a `DECPretraining`),
+    holding DEC's pre-trained modality encoders (with a text encoder, the
+    live one under encoders pre-trained on its states)."""
+    backbone = build_backbone(config, prepared.feature_dims, prepared.max_len)
+    if pre is not None:
+        transfer_modality_encoders(pre.backbone, backbone)
+    return backbone
 
 
 def self_train(teacher, task, prepared, config, verbose=0, progress=None, pre=None):
@@ -240,9 +248,7 @@ def train_student(teacher, task, prepared, config, stage, verbose=0, progress=No
     logits = predict_outputs(teacher.model, prepared.rows(split.unlabelled_train))
     rows = np.concatenate([split.labelled_train, split.unlabelled_train])
     targets = np.concatenate([prepared.labels[split.labelled_train], expit(logits)])
-    backbone = build_backbone(config, dims, max_len)
-    if pre is not None:
-        transfer_modality_encoders(pre.backbone, backbone)
+    backbone = start_backbone(config, prepared, pre)
     start = backbone.get_weights()
     model, history = train_task(
         task, (prepared.rows(rows), targets), prepared.labelled("val"), config, dims, max_len, backbone=backbone,
