@@ -1,20 +1,24 @@
-"""The sentiment classifier trained on labelled and unlabelled rows at once, by consistency (beyond the paper)."""
+"""The sentiment classifier trained on labelled and unlabelled rows at once (beyond the paper)."""
 
 import keras
 from keras import ops
 
 from applications.sentiment_classifier import SentimentClassifier
-from mosi_keras.losses import LabelledBinaryCrossentropy, confident_pseudo_label_crossentropy
+from mosi_keras.layers import ClusteringLayer
+from mosi_keras.losses import (
+    LabelledBinaryCrossentropy, clustering_kl, confident_pseudo_label_crossentropy, target_distribution,
+)
 
 
 @keras.saving.register_keras_serializable(package="mosi_keras")
 class SemiSupervisedClassifier(SentimentClassifier):
-    """A `SentimentClassifier` that also learns from unlabelled rows by consistency training.
+    """A `SentimentClassifier` that also learns from unlabelled rows: by consistency, by DEC's clustering term.
 
     Its targets are binary labels with `UNLABELLED` (-1) on the rows without
     one. Each training step computes
 
         L = BCE(labelled rows) + unlabelled_weight · FixMatch(unlabelled rows)
+            + cluster_weight · KL(P‖Q)(every row)
 
     where the second term (`confident_pseudo_label_crossentropy`) takes the
     model's own prediction on the clean input (inference mode: no dropout,
@@ -26,8 +30,14 @@ class SemiSupervisedClassifier(SentimentClassifier):
     and `modality_dropout` (a whole modality's embedding dropped); a
     backbone without any still has its dropout. The clean prediction is
     computed inside `compute_loss`, which every backend's `train_step`
-    calls, so it runs on the device with the step. At inference it is the
-    classifier: a saved model predicts as one.
+    calls, so it runs on the device with the step. The third is DEC's
+    clustering term (eq. 1) kept during fine-tuning: `Q` the Student's t
+    assignments (eq. 2) of the backbone's embedding to the `clustering`
+    layer's centroids (set them from a trained `SemiSupervisedDEC`'s), `P`
+    its sharpened target (eq. 3, from the batch), over labelled and
+    unlabelled rows alike, as in DEC's stage 2. Each term is reported
+    (`consistency_loss`, `cluster_loss`) in the training steps that compute
+    it. At inference it is the classifier: a saved model predicts as one.
 
     Args:
         backbone: a `MultimodalBackbone`, best with perturbations on.
@@ -35,6 +45,9 @@ class SemiSupervisedClassifier(SentimentClassifier):
         unlabelled_weight: the weight of the consistency term (λ_u).
         confidence_threshold: the clean prediction's confidence
             `max(p, 1 − p)` from which its label counts, in `[0.5, 1)`.
+        cluster_weight: the weight of the clustering term; `0` (default):
+            none, and no `clustering` layer.
+        n_clusters: the clustering layer's centroids (as DEC's).
 
     Call arguments:
         inputs: the backbone's inputs dict.
@@ -55,20 +68,34 @@ class SemiSupervisedClassifier(SentimentClassifier):
     >>> y = np.array([1, 0, -1, -1], "float32")  # two rows labelled, two not
     >>> _ = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
 
+    DEC's clusters kept while fine-tuning (`dec` a trained `SemiSupervisedDEC`):
+
+    >>> kept = SemiSupervisedClassifier(backbone, head_units=(8,), unlabelled_weight=0.0, cluster_weight=1.0)
+    >>> tuple(kept.clustering.centroids.shape)  # one centroid per class, in the backbone's embedding
+    (2, 16)
+
+    `kept.clustering.set_weights(dec.clustering.get_weights())`, then `compile` and `fit` as above.
+
     References:
         Sohn et al., "FixMatch", NeurIPS 2020; Xie et al., "Unsupervised
-        data augmentation for consistency training", NeurIPS 2020.
+        data augmentation for consistency training", NeurIPS 2020;
+        Saadatinia et al., eqs. 1-3 (the clustering term).
     """
 
-    OPTIONS = ("unlabelled_weight", "confidence_threshold")
+    OPTIONS = ("unlabelled_weight", "confidence_threshold", "cluster_weight", "n_clusters")
 
     def __init__(self, backbone, head_units=(64, 32), head_dropout=0.3, preprocessor=None, unlabelled_weight=1.0,
-                 confidence_threshold=0.8, **kwargs):
+                 confidence_threshold=0.8, cluster_weight=0.0, n_clusters=2, **kwargs):
         if not 0.5 <= confidence_threshold < 1.0:
             raise ValueError(f"`confidence_threshold` must be in [0.5, 1), got {confidence_threshold}.")
         super().__init__(backbone, head_units, head_dropout, preprocessor, unlabelled_weight=unlabelled_weight,
-                         confidence_threshold=confidence_threshold, **kwargs)
-        self.consistency_tracker = keras.metrics.Mean(name="consistency_loss")
+                         confidence_threshold=confidence_threshold, cluster_weight=cluster_weight,
+                         n_clusters=n_clusters, **kwargs)
+        self.clustering = None
+        if cluster_weight:
+            self.clustering = ClusteringLayer(n_clusters, name="clustering")
+            self.clustering.build(backbone.output.shape)
+        self.term_trackers = {name: keras.metrics.Mean(name=name) for name in ("consistency_loss", "cluster_loss")}
 
     def assemble(self, backbone, head_units, head_dropout, **options):
         return super().assemble(backbone, head_units, head_dropout)  # the options act in training only
@@ -78,16 +105,26 @@ class SemiSupervisedClassifier(SentimentClassifier):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         loss = super().compute_loss(x, y, y_pred, sample_weight, training=training)
-        # Known when the step is traced: the term exists in training steps only, and `compute_metrics`
-        # (called after this in every backend's train_step and test_step) reports it only there.
-        self._step_has_consistency = bool(training and self.unlabelled_weight) and y is not None
-        if not self._step_has_consistency:
+        # Known when the step is traced: the terms exist in training steps only, and `compute_metrics`
+        # (called after this in every backend's train_step and test_step) reports those of the step only.
+        self._step_terms = set()
+        if not training or y is None:
             return loss
-        clean = self(x, training=False)
-        unlabelled = ops.cast(ops.reshape(y, (-1,)) < 0, "float32")
-        term = confident_pseudo_label_crossentropy(clean, y_pred, self.confidence_threshold, unlabelled)
-        self.consistency_tracker.update_state(term)
-        return loss + self.unlabelled_weight * term
+        if self.unlabelled_weight:
+            clean = self(x, training=False)
+            unlabelled = ops.cast(ops.reshape(y, (-1,)) < 0, "float32")
+            term = confident_pseudo_label_crossentropy(clean, y_pred, self.confidence_threshold, unlabelled)
+            loss = loss + self.unlabelled_weight * self.track("consistency_loss", term)
+        if self.cluster_weight:
+            q = self.clustering(self.backbone(x, training=True))
+            loss = loss + self.cluster_weight * self.track("cluster_loss", clustering_kl(target_distribution(q), q))
+        return loss
+
+    def track(self, name, term):
+        """`term`, recorded by its tracker and reported by this step's `compute_metrics`."""
+        self.term_trackers[name].update_state(term)
+        self._step_terms.add(name)
+        return term
 
     def compile(self, optimizer="auto", loss="auto", *, metrics="auto", **kwargs):
         """`SentimentTask.compile`; the default metrics are weighted ones
@@ -99,13 +136,12 @@ class SemiSupervisedClassifier(SentimentClassifier):
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         """The compiled metrics, with weight 0 on the unlabelled rows (the
-        weighted ones count the labelled rows only); `consistency_loss` in
-        the steps that compute it only (not `val_consistency_loss`, which
+        weighted ones count the labelled rows only); a term's loss in the
+        steps that compute it only (no `val_consistency_loss`: validation
         has no term to report)."""
         y = ops.reshape(y, ops.shape(y_pred))
         labelled = ops.cast(y >= 0, "float32")
         weight = labelled if sample_weight is None else labelled * ops.reshape(sample_weight, ops.shape(y_pred))
         results = super().compute_metrics(x, ops.maximum(y, 0), y_pred, weight)
-        if not getattr(self, "_step_has_consistency", True):
-            results = {name: value for name, value in results.items() if name != self.consistency_tracker.name}
-        return results
+        return {name: value for name, value in results.items()
+                if name not in self.term_trackers or name in getattr(self, "_step_terms", self.term_trackers)}

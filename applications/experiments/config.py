@@ -123,6 +123,12 @@ EXPERIMENTS = {
         # clean ones); `noisy_student − perturbed` is what the rounds add.
         Experiment("noisy_student", "classifier", False, PERTURBATIONS + (("self_training_rounds", 3),),
                    self_training=True, unlabelled_only=True),
+        # DEC's clustering term kept during fine-tuning (#43): the classifier
+        # fine-tuned from DEC's encoders on every training row (labels of the
+        # unlabelled ones hidden) with eq. 1's KL on DEC's centroids beside its
+        # labelled rows' loss, weight 1 as in eq. 8, not tuned; `− dec` is what keeping it adds.
+        Experiment("dec_kl_finetuning", "semi_supervised_classifier", True,
+                   (("unlabelled_weight", 0.0), ("cluster_weight", 1.0))),
         # Pre-training, then self-training (Du et al., 2021; #43): the
         # DEC-pretrained classifier labels the unlabelled rows, and a student
         # that starts from the same DEC encoders learns from them and the
@@ -243,9 +249,10 @@ class TrainingConfig:
     pretrain_min_delta: float = 1e-3  # smallest val-loss gain that counts in stages 1-2
     # Self-training (`run.self_train`, the `self_training` and `noisy_student` experiments).
     self_training_rounds: int = 1  # each round's student labels the unlabelled rows for the next
-    # Consistency training (`SemiSupervisedClassifier`, the `consistency` experiment).
+    # The terms of `SemiSupervisedClassifier` (the `consistency` and `dec_kl_finetuning` experiments).
     unlabelled_weight: float = 1.0  # the weight of the consistency term on the unlabelled rows (λ_u)
     confidence_threshold: float = 0.8  # the clean prediction's confidence from which its label counts
+    cluster_weight: float = 0.0  # DEC's KL (eq. 1) kept in fine-tuning on DEC's centroids; stage 2's: dec_cluster_weight
     # Text read from transcripts by a pre-trained keras-hub encoder, fine-tuned inside the model (#25).
     text_encoder: str = None  # a preset folder or keras-hub handle (hf://...); None: the `text` feature array
     # (how it is read, `text_output` and `text_frozen_layers`, are the backbone's)

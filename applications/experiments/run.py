@@ -19,7 +19,7 @@ from applications.experiments.inference import evaluate_tasks
 from applications.experiments.preparation import PreparedExperiment, prepare_experiment
 from applications.experiments.progress import StageProgress
 from applications.experiments.text_states import read_word_states
-from applications.experiments.training import build_backbone, epochs_run, train_task
+from applications.experiments.training import build_backbone, build_task, epochs_run, train_task
 from mosi_keras.evaluation import clustering_metrics, sentiment_metrics
 
 AUTOENCODER_DIR = "autoencoders"
@@ -195,8 +195,13 @@ def fit_task(task, prepared, config, pre=None, seed=0, verbose=0, progress=None)
         trained = TrainedTask(folds.model, {f"{task}_{name}": values for name, values in folds.histories.items()},
                               {f"{task}_{name}": count for name, count in folds.epochs.items()}, folds.cv)
     else:
+        model = build_task(task, config, dims, max_len, backbone, prepared.preprocessor)
+        if getattr(model, "clustering", None) is not None:  # DEC's clustering term kept: on DEC's centroids
+            if pre is None:
+                raise ConfigError("cluster_weight keeps DEC's clustering term: an experiment with DEC pre-training.")
+            model.clustering.set_weights(pre.dec.clustering.get_weights())
         model, history = train_task(
-            task, train, validation, config, dims, max_len, backbone=backbone, preprocessor=prepared.preprocessor,
+            task, train, validation, config, dims, max_len, preprocessor=prepared.preprocessor, model=model,
             verbose=verbose, callbacks=progress(task, config.epochs), learning_rate=learning_rate,
         )
         trained = TrainedTask(model, {task: history.history}, {task: epochs_run(history)})

@@ -5,7 +5,9 @@ from keras import ops
 
 from applications import SemiSupervisedClassifier
 from mosi_keras.data import binary_labels
-from mosi_keras.losses import confident_pseudo_label_crossentropy, labelled_binary_crossentropy
+from mosi_keras.losses import (
+    clustering_kl, confident_pseudo_label_crossentropy, labelled_binary_crossentropy, target_distribution,
+)
 from tests.applications.conftest import make_backbone, make_raw
 from tests.task_testing import run_task_test
 
@@ -52,6 +54,29 @@ def test_its_metrics_count_the_labelled_rows_only(tiny):
 
 
 @pytest.mark.backend_agnostic
+def test_with_dec_clusters_kept_it_passes_the_task_test_and_saves_its_centroids(tmp_path):
+    data = make_raw()
+    run_task_test(SemiSupervisedClassifier, make_backbone(), data, tmp_path,
+                  dict(head_units=(8, 4), unlabelled_weight=0.0, cluster_weight=1.0), targets=hidden(data))
+
+
+@pytest.mark.backend_agnostic
+def test_its_clustering_term_is_decs_kl_on_every_row_of_the_backbones_embedding(tiny):
+    x, _, semi = tiny
+    model = SemiSupervisedClassifier(make_backbone(dropout=0.0), head_units=(8, 4), head_dropout=0.0,
+                                     unlabelled_weight=0.0, cluster_weight=0.7)
+    model.compile()
+    y = semi.astype("float32").reshape(-1, 1)
+    y_pred = model(x, training=True)
+    q = model.clustering(model.backbone(x))
+    expected = labelled_binary_crossentropy(y, y_pred) + 0.7 * clustering_kl(target_distribution(q), q)
+    assert float(clustering_kl(target_distribution(q), q)) > 0
+    np.testing.assert_allclose(float(model.compute_loss(x, y, y_pred, training=True)), float(expected), rtol=1e-5)
+    assert model.clustering.centroids.shape == (2, model.backbone.output.shape[-1])
+    assert SemiSupervisedClassifier(make_backbone(), head_units=(8, 4)).clustering is None  # cluster_weight=0
+
+
+@pytest.mark.backend_agnostic
 def test_fit_reports_the_consistency_term_in_training_and_no_validation_figure_for_it(tiny):
     x, _, semi = tiny
     keras.utils.set_random_seed(0)
@@ -62,6 +87,12 @@ def test_fit_reports_the_consistency_term_in_training_and_no_validation_figure_f
     assert history["consistency_loss"][0] > 0  # every clean prediction is confident at 0.5
     assert "val_consistency_loss" not in history and "val_loss" in history and "val_accuracy" in history
     assert set(model.evaluate(x, y, verbose=0, return_dict=True)) == {"loss", "accuracy"}
+    assert "cluster_loss" not in history  # no clustering term asked for
+    kept = SemiSupervisedClassifier(make_backbone(), head_units=(8, 4), unlabelled_weight=0.0, cluster_weight=1.0)
+    kept.compile()
+    history = kept.fit(x, y, batch_size=len(y), epochs=1, verbose=0, validation_data=(x, y)).history
+    assert history["cluster_loss"][0] > 0 and "consistency_loss" not in history
+    assert not {"val_cluster_loss", "val_consistency_loss"} & set(history)
 
 
 def test_unlabelled_rows_move_the_weights_only_through_the_consistency_term(tiny):

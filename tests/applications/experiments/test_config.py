@@ -56,7 +56,8 @@ def test_load_config_puts_the_file_over_the_preset(tmp_path):
 def test_every_experiment_name_says_its_task_and_pretraining():
     assert {(e.task, e.dec_pretraining) for e in EXPERIMENTS.values()} == {
         ("classifier", False), ("classifier", True), ("regressor", False), ("regressor", True),
-        ("contextual_classifier", False), ("contextual_classifier", True), ("semi_supervised_classifier", False)}
+        ("contextual_classifier", False), ("contextual_classifier", True), ("semi_supervised_classifier", False),
+        ("semi_supervised_classifier", True)}
     with pytest.raises(ValueError, match="unknown experiment 'decc'"):
         experiment("decc")
 

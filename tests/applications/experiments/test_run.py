@@ -111,3 +111,27 @@ def test_dec_self_trainings_student_starts_from_decs_encoders_at_the_fine_tuning
     assert rates == [3e-5, 3e-5]
     split = result.prepared.split
     assert result.record.n_train_unlabelled == len(split.unlabelled_train) > 0
+
+
+def test_dec_kl_finetuning_keeps_decs_centroids_and_clustering_term_while_the_classifier_learns(eager_functions,
+                                                                                                monkeypatch):
+    """The fine-tuned classifier starts on DEC's stage-2 centroids and
+    trains with eq. 1's KL beside its labelled rows' loss; without DEC
+    pre-training there are no centroids to keep, and the run says so."""
+    from applications.experiments import run
+    from applications.experiments.config import ConfigError, TrainingConfig
+    from tests.applications.conftest import TINY
+
+    data = make_synthetic_mosi(n_videos=12, segments_per_video=(4, 5), max_len=5,
+                               feature_dims={"text": 6, "audio": 4, "visual": 3}, seed=0)
+    starts, train_task = [], run.train_task
+    monkeypatch.setattr(run, "train_task",
+                        lambda *a, **k: starts.append(k["model"].clustering.get_weights()[0]) or train_task(*a, **k))
+    config = TrainingConfig.from_dict(dict(TINY, epochs=1))
+    result = run.run_experiment(data, "dec_kl_finetuning", 0.4, 0, config)
+    np.testing.assert_array_equal(starts[0], result.dec.clustering.get_weights()[0])  # stage 2's, set before fit
+    assert not np.allclose(result.model.clustering.get_weights()[0], starts[0])  # then trained with the classifier
+    assert result.histories["semi_supervised_classifier"]["cluster_loss"][0] > 0
+    assert result.record.n_train_unlabelled > 0 and result.model.cluster_weight == 1.0
+    with pytest.raises(ConfigError, match="cluster_weight keeps DEC's clustering term"):
+        run.run_experiment(data, "consistency", 0.4, 0, config.replace(cluster_weight=1.0))
