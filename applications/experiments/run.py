@@ -195,14 +195,15 @@ def fit_task(task, prepared, config, pre=None, seed=0, verbose=0, progress=None)
         trained = TrainedTask(folds.model, {f"{task}_{name}": values for name, values in folds.histories.items()},
                               {f"{task}_{name}": count for name, count in folds.epochs.items()}, folds.cv)
     else:
-        model = build_task(task, config, dims, max_len, backbone, prepared.preprocessor)
-        if getattr(model, "clustering", None) is not None:  # DEC's clustering term kept: on DEC's centroids
+        model = None
+        if task == "semi_supervised_classifier" and config.cluster_weight:  # DEC's clustering term kept
             if pre is None:
                 raise ConfigError("cluster_weight keeps DEC's clustering term: an experiment with DEC pre-training.")
-            model.clustering.set_weights(pre.dec.clustering.get_weights())
+            model = build_task(task, config, dims, max_len, backbone, prepared.preprocessor)
+            model.clustering.set_weights(pre.dec.clustering.get_weights())  # on DEC's centroids
         model, history = train_task(
-            task, train, validation, config, dims, max_len, preprocessor=prepared.preprocessor, model=model,
-            verbose=verbose, callbacks=progress(task, config.epochs), learning_rate=learning_rate,
+            task, train, validation, config, dims, max_len, backbone=backbone, preprocessor=prepared.preprocessor,
+            verbose=verbose, callbacks=progress(task, config.epochs), learning_rate=learning_rate, model=model,
         )
         trained = TrainedTask(model, {task: history.history}, {task: epochs_run(history)})
     if not (config.folds and pre is None):
