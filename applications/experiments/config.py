@@ -64,10 +64,14 @@ class Experiment:
 
     def config(self, config):
         """`config` with this experiment's overrides; a DEC pre-training it
-        cannot run refused (`check_dec_text_encoder`)."""
+        cannot run refused (`check_dec_text_encoder`), as is a clustering
+        term without DEC's centroids to keep."""
         config = config.replace(**dict(self.overrides)) if self.overrides else config
         if self.dec_pretraining:
             check_dec_text_encoder(config, f"experiment {self.name!r}", self.task == "contextual_classifier")
+        elif config.cluster_weight and self.task == "semi_supervised_classifier":
+            raise ConfigError(f"experiment {self.name!r} with cluster_weight: the clustering term keeps DEC's "
+                              "centroids, so it needs an experiment with DEC pre-training.")
         return config
 
 

@@ -197,8 +197,6 @@ def fit_task(task, prepared, config, pre=None, seed=0, verbose=0, progress=None)
     else:
         model = None
         if task == "semi_supervised_classifier" and config.cluster_weight:  # DEC's clustering term kept
-            if pre is None:
-                raise ConfigError("cluster_weight keeps DEC's clustering term: an experiment with DEC pre-training.")
             model = build_task(task, config, dims, max_len, backbone, prepared.preprocessor)
             model.clustering.set_weights(pre.dec.clustering.get_weights())  # on DEC's centroids
         model, history = train_task(

@@ -133,5 +133,5 @@ def test_dec_kl_finetuning_keeps_decs_centroids_and_clustering_term_while_the_cl
     assert not np.allclose(result.model.clustering.get_weights()[0], starts[0])  # then trained with the classifier
     assert result.histories["semi_supervised_classifier"]["cluster_loss"][0] > 0
     assert result.record.n_train_unlabelled > 0 and result.model.cluster_weight == 1.0
-    with pytest.raises(ConfigError, match="cluster_weight keeps DEC's clustering term"):
+    with pytest.raises(ConfigError, match="experiment 'consistency' with cluster_weight: .*DEC pre-training"):
         run.run_experiment(data, "consistency", 0.4, 0, config.replace(cluster_weight=1.0))
