@@ -31,7 +31,8 @@ class MultiRateAdam(keras.optimizers.Adam):
     one fused function inside the training step, whose other ops are left
     as they are: the variables' shapes never change, so it is compiled
     once, where a model reading batches of many lengths would be compiled
-    for each. Adam reads and writes every weight and both moments several
+    for each. A step run eagerly (`run_eagerly=True`) updates eagerly, as
+    Keras's optimizers do (no XLA compilation, some seconds a model). Adam reads and writes every weight and both moments several
     times; fused, that takes less time (docs/PERFORMANCE.md). Ignored on
     JAX (the whole step is compiled already), PyTorch, and under a
     `tf.distribute` strategy.
@@ -89,8 +90,8 @@ class MultiRateAdam(keras.optimizers.Adam):
         # square of the sum). Made dense, it is Adam's update, as on JAX and PyTorch, and every call has the
         # same shapes (XLA compiles the update once).
         grads = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads]
-        if not (self.jit_compile and self.built) or tf.distribute.has_strategy():  # replicas merge: Keras's
-            return super().apply(grads, trainable_variables)
+        if not (self.jit_compile and self.built) or tf.distribute.has_strategy() or tf.executing_eagerly():
+            return super().apply(grads, trainable_variables)  # replicas merge: Keras's; eager: no compilation
         variables = self._trainable_variables if trainable_variables is None else list(trainable_variables)
         key = tuple(id(variable) for variable in variables)
         if self._compiled_apply is None or self._compiled_apply[0] != key:
