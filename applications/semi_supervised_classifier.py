@@ -6,13 +6,16 @@ from keras import ops
 from applications.sentiment_classifier import SentimentClassifier
 from mosi_keras.layers import ClusteringLayer
 from mosi_keras.losses import (
-    LabelledBinaryCrossentropy, clustering_kl, confident_pseudo_label_crossentropy, target_distribution,
+    LabelledBinaryCrossentropy, clustering_kl, confident_pseudo_label_crossentropy, mean_teacher_consistency,
+    target_distribution,
 )
 
 
 @keras.saving.register_keras_serializable(package="mosi_keras")
 class SemiSupervisedClassifier(SentimentClassifier):
     """A `SentimentClassifier` that also learns from unlabelled rows: by consistency, by DEC's clustering term.
+
+    The consistency's teacher is the model itself (FixMatch) or a mean teacher.
 
     Its targets are binary labels with `UNLABELLED` (-1) on the rows without
     one. Each training step computes
@@ -24,7 +27,14 @@ class SemiSupervisedClassifier(SentimentClassifier):
     model's own prediction on the clean input (inference mode: no dropout,
     no perturbation, no gradient) as the label of its prediction on the
     perturbed input (training mode), wherever that clean prediction is
-    confident (`confidence_threshold`). The perturbations are the
+    confident (`confidence_threshold`). With `teacher_momentum` > 0 the
+    teacher is a mean teacher instead: the same model with the moving
+    average of its weights (`teacher_variables`, moved toward the student's
+    weights of before the step's update by `1 − teacher_momentum` in each
+    training step), in inference mode, and the term is
+    `mean_teacher_consistency`, the squared difference of the two
+    probabilities over every row, labelled or not (no threshold). The
+    perturbations are the
     backbone's training-time ones: `feature_noise` (Gaussian noise on the
     features), `word_dropout` (steps hidden from an encoder, `WordDropout`)
     and `modality_dropout` (a whole modality's embedding dropped); a
@@ -45,6 +55,8 @@ class SemiSupervisedClassifier(SentimentClassifier):
         unlabelled_weight: the weight of the consistency term (λ_u).
         confidence_threshold: the clean prediction's confidence
             `max(p, 1 − p)` from which its label counts, in `[0.5, 1)`.
+        teacher_momentum: `0` (default): the model is its own teacher
+            (FixMatch); in `(0, 1)`: a mean teacher with this momentum.
         cluster_weight: the weight of the clustering term; `0` (default):
             none, and no `clustering` layer.
         n_clusters: the clustering layer's centroids (as DEC's).
@@ -76,25 +88,36 @@ class SemiSupervisedClassifier(SentimentClassifier):
 
     `kept.clustering.set_weights(dec.clustering.get_weights())`, then `compile` and `fit` as above.
 
+    A mean teacher: `SemiSupervisedClassifier(backbone, teacher_momentum=0.99)`.
+
     References:
         Sohn et al., "FixMatch", NeurIPS 2020; Xie et al., "Unsupervised
         data augmentation for consistency training", NeurIPS 2020;
+        Tarvainen & Valpola, "Mean teachers are better role models",
+        NeurIPS 2017;
         Saadatinia et al., eqs. 1-3 (the clustering term).
     """
 
-    OPTIONS = ("unlabelled_weight", "confidence_threshold", "cluster_weight", "n_clusters")
+    OPTIONS = ("unlabelled_weight", "confidence_threshold", "teacher_momentum", "cluster_weight", "n_clusters")
 
     def __init__(self, backbone, head_units=(64, 32), head_dropout=0.3, preprocessor=None, unlabelled_weight=1.0,
-                 confidence_threshold=0.8, cluster_weight=0.0, n_clusters=2, **kwargs):
+                 confidence_threshold=0.8, teacher_momentum=0.0, cluster_weight=0.0, n_clusters=2, **kwargs):
         if not 0.5 <= confidence_threshold < 1.0:
             raise ValueError(f"`confidence_threshold` must be in [0.5, 1), got {confidence_threshold}.")
+        if not 0.0 <= teacher_momentum < 1.0:
+            raise ValueError(f"`teacher_momentum` must be in [0, 1), got {teacher_momentum}.")
         super().__init__(backbone, head_units, head_dropout, preprocessor, unlabelled_weight=unlabelled_weight,
-                         confidence_threshold=confidence_threshold, cluster_weight=cluster_weight,
-                         n_clusters=n_clusters, **kwargs)
+                         confidence_threshold=confidence_threshold, teacher_momentum=teacher_momentum,
+                         cluster_weight=cluster_weight, n_clusters=n_clusters, **kwargs)
         self.clustering = None
         if cluster_weight:
             self.clustering = ClusteringLayer(n_clusters, name="clustering")
             self.clustering.build(backbone.output.shape)
+        # The mean teacher's weights, one for each trainable one, starting equal (saved with the model).
+        self.teacher_variables = [
+            keras.Variable(ops.copy(variable.value), trainable=False, name=f"teacher_{index}")
+            for index, variable in enumerate(self.trainable_variables if teacher_momentum else ())
+        ]
         self.term_trackers = {name: keras.metrics.Mean(name=name) for name in ("consistency_loss", "cluster_loss")}
 
     def assemble(self, backbone, head_units, head_dropout, **options):
@@ -110,7 +133,10 @@ class SemiSupervisedClassifier(SentimentClassifier):
         self._step_terms = set()
         if not training or y is None:
             return loss
-        if self.unlabelled_weight:
+        if self.unlabelled_weight and self.teacher_momentum:
+            term = mean_teacher_consistency(self.mean_teacher(x), y_pred)
+            loss = loss + self.unlabelled_weight * self.track("consistency_loss", term)
+        elif self.unlabelled_weight:
             clean = self(x, training=False)
             unlabelled = ops.cast(ops.reshape(y, (-1,)) < 0, "float32")
             term = confident_pseudo_label_crossentropy(clean, y_pred, self.confidence_threshold, unlabelled)
@@ -119,6 +145,23 @@ class SemiSupervisedClassifier(SentimentClassifier):
             q = self.clustering(self.backbone(x, training=True))
             loss = loss + self.cluster_weight * self.track("cluster_loss", clustering_kl(target_distribution(q), q))
         return loss
+
+    def mean_teacher(self, x):
+        """The mean teacher's logits on `x` (this model with `teacher_variables`,
+        in inference mode); then the teacher moves toward the student's
+        weights by `1 − teacher_momentum`."""
+        student = self.trainable_variables
+        if len(student) != len(self.teacher_variables):
+            raise ValueError(f"The mean teacher holds {len(self.teacher_variables)} weights, the model trains "
+                             f"{len(student)}: its trainable weights changed after it was built (freeze or "
+                             "unfreeze layers before building the SemiSupervisedClassifier).")
+        logits, _ = self.stateless_call([teacher.value for teacher in self.teacher_variables],
+                                        [variable.value for variable in self.non_trainable_variables], x,
+                                        training=False)
+        momentum = self.teacher_momentum
+        for teacher, weights in zip(self.teacher_variables, student):
+            teacher.assign(momentum * teacher.value + (1.0 - momentum) * ops.stop_gradient(weights.value))
+        return ops.stop_gradient(logits)
 
     def track(self, name, term):
         """`term`, recorded by its tracker and reported by this step's `compute_metrics`."""

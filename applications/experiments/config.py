@@ -127,6 +127,13 @@ EXPERIMENTS = {
         # clean ones); `noisy_student − perturbed` is what the rounds add.
         Experiment("noisy_student", "classifier", False, PERTURBATIONS + (("self_training_rounds", 3),),
                    self_training=True, unlabelled_only=True),
+        # A mean teacher (Tarvainen & Valpola, 2017; #43): the consistency's target
+        # is the moving average of the weights (momentum 0.99) on the clean row,
+        # the squared difference of probabilities over every row, weight 10 (their
+        # ImageNet weight; no ramp-up); fixed beforehand, not chosen on any fold.
+        # Control: `perturbed`; `mean_teacher − consistency` is what the teacher adds.
+        Experiment("mean_teacher", "semi_supervised_classifier", False,
+                   PERTURBATIONS + (("teacher_momentum", 0.99), ("unlabelled_weight", 10.0)), unlabelled_only=True),
         # DEC's clustering term kept during fine-tuning (#43): the classifier
         # fine-tuned from DEC's encoders on every training row (labels of the
         # unlabelled ones hidden) with eq. 1's KL on DEC's centroids beside its
@@ -253,9 +260,10 @@ class TrainingConfig:
     pretrain_min_delta: float = 1e-3  # smallest val-loss gain that counts in stages 1-2
     # Self-training (`run.self_train`, the `self_training` and `noisy_student` experiments).
     self_training_rounds: int = 1  # each round's student labels the unlabelled rows for the next
-    # The terms of `SemiSupervisedClassifier` (the `consistency` and `dec_kl_finetuning` experiments).
+    # The terms of `SemiSupervisedClassifier` (`consistency`, `mean_teacher`, `dec_kl_finetuning`).
     unlabelled_weight: float = 1.0  # the weight of the consistency term on the unlabelled rows (λ_u)
     confidence_threshold: float = 0.8  # the clean prediction's confidence from which its label counts
+    teacher_momentum: float = 0.0  # > 0: a mean teacher, the moving average of the weights, is the target
     cluster_weight: float = 0.0  # DEC's KL (eq. 1) kept in fine-tuning on DEC's centroids; stage 2's: dec_cluster_weight
     # Text read from transcripts by a pre-trained keras-hub encoder, fine-tuned inside the model (#25).
     text_encoder: str = None  # a preset folder or keras-hub handle (hf://...); None: the `text` feature array

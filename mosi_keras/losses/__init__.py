@@ -10,6 +10,7 @@
 | 8 | `combined_dec_loss` | (assembled in `applications.SemiSupervisedDEC`) |
 | — | `labelled_binary_crossentropy` | `LabelledBinaryCrossentropy` (video-level models) |
 | — | `confident_pseudo_label_crossentropy` | `ConfidentPseudoLabelCrossentropy` (consistency training) |
+| — | `mean_teacher_consistency` | `MeanTeacherConsistency` (the mean teacher) |
 
 Eq. 2 (the Student's t assignment) is `mosi_keras.layers.ClusteringLayer`.
 """
@@ -30,6 +31,7 @@ from mosi_keras.losses.labelled_binary_crossentropy import (
     LabelledBinaryCrossentropy,
     labelled_binary_crossentropy,
 )
+from mosi_keras.losses.mean_teacher import MeanTeacherConsistency, mean_teacher_consistency
 from mosi_keras.losses.reconstruction import (
     MaskedReconstructionLoss,
     masked_reconstruction_loss,
@@ -47,6 +49,7 @@ __all__ = [
     "DisentanglementLoss",
     "LabelledBinaryCrossentropy",
     "MaskedReconstructionLoss",
+    "MeanTeacherConsistency",
     "SemiSupervisedCrossentropy",
     "clustering_kl",
     "combined_dec_loss",
@@ -55,6 +58,7 @@ __all__ = [
     "labelled_binary_crossentropy",
     "latent_covariance",
     "masked_reconstruction_loss",
+    "mean_teacher_consistency",
     "semi_supervised_crossentropy",
     "target_distribution",
 ]

@@ -6,7 +6,8 @@ from keras import ops
 from applications import SemiSupervisedClassifier
 from mosi_keras.data import binary_labels
 from mosi_keras.losses import (
-    clustering_kl, confident_pseudo_label_crossentropy, labelled_binary_crossentropy, target_distribution,
+    clustering_kl, confident_pseudo_label_crossentropy, labelled_binary_crossentropy, mean_teacher_consistency,
+    target_distribution,
 )
 from tests.applications.conftest import make_backbone, make_raw
 from tests.task_testing import run_task_test
@@ -22,10 +23,10 @@ def hidden(dataset, every=3):
 
 
 @pytest.mark.backend_agnostic
-def test_semi_supervised_classifier_with_both_terms_passes_the_task_test_with_hidden_labels(tmp_path):
-    data = make_raw()  # the clustering term's centroids saved and reloaded with the model
+def test_semi_supervised_classifier_with_a_mean_teacher_and_clusters_passes_the_task_test_with_hidden_labels(tmp_path):
+    data = make_raw()  # the teacher's weights and the clustering term's centroids saved and reloaded with the model
     run_task_test(SemiSupervisedClassifier, make_backbone(**PERTURBED), data, tmp_path,
-                  dict(head_units=(8, 4), confidence_threshold=0.5, cluster_weight=1.0), targets=hidden(data))
+                  dict(head_units=(8, 4), teacher_momentum=0.9, cluster_weight=1.0), targets=hidden(data))
 
 
 @pytest.mark.backend_agnostic
@@ -42,6 +43,31 @@ def test_its_training_loss_is_the_labelled_crossentropy_plus_the_weighted_consis
     # Not training (validation): the labelled term alone.
     np.testing.assert_allclose(float(model.compute_loss(x, y, y_pred, training=False)),
                                float(labelled_binary_crossentropy(y, y_pred)), rtol=1e-5)
+
+
+@pytest.mark.backend_agnostic
+def test_a_mean_teachers_term_reads_the_moving_average_of_the_weights_which_then_moves_toward_the_students(tiny):
+    x, _, semi = tiny
+    model = SemiSupervisedClassifier(make_backbone(), head_units=(8, 4), head_dropout=0.0, unlabelled_weight=0.7,
+                                     teacher_momentum=0.9)
+    model.compile()
+    y = semi.astype("float32").reshape(-1, 1)
+    y_pred = model(x, training=True)
+    trained = [ops.convert_to_numpy(variable) for variable in model.trainable_variables]
+    for teacher, variable, weights in zip(model.teacher_variables, model.trainable_variables, trained):
+        teacher.assign(weights * 0.5)  # a teacher away from the student
+        variable.assign(weights * 0.5)
+    teacher_logits = model(x, training=False)  # the model with the teacher's weights, in inference mode
+    for variable, weights in zip(model.trainable_variables, trained):
+        variable.assign(weights)
+    expected = labelled_binary_crossentropy(y, y_pred) + 0.7 * mean_teacher_consistency(teacher_logits, y_pred)
+    assert float(mean_teacher_consistency(teacher_logits, y_pred)) > 0
+    np.testing.assert_allclose(float(model.compute_loss(x, y, y_pred, training=True)), float(expected), rtol=1e-5)
+    for teacher, weights in zip(model.teacher_variables, trained):  # moved by 1 - 0.9 toward the student
+        np.testing.assert_allclose(ops.convert_to_numpy(teacher), 0.9 * 0.5 * weights + 0.1 * weights, atol=1e-6)
+    model.compute_loss(x, y, y_pred, training=False)  # validation: the teacher stays
+    for teacher, weights in zip(model.teacher_variables, trained):
+        np.testing.assert_allclose(ops.convert_to_numpy(teacher), 0.55 * weights, atol=1e-6)
 
 
 def test_its_metrics_count_the_labelled_rows_only(tiny):
@@ -107,9 +133,20 @@ def test_unlabelled_rows_move_the_weights_only_through_the_consistency_term(tiny
     assert any(not np.allclose(a, b) for a, b in zip(off, on))
 
 
-def test_a_confidence_threshold_outside_a_half_to_one_is_refused():
+def test_a_confidence_threshold_outside_a_half_to_one_or_a_teacher_momentum_outside_zero_to_one_is_refused():
     with pytest.raises(ValueError, match="confidence_threshold"):
         SemiSupervisedClassifier(make_backbone(), confidence_threshold=0.4)
+    with pytest.raises(ValueError, match="teacher_momentum"):
+        SemiSupervisedClassifier(make_backbone(), teacher_momentum=1.0)
+
+
+def test_a_mean_teacher_whose_student_froze_a_layer_after_it_was_built_says_so(tiny):
+    x, _, semi = tiny
+    model = SemiSupervisedClassifier(make_backbone(), head_units=(8, 4), teacher_momentum=0.9)
+    model.compile()
+    model.backbone.get_layer("audio_encoder").trainable = False
+    with pytest.raises(ValueError, match="trainable weights changed after it was built"):
+        model.compute_loss(x, semi.reshape(-1, 1).astype("float32"), model(x), training=True)
 
 
 def test_the_backbones_feature_noise_is_off_at_inference_and_on_in_training(tiny):
