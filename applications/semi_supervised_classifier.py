@@ -133,18 +133,22 @@ class SemiSupervisedClassifier(SentimentClassifier):
         self._step_terms = set()
         if not training or y is None:
             return loss
-        if self.unlabelled_weight and self.teacher_momentum:
-            term = mean_teacher_consistency(self.mean_teacher(x), y_pred)
-            loss = loss + self.unlabelled_weight * self.track("consistency_loss", term)
-        elif self.unlabelled_weight:
-            clean = self(x, training=False)
-            unlabelled = ops.cast(ops.reshape(y, (-1,)) < 0, "float32")
-            term = confident_pseudo_label_crossentropy(clean, y_pred, self.confidence_threshold, unlabelled)
-            loss = loss + self.unlabelled_weight * self.track("consistency_loss", term)
+        if self.unlabelled_weight:
+            loss = loss + self.unlabelled_weight * self.track("consistency_loss", self.consistency(x, y, y_pred))
         if self.cluster_weight:
             q = self.clustering(self.backbone(x, training=True))
             loss = loss + self.cluster_weight * self.track("cluster_loss", clustering_kl(target_distribution(q), q))
         return loss
+
+    def consistency(self, x, y, y_pred):
+        """The consistency term of `y_pred` (training mode): against the
+        mean teacher on every row, or (FixMatch) against the model's own
+        confident prediction on the clean unlabelled rows."""
+        if self.teacher_momentum:
+            return mean_teacher_consistency(self.mean_teacher(x), y_pred)
+        unlabelled = ops.cast(ops.reshape(y, (-1,)) < 0, "float32")
+        clean = self(x, training=False)
+        return confident_pseudo_label_crossentropy(clean, y_pred, self.confidence_threshold, unlabelled)
 
     def mean_teacher(self, x):
         """The mean teacher's logits on `x` (this model with `teacher_variables`,
