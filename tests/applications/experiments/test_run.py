@@ -138,16 +138,19 @@ def test_dec_kl_finetuning_keeps_decs_centroids_and_clustering_term_while_the_cl
 
 
 def test_a_mean_teacher_run_trains_on_every_training_row_against_the_moving_average_of_its_weights(eager_functions):
+    """`mean_teacher` from scratch on perturbed rows; `dec_mean_teacher` from DEC's encoders."""
     from applications.experiments.config import TrainingConfig
     from tests.applications.conftest import TINY
 
     data = make_synthetic_mosi(n_videos=12, segments_per_video=(4, 5), max_len=5,
                                feature_dims={"text": 6, "audio": 4, "visual": 3}, seed=0)
-    result = run_experiment(data, "mean_teacher", 0.4, 0, TrainingConfig.from_dict(dict(TINY, epochs=1)))
-    model = result.model
-    assert (model.teacher_momentum, model.unlabelled_weight, model.backbone.feature_noise) == (0.99, 10.0, 0.2)
-    assert result.histories["semi_supervised_classifier"]["consistency_loss"][0] > 0
-    assert result.record.n_train_unlabelled == len(result.prepared.split.unlabelled_train) > 0
-    moved = [not np.allclose(np.asarray(t), np.asarray(w)) for t, w in zip(model.teacher_variables,
-                                                                         model.trainable_variables)]
-    assert any(moved)  # the teacher lags the student
+    for name, weight, noise in (("mean_teacher", 10.0, 0.2), ("dec_mean_teacher", 1.0, 0.0)):
+        result = run_experiment(data, name, 0.4, 0, TrainingConfig.from_dict(dict(TINY, epochs=1)))
+        model = result.model
+        assert (model.teacher_momentum, model.unlabelled_weight, model.backbone.feature_noise) == (0.99, weight, noise)
+        assert (result.dec is not None) == (name == "dec_mean_teacher")
+        assert result.histories["semi_supervised_classifier"]["consistency_loss"][0] > 0
+        assert result.record.n_train_unlabelled == len(result.prepared.split.unlabelled_train) > 0
+        moved = [not np.allclose(np.asarray(t), np.asarray(w)) for t, w in zip(model.teacher_variables,
+                                                                             model.trainable_variables)]
+        assert len(moved) == len(model.trainable_variables) and any(moved)  # the teacher lags the student
