@@ -10,7 +10,7 @@ from mosi_keras.layers import (
     UtteranceDistributed,
 )
 
-__version__ = "0.16.0"
+__version__ = "0.17.0"
 
 __all__ = [
     "ClusteringLayer",

@@ -146,7 +146,10 @@ KFOLD_SECTIONS = {
                                        "docs/results_minilm_kfold_baseline_80_epochs.json":
                                            {"baseline": "baseline, 80 epochs"},
                                        "docs/results_minilm_kfold_baseline_100_epochs.json":
-                                           {"baseline": "baseline, 100 epochs"}},
+                                           {"baseline": "baseline, 100 epochs"},
+                                       "docs/results_minilm_kfold_dec_160_epochs.json": {"dec": "dec, 160 epochs"},
+                                       "docs/results_minilm_kfold_mean_teacher_weight_1.json":
+                                           {"mean_teacher_weight_1": "mean_teacher, weight 1"}},
 }
 """RESULTS.md's k-fold sections → their records, each with the experiments its tables rename (a classifier of
 another budget, in a record of its own, named in the table for what differs)."""
