@@ -32,8 +32,9 @@ class MultiRateAdam(keras.optimizers.Adam):
     as they are: the variables' shapes never change, so it is compiled
     once, where a model reading batches of many lengths would be compiled
     for each. A step run eagerly (`run_eagerly=True`) updates eagerly, as
-    Keras's optimizers do (no XLA compilation, some seconds a model). Adam reads and writes every weight and both moments several
-    times; fused, that takes less time (docs/PERFORMANCE.md). Ignored on
+    Keras's optimizers do (no XLA compilation, some seconds a model). Adam
+    reads and writes every weight and both moments several times; fused,
+    that takes less time (docs/PERFORMANCE.md). Ignored on
     JAX (the whole step is compiled already), PyTorch, and under a
     `tf.distribute` strategy.
 

@@ -29,14 +29,19 @@ def test_semi_supervised_classifier_with_a_mean_teacher_and_clusters_passes_the_
                   dict(head_units=(8, 4), teacher_momentum=0.9, cluster_weight=1.0), targets=hidden(data))
 
 
+def compiled_with_prediction(x, semi, **options):
+    """A compiled model with consistency weight 0.7 and no head dropout, the targets `semi` as a column, and the
+    model's prediction on `x` in training mode."""
+    model = SemiSupervisedClassifier(make_backbone(), head_units=(8, 4), head_dropout=0.0, unlabelled_weight=0.7,
+                                     **options)
+    model.compile()
+    return model, semi.astype("float32").reshape(-1, 1), model(x, training=True)
+
+
 @pytest.mark.backend_agnostic
 def test_its_training_loss_is_the_labelled_crossentropy_plus_the_weighted_consistency_term(tiny):
-    x, labels, semi = tiny
-    model = SemiSupervisedClassifier(make_backbone(), head_units=(8, 4), head_dropout=0.0, unlabelled_weight=0.7,
-                                     confidence_threshold=0.5)
-    model.compile()
-    y = semi.astype("float32").reshape(-1, 1)
-    y_pred = model(x, training=True)
+    x, _, semi = tiny
+    model, y, y_pred = compiled_with_prediction(x, semi, confidence_threshold=0.5)
     expected = (labelled_binary_crossentropy(y, y_pred)
                 + 0.7 * confident_pseudo_label_crossentropy(model(x, training=False), y_pred, 0.5, semi < 0))
     np.testing.assert_allclose(float(model.compute_loss(x, y, y_pred, training=True)), float(expected), rtol=1e-5)
@@ -48,11 +53,7 @@ def test_its_training_loss_is_the_labelled_crossentropy_plus_the_weighted_consis
 @pytest.mark.backend_agnostic
 def test_a_mean_teachers_term_reads_the_moving_average_of_the_weights_which_then_moves_toward_the_students(tiny):
     x, _, semi = tiny
-    model = SemiSupervisedClassifier(make_backbone(), head_units=(8, 4), head_dropout=0.0, unlabelled_weight=0.7,
-                                     teacher_momentum=0.9)
-    model.compile()
-    y = semi.astype("float32").reshape(-1, 1)
-    y_pred = model(x, training=True)
+    model, y, y_pred = compiled_with_prediction(x, semi, teacher_momentum=0.9)
     trained = [ops.convert_to_numpy(variable) for variable in model.trainable_variables]
     for teacher, variable, weights in zip(model.teacher_variables, model.trainable_variables, trained):
         teacher.assign(weights * 0.5)  # a teacher away from the student
